@@ -1,0 +1,220 @@
+//===- weftc.cpp - the Weft compiler driver ------------------------------===//
+//
+//   weftc model.mlir --stats            parse, verify, summarise
+//   weftc --generate=gpt --layers=12 ... print a generated model
+//
+// Flags of later phases (training, meshes, targets, planning) are declared
+// now, so that scripts can be written against the final CLI; each answers
+// with a clear "not implemented yet" until its phase lands.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/cost/ModelStats.h"
+#include "compiler/pipelines/Registration.h"
+#include "dialects/weft/IR/ModelVerifier.h"
+#include "frontends/models/Generators.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Parser/Parser.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "mlir/Support/FileUtilities.h"
+
+using namespace mlir;
+namespace cl = llvm::cl;
+
+static cl::OptionCategory category("weftc options");
+static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.mlir>"),
+                                      cl::init("-"), cl::cat(category));
+static cl::opt<std::string> outputFile("o", cl::desc("Output file"),
+                                       cl::value_desc("file"), cl::init(""),
+                                       cl::cat(category));
+static cl::opt<bool> json("json", cl::desc("Print --stats as JSON"),
+                          cl::cat(category));
+
+// Generators.
+static cl::opt<std::string>
+    generate("generate", cl::desc("Print a generated model: mlp, lstm, bert or gpt"),
+             cl::value_desc("kind"), cl::cat(category));
+static mlir::weft::ModelSpec defaults;
+static cl::opt<int64_t> layers("layers", cl::desc("Blocks / LSTM layers / hidden layers"),
+                               cl::init(defaults.layers), cl::cat(category));
+static cl::opt<int64_t> hidden("hidden", cl::desc("Model width"),
+                               cl::init(defaults.hidden), cl::cat(category));
+static cl::opt<int64_t> heads("heads", cl::desc("Attention heads"),
+                              cl::init(defaults.heads), cl::cat(category));
+static cl::opt<int64_t> vocab("vocab", cl::desc("Vocabulary size"),
+                              cl::init(defaults.vocab), cl::cat(category));
+static cl::opt<int64_t> seq("seq", cl::desc("Sequence length (LSTM: time steps)"),
+                            cl::init(defaults.seq), cl::cat(category));
+static cl::opt<int64_t> batch("batch", cl::desc("Batch size"),
+                              cl::init(defaults.batch), cl::cat(category));
+static cl::opt<int64_t> ffn("ffn", cl::desc("Transformer MLP width (0: 4 x hidden)"),
+                            cl::init(defaults.ffn), cl::cat(category));
+static cl::opt<int64_t> features("features", cl::desc("MLP input features"),
+                                 cl::init(defaults.features), cl::cat(category));
+static cl::opt<int64_t> classes("classes", cl::desc("MLP output classes"),
+                                cl::init(defaults.classes), cl::cat(category));
+
+// Flags of later phases: declared, answered with "not yet".
+struct Pending {
+  cl::opt<std::string> *flag;
+  const char *phase;
+};
+static cl::OptionCategory later("weftc options of later phases (not yet implemented)");
+#define WEFT_PENDING(var, name, help)                                          \
+  static cl::opt<std::string> var(name, cl::desc(help), cl::cat(later))
+WEFT_PENDING(train, "train", "Train with an optimizer: sgd or adamw");
+WEFT_PENDING(lr, "lr", "Learning rate");
+WEFT_PENDING(weightDecay, "weight-decay", "AdamW weight decay");
+WEFT_PENDING(mesh, "mesh", "Device mesh, e.g. dp=2,tp=2,pp=2");
+WEFT_PENDING(tpStyle, "tp-style", "Tensor-parallel annotation style: megatron");
+WEFT_PENDING(zero, "zero", "ZeRO stage: 0 or 1");
+WEFT_PENDING(microbatches, "microbatches", "Pipeline microbatches");
+WEFT_PENDING(schedule, "schedule", "Pipeline schedule: gpipe, 1f1b, interleaved");
+WEFT_PENDING(stages, "stages", "Manual pipeline stages, e.g. 0-3,4-7");
+WEFT_PENDING(virtualStages, "virtual-stages", "Virtual stages per rank");
+WEFT_PENDING(devices, "devices", "Number of devices for --plan=auto");
+WEFT_PENDING(plan, "plan", "Placement planning: auto");
+WEFT_PENDING(cluster, "cluster", "Cluster spec (JSON file or preset)");
+WEFT_PENDING(explain, "explain", "Explain the planner's choice: text or json");
+WEFT_PENDING(target, "target", "Code generation target: cpu or cuda");
+WEFT_PENDING(precision, "precision", "Matmul precision: f32 or bf16");
+static const Pending pending[] = {
+    {&train, "training (issue 4)"},       {&lr, "training (issue 4)"},
+    {&weightDecay, "training (issue 4)"}, {&mesh, "data/tensor parallelism (issue 5)"},
+    {&tpStyle, "data/tensor parallelism (issue 5)"},
+    {&zero, "data/tensor parallelism (issue 5)"},
+    {&microbatches, "pipeline parallelism (issue 6)"},
+    {&schedule, "pipeline parallelism (issue 6)"},
+    {&stages, "pipeline parallelism (issue 6)"},
+    {&virtualStages, "pipeline parallelism (issue 6)"},
+    {&devices, "the planner (issue 8)"},  {&plan, "the planner (issue 8)"},
+    {&cluster, "the planner (issue 8)"},  {&explain, "the planner (issue 8)"},
+    {&target, "the CUDA backend (issue 7)"},
+    {&precision, "the CUDA backend (issue 7)"},
+};
+
+// Prints a module with one argument of @forward per line: models have
+// dozens of parameters, and one line each is what a reader can scan.
+static void printModel(ModuleOp module, llvm::raw_ostream &os) {
+  std::string text;
+  llvm::raw_string_ostream(text) << module;
+  size_t start = text.find("func.func @forward(");
+  size_t end = text.find('\n', start);
+  if (start != std::string::npos && end != std::string::npos) {
+    std::string header = text.substr(start, end - start), split;
+    // Split at ", %arg" outside of brackets: argument boundaries.
+    for (size_t i = 0; i < header.size(); ++i) {
+      if (header.compare(i, 6, ", %arg") == 0) {
+        split += ",\n      ";
+        ++i; // skip the space
+        continue;
+      }
+      split += header[i];
+    }
+    size_t open = split.find('(');
+    split.insert(open + 1, "\n      ");
+    size_t close = split.rfind(") -> (");
+    if (close != std::string::npos)
+      split.insert(close, "\n  ");
+    text.replace(start, end - start, split);
+  }
+  os << text << "\n";
+}
+
+static int fail(const llvm::Twine &msg) {
+  llvm::errs() << "weftc: error: " << msg << "\n";
+  return 1;
+}
+
+static LogicalResult writeOutput(llvm::function_ref<void(llvm::raw_ostream &)> fn) {
+  std::string err;
+  auto out = openOutputFile(outputFile.empty() ? "-" : outputFile.getValue(), &err);
+  if (!out) {
+    llvm::errs() << "weftc: error: " << err << "\n";
+    return failure();
+  }
+  fn(out->os());
+  out->keep();
+  return success();
+}
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  registerAsmPrinterCLOptions();
+  registerMLIRContextCLOptions();
+  // LLVM has a --stats of its own (pass statistics), registered on first use
+  // of the option table; weftc's --stats is the model summary, so it takes
+  // the name over once LLVM's is in the table.
+  if (cl::Option *llvmStats = cl::getRegisteredOptions().lookup("stats"))
+    llvmStats->removeArgument();
+  static cl::opt<bool> stats("stats",
+                             cl::desc("Print parameters, FLOPs and bytes"),
+                             cl::cat(category));
+  cl::HideUnrelatedOptions({&category, &later});
+  cl::ParseCommandLineOptions(argc, argv, "Weft compiler\n");
+
+  for (const Pending &p : pending)
+    if (p.flag->getNumOccurrences())
+      return fail("--" + p.flag->ArgStr +
+                  " is not implemented yet; it arrives with " + p.phase);
+
+  DialectRegistry registry;
+  weft::registerWeftDialects(registry);
+  MLIRContext ctx(registry);
+  ctx.loadAllAvailableDialects();
+
+  OwningOpRef<ModuleOp> module;
+  llvm::SourceMgr sourceMgr;
+  SourceMgrDiagnosticHandler diagHandler(sourceMgr, &ctx);
+
+  if (!generate.empty()) {
+    weft::ModelSpec spec{generate, layers, hidden, heads, vocab, seq,
+                         batch,    ffn,    features, classes};
+    std::string error;
+    auto generated = weft::generateModel(&ctx, spec, error);
+    if (failed(generated))
+      return fail(error);
+    module = std::move(*generated);
+    if (failed(verify(*module)) || failed(weft::verifyModel(*module)))
+      return fail("the generated model failed to verify (a generator bug)");
+    if (!stats)
+      return failed(writeOutput([&](llvm::raw_ostream &os) {
+               printModel(*module, os);
+             }))
+                 ? 1
+                 : 0;
+  } else {
+    std::string err;
+    auto file = openInputFile(inputFile, &err);
+    if (!file)
+      return fail(err);
+    sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
+    module = parseSourceFile<ModuleOp>(sourceMgr, ParserConfig(&ctx));
+    if (!module)
+      return 1; // the parser or verifier has reported where and why
+    if (failed(weft::verifyModel(*module)))
+      return 1;
+  }
+
+  if (stats) {
+    weft::ModelStats s = weft::computeModelStats(weft::getForward(*module));
+    return failed(writeOutput([&](llvm::raw_ostream &os) {
+             if (json)
+               os << llvm::formatv("{0:2}", weft::modelStatsToJson(s)) << "\n";
+             else
+               weft::printModelStats(s, os);
+           }))
+               ? 1
+               : 0;
+  }
+  if (!outputFile.empty())
+    return fail("compiling to an artifact (-o model.weft) is not implemented "
+                "yet; it arrives with the runtime (issue 3). Use --stats.");
+  llvm::outs() << inputFile << ": a valid Weft model (use --stats for a summary)\n";
+  return 0;
+}

@@ -1,0 +1,242 @@
+//===- WeftOps.td - the ops of the IR contract ---------------------------===//
+//
+// Names and semantics are fixed by DESIGN.md ("The IR contract"). Every op
+// infers its result type from its operands and attributes (InferTypeOpAdaptor);
+// the same rule is the verifier, which names the operand, attribute or
+// dimension at fault (WeftShapes.cpp). Every op reports its FLOPs and bytes
+// (CostOpInterface, WeftCost.cpp).
+//
+//===----------------------------------------------------------------------===//
+#ifndef WEFT_OPS_TD
+#define WEFT_OPS_TD
+
+include "dialects/weft/IR/WeftDialect.td"
+include "dialects/weft/IR/WeftInterfaces.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/IR/BuiltinAttributes.td"
+
+// Every op is pure, has a verifier and a cost.
+class Weft_BaseOp<string mnemonic, list<Trait> traits = []>
+    : Weft_Op<mnemonic, !listconcat(traits, [Pure,
+          DeclareOpInterfaceMethods<Weft_CostOpInterface>])> {
+  let hasVerifier = 1;
+}
+
+// An op whose result type follows from its operands and attributes.
+class Weft_ComputeOp<string mnemonic, list<Trait> traits = []>
+    : Weft_BaseOp<mnemonic, !listconcat(traits, [InferTypeOpAdaptor])>;
+
+//===----------------------------------------------------------------------===//
+// Constant
+//===----------------------------------------------------------------------===//
+
+def Weft_ConstantOp : Weft_ComputeOp<"constant", [ConstantLike]> {
+  let summary = "a dense constant";
+  let arguments = (ins ElementsAttr:$value);
+  let results = (outs Weft_Tensor:$result);
+  let assemblyFormat = "$value attr-dict";
+  let hasFolder = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise
+//===----------------------------------------------------------------------===//
+
+class Weft_BinaryOp<string mnemonic, Type type, string sum>
+    : Weft_ComputeOp<mnemonic, [Elementwise]> {
+  let summary = sum;
+  let arguments = (ins type:$lhs, type:$rhs);
+  let results = (outs type:$result);
+  let assemblyFormat = [{
+    $lhs `,` $rhs attr-dict `:`
+      custom<ElementwiseTypes>(type($lhs), type($rhs), type($result))
+  }];
+}
+
+def Weft_AddOp : Weft_BinaryOp<"add", Weft_Tensor, "elementwise lhs + rhs">;
+def Weft_SubOp : Weft_BinaryOp<"sub", Weft_Tensor, "elementwise lhs - rhs">;
+def Weft_MulOp : Weft_BinaryOp<"mul", Weft_Tensor, "elementwise lhs * rhs">;
+def Weft_DivOp : Weft_BinaryOp<"div", Weft_Tensor, "elementwise lhs / rhs">;
+def Weft_MaxOp : Weft_BinaryOp<"max", Weft_Tensor, "elementwise maximum">;
+def Weft_MinOp : Weft_BinaryOp<"min", Weft_Tensor, "elementwise minimum">;
+def Weft_PowOp : Weft_BinaryOp<"pow", Weft_FloatTensor, "elementwise lhs ** rhs">;
+
+class Weft_UnaryOp<string mnemonic, Type type, string sum,
+                   dag extraArgs = (ins)>
+    : Weft_ComputeOp<mnemonic, [Elementwise]> {
+  let summary = sum;
+  let arguments = !con((ins type:$operand), extraArgs);
+  let results = (outs type:$result);
+  let assemblyFormat = [{
+    $operand attr-dict `:` custom<ElementwiseTypes>(type($operand), type($result))
+  }];
+}
+
+def Weft_NegOp : Weft_UnaryOp<"neg", Weft_Tensor, "elementwise -x">;
+def Weft_ExpOp : Weft_UnaryOp<"exp", Weft_FloatTensor, "elementwise e^x">;
+def Weft_LogOp : Weft_UnaryOp<"log", Weft_FloatTensor, "elementwise natural log">;
+def Weft_SqrtOp : Weft_UnaryOp<"sqrt", Weft_FloatTensor, "elementwise square root">;
+def Weft_RsqrtOp : Weft_UnaryOp<"rsqrt", Weft_FloatTensor, "elementwise 1/sqrt(x)">;
+def Weft_TanhOp : Weft_UnaryOp<"tanh", Weft_FloatTensor, "elementwise tanh">;
+def Weft_SigmoidOp : Weft_UnaryOp<"sigmoid", Weft_FloatTensor, "elementwise 1/(1+e^-x)">;
+def Weft_ReluOp : Weft_UnaryOp<"relu", Weft_Tensor, "elementwise max(x, 0)">;
+def Weft_SiluOp : Weft_UnaryOp<"silu", Weft_FloatTensor, "elementwise x*sigmoid(x)">;
+def Weft_GeluOp : Weft_UnaryOp<"gelu", Weft_FloatTensor,
+    "elementwise GELU, exact (erf) or with the tanh approximation",
+    (ins DefaultValuedAttr<StrAttr, "\"none\"">:$approximate)>;
+
+def Weft_CastOp : Weft_BaseOp<"cast", [Elementwise]> {
+  let summary = "converts the element type; the shape is kept";
+  let arguments = (ins Weft_Tensor:$operand);
+  let results = (outs Weft_Tensor:$result);
+  let assemblyFormat = "$operand attr-dict `:` type($operand) `to` type($result)";
+}
+
+//===----------------------------------------------------------------------===//
+// Layout
+//===----------------------------------------------------------------------===//
+
+def Weft_BroadcastInDimOp : Weft_BaseOp<"broadcast_in_dim"> {
+  let summary = "broadcasts to a larger shape; dims[i] is where operand dim i lands";
+  let arguments = (ins Weft_Tensor:$operand, DenseI64ArrayAttr:$dims);
+  let results = (outs Weft_Tensor:$result);
+  let assemblyFormat = [{
+    $operand `,` `dims` `=` $dims attr-dict `:` type($operand) `->` type($result)
+  }];
+}
+
+def Weft_ReshapeOp : Weft_BaseOp<"reshape"> {
+  let summary = "row-major reshape to a result of the same element count";
+  let arguments = (ins Weft_Tensor:$operand);
+  let results = (outs Weft_Tensor:$result);
+  let assemblyFormat = "$operand attr-dict `:` type($operand) `->` type($result)";
+}
+
+def Weft_TransposeOp : Weft_ComputeOp<"transpose"> {
+  let summary = "permutes dimensions: result dim i is operand dim perm[i]";
+  let arguments = (ins Weft_Tensor:$operand, DenseI64ArrayAttr:$perm);
+  let results = (outs Weft_Tensor:$result);
+  let assemblyFormat = [{
+    $operand `,` `perm` `=` $perm attr-dict `:` type($operand) `->` type($result)
+  }];
+}
+
+def Weft_SliceOp : Weft_ComputeOp<"slice"> {
+  let summary = "the box [start, limit) of the operand, unit stride";
+  let arguments = (ins Weft_Tensor:$operand, DenseI64ArrayAttr:$start,
+                       DenseI64ArrayAttr:$limit);
+  let results = (outs Weft_Tensor:$result);
+  let assemblyFormat = [{
+    $operand `,` `start` `=` $start `,` `limit` `=` $limit attr-dict `:`
+      type($operand) `->` type($result)
+  }];
+}
+
+def Weft_ConcatOp : Weft_ComputeOp<"concat"> {
+  let summary = "joins tensors along dimension `dim`";
+  let arguments = (ins Variadic<Weft_Tensor>:$inputs, I64Attr:$dim);
+  let results = (outs Weft_Tensor:$result);
+  let assemblyFormat = [{
+    $inputs `dim` `=` $dim attr-dict `:` functional-type($inputs, $result)
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Contractions, reductions and normalisations
+//===----------------------------------------------------------------------===//
+
+def Weft_MatmulOp : Weft_ComputeOp<"matmul"> {
+  let summary = "[..., M, K] x [..., K, N] -> [..., M, N]";
+  let description = [{
+    Batched matrix product. `transpose_a`/`transpose_b` swap the last two
+    dimensions of that operand first. A 2-D right-hand side broadcasts over
+    the left-hand side's batch dimensions; otherwise the batch dimensions
+    must be equal.
+  }];
+  let arguments = (ins Weft_FloatTensor:$lhs, Weft_FloatTensor:$rhs,
+                       DefaultValuedAttr<BoolAttr, "false">:$transpose_a,
+                       DefaultValuedAttr<BoolAttr, "false">:$transpose_b);
+  let results = (outs Weft_FloatTensor:$result);
+  let assemblyFormat = [{
+    $lhs `,` $rhs attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+def Weft_ReduceOp : Weft_ComputeOp<"reduce"> {
+  let summary = "sum, max or mean over `dims`";
+  let arguments = (ins Weft_Tensor:$operand, StrAttr:$kind,
+                       DenseI64ArrayAttr:$dims,
+                       DefaultValuedAttr<BoolAttr, "false">:$keep_dims);
+  let results = (outs Weft_Tensor:$result);
+  let assemblyFormat = [{
+    $kind $operand `,` `dims` `=` $dims attr-dict `:` type($operand) `->` type($result)
+  }];
+}
+
+def Weft_SoftmaxOp : Weft_ComputeOp<"softmax"> {
+  let summary = "softmax over `dim` (default -1: the last)";
+  let arguments = (ins Weft_FloatTensor:$operand,
+                       DefaultValuedAttr<I64Attr, "-1">:$dim);
+  let results = (outs Weft_FloatTensor:$result);
+  let assemblyFormat = [{
+    $operand attr-dict `:` custom<ElementwiseTypes>(type($operand), type($result))
+  }];
+}
+
+def Weft_LayerNormOp : Weft_ComputeOp<"layer_norm"> {
+  let summary = "(x - mean) / sqrt(var + eps) * gamma + beta over the last dim";
+  let arguments = (ins Weft_FloatTensor:$x, Weft_FloatTensor:$gamma,
+                       Weft_FloatTensor:$beta,
+                       DefaultValuedAttr<F32Attr, "1e-5">:$eps);
+  let results = (outs Weft_FloatTensor:$result);
+  let assemblyFormat = [{
+    $x `,` $gamma `,` $beta attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+def Weft_RmsNormOp : Weft_ComputeOp<"rms_norm"> {
+  let summary = "x / sqrt(mean(x^2) + eps) * gamma over the last dim";
+  let arguments = (ins Weft_FloatTensor:$x, Weft_FloatTensor:$gamma,
+                       DefaultValuedAttr<F32Attr, "1e-6">:$eps);
+  let results = (outs Weft_FloatTensor:$result);
+  let assemblyFormat = [{
+    $x `,` $gamma attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+def Weft_EmbeddingOp : Weft_ComputeOp<"embedding"> {
+  let summary = "table [V, D] gathered at ids [...] -> [..., D]";
+  let arguments = (ins Weft_FloatTensor:$table, Weft_IntTensor:$ids);
+  let results = (outs Weft_FloatTensor:$result);
+  let assemblyFormat = [{
+    $table `,` $ids attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+def Weft_AttentionOp : Weft_ComputeOp<"attention"> {
+  let summary = "softmax(q k^T * scale [+ causal mask]) v over [B, H, S, Dh]";
+  let description = [{
+    `scale` defaults to 1/sqrt(Dh). With `causal`, query i sees keys 0..i.
+    q may have a different sequence length than k and v.
+  }];
+  let arguments = (ins Weft_FloatTensor:$q, Weft_FloatTensor:$k,
+                       Weft_FloatTensor:$v,
+                       DefaultValuedAttr<BoolAttr, "false">:$causal,
+                       OptionalAttr<F32Attr>:$scale);
+  let results = (outs Weft_FloatTensor:$result);
+  let assemblyFormat = [{
+    $q `,` $k `,` $v attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+def Weft_CrossEntropyOp : Weft_ComputeOp<"cross_entropy"> {
+  let summary = "mean softmax cross-entropy of logits [..., V] at labels [...]";
+  let arguments = (ins Weft_FloatTensor:$logits, Weft_IntTensor:$labels);
+  let results = (outs 0DTensorOf<[F32]>:$loss);
+  let assemblyFormat = [{
+    $logits `,` $labels attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+#endif // WEFT_OPS_TD

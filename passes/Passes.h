@@ -1,0 +1,18 @@
+//===- Passes.h - Weft's passes ------------------------------------------===//
+#ifndef WEFT_PASSES_H
+#define WEFT_PASSES_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir::weft {
+
+#define GEN_PASS_DECL
+#include "passes/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "passes/Passes.h.inc"
+
+} // namespace mlir::weft
+
+#endif // WEFT_PASSES_H
