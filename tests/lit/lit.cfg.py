@@ -1,0 +1,16 @@
+# lit configuration of Weft's FileCheck tests: one folder per part (dialect,
+# passes, tools, examples), mirroring the source tree.
+import os
+import lit.formats
+
+config.name = "Weft"
+config.test_format = lit.formats.ShTest(True)
+config.suffixes = [".mlir", ".test"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.weft_build_dir, "tests", "lit")
+config.excludes = ["Inputs", "lit.cfg.py", "lit.site.cfg.py.in"]
+
+config.environment["PATH"] = os.pathsep.join(
+    [config.weft_bin_dir, config.llvm_tools_dir, config.environment.get("PATH", os.environ.get("PATH", ""))])
+config.substitutions.append(("%weft_src", config.weft_src_dir))
+config.substitutions.append(("%examples", os.path.join(config.weft_src_dir, "examples")))
