@@ -167,6 +167,8 @@ int main(int argc, char **argv) {
   weft::registerWeftDialects(registry);
   MLIRContext ctx(registry);
   ctx.loadAllAvailableDialects();
+  // Diagnostics point at the source line; a dump of the op adds nothing.
+  ctx.printOpOnDiagnostic(false);
 
   OwningOpRef<ModuleOp> module;
   llvm::SourceMgr sourceMgr;

@@ -19,9 +19,13 @@ func::FuncOp mlir::weft::getForward(ModuleOp module) {
 
 LogicalResult mlir::weft::verifyModel(ModuleOp module) {
   func::FuncOp fn = getForward(module);
-  if (!fn)
-    return module.emitError()
+  if (!fn) {
+    // An implicit module has no line of its own: point at its first op.
+    Block *body = module.getBody();
+    Location loc = body->empty() ? module.getLoc() : body->front().getLoc();
+    return emitError(loc)
            << "a Weft model must hold 'func.func @forward'; none was found";
+  }
   if (fn.isExternal())
     return fn.emitError() << "@forward must have a body";
 

@@ -44,7 +44,7 @@ def Weft_ConstantOp : Weft_ComputeOp<"constant", [ConstantLike]> {
 //===----------------------------------------------------------------------===//
 
 class Weft_BinaryOp<string mnemonic, Type type, string sum>
-    : Weft_ComputeOp<mnemonic, [Elementwise]> {
+    : Weft_ComputeOp<mnemonic> {
   let summary = sum;
   let arguments = (ins type:$lhs, type:$rhs);
   let results = (outs type:$result);
@@ -64,7 +64,7 @@ def Weft_PowOp : Weft_BinaryOp<"pow", Weft_FloatTensor, "elementwise lhs ** rhs"
 
 class Weft_UnaryOp<string mnemonic, Type type, string sum,
                    dag extraArgs = (ins)>
-    : Weft_ComputeOp<mnemonic, [Elementwise]> {
+    : Weft_ComputeOp<mnemonic> {
   let summary = sum;
   let arguments = !con((ins type:$operand), extraArgs);
   let results = (outs type:$result);
@@ -86,7 +86,7 @@ def Weft_GeluOp : Weft_UnaryOp<"gelu", Weft_FloatTensor,
     "elementwise GELU, exact (erf) or with the tanh approximation",
     (ins DefaultValuedAttr<StrAttr, "\"none\"">:$approximate)>;
 
-def Weft_CastOp : Weft_BaseOp<"cast", [Elementwise]> {
+def Weft_CastOp : Weft_BaseOp<"cast"> {
   let summary = "converts the element type; the shape is kept";
   let arguments = (ins Weft_Tensor:$operand);
   let results = (outs Weft_Tensor:$result);
