@@ -13,23 +13,24 @@ using namespace mlir::weft;
 // prints and parses back:
 //   %c = weft.add %a, %b : tensor<4x8xf32>, tensor<4x9xf32> -> tensor<4x8xf32>
 static ParseResult parseTypeList(OpAsmParser &p, MutableArrayRef<Type *> refs) {
+  // refs: the operand types, then the result type.
   Type first;
   if (p.parseType(first))
     return failure();
-  if (failed(p.parseOptionalComma()) && failed(p.parseOptionalArrow())) {
-    for (Type *t : refs)
-      *t = first;
-    return success();
+  for (Type *t : refs)
+    *t = first;
+  size_t numOperands = refs.size() - 1;
+  if (succeeded(p.parseOptionalComma())) {
+    // `A, B -> C`: every operand type, then the result.
+    for (size_t i = 1; i < numOperands; ++i)
+      if (p.parseType(*refs[i]) || (i + 1 < numOperands && p.parseComma()))
+        return failure();
+    return failure(p.parseArrow() || p.parseType(*refs.back()));
   }
-  // The long form: all operand types, then `-> result`.
-  *refs[0] = first;
-  for (size_t i = 1; i + 1 < refs.size(); ++i)
-    if (p.parseType(*refs[i]) ||
-        (i + 2 < refs.size() && p.parseComma()))
-      return failure();
-  if (refs.size() > 2 && p.parseArrow())
-    return failure();
-  return p.parseType(*refs.back());
+  // `A -> C`: operands of one type, a result of another.
+  if (succeeded(p.parseOptionalArrow()))
+    return p.parseType(*refs.back());
+  return success();
 }
 
 static void printTypeList(OpAsmPrinter &p, ArrayRef<Type> types) {

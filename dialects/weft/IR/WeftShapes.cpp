@@ -198,13 +198,15 @@ FailureOr<Type> reduceRule(ReduceOp::Adaptor a, const Reporter &r) {
     return r.fail("kind \"mean\" needs a floating-point operand, got ", t);
   llvm::SmallSet<int64_t, 4> dims;
   for (int64_t d : a.getDims()) {
-    if (d < 0 || d >= t.getRank())
+    // Negative entries count from the end, as in softmax and concat.
+    int64_t n = d < 0 ? d + t.getRank() : d;
+    if (n < 0 || n >= t.getRank())
       return r.fail("attribute 'dims' = ", shapeStr(a.getDims()),
                     " names dimension ", d, ", out of range for rank ",
                     t.getRank());
-    if (!dims.insert(d).second)
+    if (!dims.insert(n).second)
       return r.fail("attribute 'dims' = ", shapeStr(a.getDims()),
-                    " names dimension ", d, " twice");
+                    " names dimension ", n, " twice");
   }
   SmallVector<int64_t> shape;
   for (int64_t d = 0; d < t.getRank(); ++d) {

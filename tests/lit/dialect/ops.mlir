@@ -207,3 +207,16 @@ func.func @generic(%a: tensor<4x8xf32>, %b: tensor<16x8xf32>) -> tensor<16xf32> 
   %1 = "weft.reduce"(%0) <{kind = "sum", dims = array<i64: 0>}> : (tensor<4x16xf32>) -> tensor<16xf32>
   return %1 : tensor<16xf32>
 }
+
+// -----
+
+// Negative reduce dims count from the end; an elementwise op may spell out
+// `operand -> result` types.
+// CHECK-LABEL: func @spellings
+// CHECK: weft.reduce "sum" %arg0, dims = [-1] : tensor<4x8xf32> -> tensor<4xf32>
+// CHECK: weft.add %arg0, %arg0 : tensor<4x8xf32>
+func.func @spellings(%x: tensor<4x8xf32>) -> tensor<4xf32> {
+  %0 = weft.reduce "sum" %x, dims = [-1] : tensor<4x8xf32> -> tensor<4xf32>
+  %1 = weft.add %x, %x : tensor<4x8xf32> -> tensor<4x8xf32>
+  return %0 : tensor<4xf32>
+}
