@@ -2,6 +2,8 @@
 #ifndef WEFT_PASSES_H
 #define WEFT_PASSES_H
 
+#include "dialects/weft/IR/WeftDialect.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
 

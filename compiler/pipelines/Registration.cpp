@@ -1,5 +1,6 @@
 //===- Registration.cpp --------------------------------------------------===//
 #include "compiler/pipelines/Registration.h"
+#include "compiler/pipelines/Pipelines.h"
 #include "dialects/weft/IR/WeftDialect.h"
 #include "passes/Passes.h"
 
@@ -23,4 +24,5 @@ void mlir::weft::registerAllWeftPasses() {
   registerTransformsPasses();
   shard::registerShardPasses();
   weft::registerWeftPasses();
+  weft::registerWeftPipelines();
 }

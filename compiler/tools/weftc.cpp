@@ -9,7 +9,10 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/cost/ModelStats.h"
+#include "compiler/artifact/ArtifactWriter.h"
+#include "compiler/pipelines/Pipelines.h"
 #include "compiler/pipelines/Registration.h"
+#include "mlir/Pass/PassManager.h"
 #include "dialects/weft/IR/ModelVerifier.h"
 #include "frontends/models/Generators.h"
 
@@ -147,6 +150,7 @@ int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   registerAsmPrinterCLOptions();
   registerMLIRContextCLOptions();
+  registerPassManagerCLOptions();
   // LLVM has a --stats of its own (pass statistics), registered on first use
   // of the option table; weftc's --stats is the model summary, so it takes
   // the name over once LLVM's is in the table.
@@ -156,6 +160,7 @@ int main(int argc, char **argv) {
                              cl::desc("Print parameters, FLOPs and bytes"),
                              cl::cat(category));
   cl::HideUnrelatedOptions({&category, &later});
+  (void)0;
   cl::ParseCommandLineOptions(argc, argv, "Weft compiler\n");
 
   for (const Pending &p : pending)
@@ -214,9 +219,22 @@ int main(int argc, char **argv) {
                ? 1
                : 0;
   }
-  if (!outputFile.empty())
-    return fail("compiling to an artifact (-o model.weft) is not implemented "
-                "yet; it arrives with the runtime (issue 3). Use --stats.");
+  if (!outputFile.empty()) {
+    PassManager pm(&ctx);
+    if (failed(applyPassManagerCLOptions(pm)))
+      return 1;
+    weft::addWeftDefaultPipeline(pm, weft::WeftPipelineOptions());
+    if (failed(pm.run(*module)))
+      return 1; // the failing pass has reported where and why
+    std::string error;
+    auto out = openOutputFile(outputFile, &error);
+    if (!out)
+      return fail(error);
+    if (failed(weft::writeArtifact(*module, inputFile, out->os())))
+      return 1;
+    out->keep();
+    return 0;
+  }
   llvm::outs() << inputFile << ": a valid Weft model (use --stats for a summary)\n";
   return 0;
 }

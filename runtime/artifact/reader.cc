@@ -1,1 +1,379 @@
-// placeholder: filled in by the runtime work (issue 3)
+#include "runtime/artifact/reader.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "runtime/artifact/format.h"
+#include "weft/tensor.h"
+
+namespace weft::artifact {
+namespace {
+
+using absl::StrCat;
+
+absl::Status Bad(const std::string &name, const std::string &what) {
+  return absl::DataLossError(StrCat(name, ": invalid artifact: ", what));
+}
+
+bool ValidDType(fb::DType d) { return static_cast<int>(d) <= static_cast<int>(fb::DType::I64); }
+
+// Elements of a shape, or -1 when a dimension is negative or the count
+// overflows what any real buffer could hold.
+int64_t NumElements(const flatbuffers::Vector<int64_t> *shape) {
+  if (shape == nullptr) return -1;
+  int64_t n = 1;
+  for (int64_t d : *shape) {
+    if (d < 0 || (d > 0 && n > (int64_t{1} << 40) / d)) return -1;
+    n *= d;
+  }
+  return n;
+}
+
+size_t ElementSize(fb::DType d) { return DTypeSize(static_cast<DType>(d)); }
+
+// Checks one rank's program against the artifact's interface. `v` is the
+// value table; everything the executor dereferences is range-checked.
+class RankChecker {
+ public:
+  RankChecker(const fb::Artifact &a, const fb::RankProgram &r, const std::string &name)
+      : a_(a), r_(r), name_(name) {}
+
+  absl::Status Check() {
+    if (r_.values() == nullptr || r_.instructions() == nullptr || r_.inputs() == nullptr ||
+        r_.params() == nullptr || r_.outputs() == nullptr)
+      return Bad(name_, "a rank program lacks its values, interface or instructions");
+    const auto &values = *r_.values();
+    for (unsigned i = 0; i < values.size(); ++i) {
+      if (absl::Status s = CheckValue(i, *values[i]); !s.ok()) return s;
+    }
+    if (absl::Status s = CheckInterface(); !s.ok()) return s;
+    for (unsigned i = 0; i < r_.instructions()->size(); ++i) {
+      const fb::Instruction *in = r_.instructions()->Get(i);
+      if (absl::Status s = CheckInstruction(*in); !s.ok())
+        return Bad(name_, StrCat("instruction #", i, " (",
+                                 in->name() ? in->name()->str() : "?", "): ", s.message()));
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  absl::Status CheckValue(unsigned i, const fb::ValueDesc &v) {
+    if (!ValidDType(v.dtype())) return Bad(name_, StrCat("value #", i, " has an unknown dtype"));
+    int64_t n = NumElements(v.shape());
+    if (n < 0) return Bad(name_, StrCat("value #", i, " has a bad shape"));
+    uint64_t bytes = n * ElementSize(v.dtype());
+    switch (v.storage()) {
+      case fb::Storage::Input:
+        if (a_.inputs() == nullptr || v.index() >= a_.inputs()->size())
+          return Bad(name_, StrCat("value #", i, " names input ", v.index(), " of ",
+                                   a_.inputs() ? a_.inputs()->size() : 0));
+        break;
+      case fb::Storage::Param:
+        if (a_.params() == nullptr || v.index() >= a_.params()->size())
+          return Bad(name_, StrCat("value #", i, " names parameter ", v.index()));
+        break;
+      case fb::Storage::Constant: {
+        if (a_.constants() == nullptr || v.index() >= a_.constants()->size())
+          return Bad(name_, StrCat("value #", i, " names constant ", v.index()));
+        const fb::ConstantData *c = a_.constants()->Get(v.index());
+        if (c->data() == nullptr || c->data()->size() < bytes)
+          return Bad(name_, StrCat("constant ", v.index(), " holds fewer than ", bytes, " bytes"));
+        break;
+      }
+      case fb::Storage::Arena:
+        if (v.index() > r_.arena_bytes() || bytes > r_.arena_bytes() - v.index())
+          return Bad(name_, StrCat("value #", i, " at arena offset ", v.index(), " (", bytes,
+                                   " bytes) overruns the arena of ", r_.arena_bytes(), " bytes"));
+        if (v.index() % 16 != 0)
+          return Bad(name_, StrCat("value #", i, " is misaligned in the arena"));
+        break;
+      default:
+        return Bad(name_, StrCat("value #", i, " has an unknown storage"));
+    }
+    // Views of inputs, parameters and constants may reshape, not grow.
+    if (v.storage() == fb::Storage::Input || v.storage() == fb::Storage::Param) {
+      const fb::TensorSpec *t = v.storage() == fb::Storage::Input
+                                    ? (a_.inputs()->Get(v.index())->tensor())
+                                    : (a_.params()->Get(v.index())->tensor());
+      if (t == nullptr || NumElements(t->shape()) != n || t->dtype() != v.dtype())
+        return Bad(name_, StrCat("value #", i, " does not match the tensor it views"));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status CheckSpec(const fb::TensorSpec *t, const char *what, unsigned i) {
+    if (t == nullptr || t->name() == nullptr || !ValidDType(t->dtype()) ||
+        NumElements(t->shape()) < 0)
+      return Bad(name_, StrCat(what, " #", i, " has a bad name, dtype or shape"));
+    return absl::OkStatus();
+  }
+
+  absl::Status CheckInterface() {
+    if (a_.inputs() == nullptr || a_.params() == nullptr || a_.outputs() == nullptr)
+      return Bad(name_, "the interface (inputs, parameters, outputs) is missing");
+    auto check = [&](const flatbuffers::Vector<uint32_t> &ids, size_t expected, const char *what,
+                     fb::Storage storage) -> absl::Status {
+      if (ids.size() != expected)
+        return Bad(name_, StrCat("the rank maps ", ids.size(), " ", what, "s, the artifact has ",
+                                 expected));
+      for (unsigned i = 0; i < ids.size(); ++i) {
+        if (ids[i] >= r_.values()->size())
+          return Bad(name_, StrCat(what, " #", i, " maps to a missing value"));
+        const fb::ValueDesc *v = r_.values()->Get(ids[i]);
+        if (storage != fb::Storage::Arena && (v->storage() != storage || v->index() != i))
+          return Bad(name_, StrCat(what, " #", i, " maps to the wrong value"));
+      }
+      return absl::OkStatus();
+    };
+    for (unsigned i = 0; i < a_.inputs()->size(); ++i)
+      if (auto s = CheckSpec(a_.inputs()->Get(i)->tensor(), "input", i); !s.ok()) return s;
+    for (unsigned i = 0; i < a_.params()->size(); ++i) {
+      const fb::ParamSpec *p = a_.params()->Get(i);
+      if (auto s = CheckSpec(p->tensor(), "parameter", i); !s.ok()) return s;
+      if (p->init() == nullptr || static_cast<int>(p->init()->dist()) > 3)
+        return Bad(name_, StrCat("parameter #", i, " has a bad init spec"));
+    }
+    for (unsigned i = 0; i < a_.outputs()->size(); ++i)
+      if (a_.outputs()->Get(i)->name() == nullptr)
+        return Bad(name_, StrCat("output #", i, " has no name"));
+    if (auto s = check(*r_.inputs(), a_.inputs()->size(), "input", fb::Storage::Input); !s.ok())
+      return s;
+    if (auto s = check(*r_.params(), a_.params()->size(), "parameter", fb::Storage::Param); !s.ok())
+      return s;
+    return check(*r_.outputs(), a_.outputs()->size(), "output", fb::Storage::Arena);
+  }
+
+  const fb::ValueDesc *Value(uint32_t id) const {
+    return id < r_.values()->size() ? r_.values()->Get(id) : nullptr;
+  }
+
+  // Arity, attribute counts and the sizes the kernel will touch.
+  absl::Status CheckInstruction(const fb::Instruction &in) {
+    auto n_ops = in.operands() ? in.operands()->size() : 0;
+    auto n_res = in.results() ? in.results()->size() : 0;
+    std::vector<const fb::ValueDesc *> ops, res;
+    for (unsigned i = 0; i < n_ops; ++i) {
+      ops.push_back(Value(in.operands()->Get(i)));
+      if (!ops.back()) return absl::InvalidArgumentError("an operand is out of range");
+    }
+    for (unsigned i = 0; i < n_res; ++i) {
+      res.push_back(Value(in.results()->Get(i)));
+      if (!res.back()) return absl::InvalidArgumentError("a result is out of range");
+      if (res.back()->storage() != fb::Storage::Arena)
+        return absl::InvalidArgumentError("a result is not in the arena");
+    }
+    const auto *ints = in.ints();
+    size_t n_ints = ints ? ints->size() : 0;
+    auto I = [&](size_t k) { return ints->Get(k); };
+    auto elems = [](const fb::ValueDesc *v) { return NumElements(v->shape()); };
+    auto is_f32 = [](const fb::ValueDesc *v) { return v->dtype() == fb::DType::F32; };
+    auto is_int = [](const fb::ValueDesc *v) {
+      return v->dtype() == fb::DType::I32 || v->dtype() == fb::DType::I64;
+    };
+    auto need = [&](size_t operands, size_t results, size_t min_ints) -> absl::Status {
+      if (n_ops != operands || n_res != results || n_ints < min_ints)
+        return absl::InvalidArgumentError(StrCat("expects ", operands, " operands, ", results,
+                                                 " results and ", min_ints, " integers"));
+      return absl::OkStatus();
+    };
+    auto floats_at_least = [&](size_t k) {
+      return in.floats() != nullptr && in.floats()->size() >= k;
+    };
+    auto all_f32 = [&]() {
+      for (auto *v : ops) if (!is_f32(v)) return false;
+      for (auto *v : res) if (!is_f32(v)) return false;
+      return true;
+    };
+    auto mismatch = absl::InvalidArgumentError("its sizes do not match its operands");
+    switch (in.op()) {
+      case fb::Opcode::Fused: return CheckFused(in, ops, res);
+      case fb::Opcode::Copy: {
+        if (auto s = need(1, 1, 0); !s.ok()) return s;
+        const fb::CopySpec *c = in.copy();
+        if (c == nullptr || c->shape() == nullptr || c->src_strides() == nullptr ||
+            c->dst_strides() == nullptr || c->src_strides()->size() != c->shape()->size() ||
+            c->dst_strides()->size() != c->shape()->size())
+          return absl::InvalidArgumentError("a copy without a consistent spec");
+        if (ops[0]->dtype() != res[0]->dtype()) return absl::InvalidArgumentError("copy changes dtype");
+        if (!InBounds(c->shape(), c->src_offset(), c->src_strides(), elems(ops[0])) ||
+            !InBounds(c->shape(), c->dst_offset(), c->dst_strides(), elems(res[0])))
+          return absl::InvalidArgumentError("a copy reaches outside its tensors");
+        return absl::OkStatus();
+      }
+      case fb::Opcode::Cast:
+        if (auto s = need(1, 1, 1); !s.ok()) return s;
+        if (I(0) != elems(ops[0]) || I(0) != elems(res[0])) return mismatch;
+        return absl::OkStatus();
+      case fb::Opcode::Matmul: {
+        if (auto s = need(2, 1, 7); !s.ok()) return s;
+        int64_t b = I(0), m = I(1), n = I(2), k = I(3);
+        if (b < 0 || m < 0 || n < 0 || k < 0 || !all_f32() || elems(ops[0]) != b * m * k ||
+            elems(ops[1]) != (I(6) ? b : 1) * k * n || elems(res[0]) != b * m * n)
+          return mismatch;
+        return absl::OkStatus();
+      }
+      case fb::Opcode::Reduce: {
+        if (auto s = need(1, 1, 1); !s.ok()) return s;
+        const auto *shape = ops[0]->shape();
+        if (n_ints != 1 + shape->size() || I(0) < 0 || I(0) > 2) return mismatch;
+        int64_t kept = 1;
+        for (unsigned d = 0; d < shape->size(); ++d)
+          if (!I(1 + d)) kept *= shape->Get(d);
+        if (elems(res[0]) != kept || ops[0]->dtype() != res[0]->dtype()) return mismatch;
+        if (!is_f32(ops[0]) && !is_int(ops[0])) return mismatch;
+        return absl::OkStatus();
+      }
+      case fb::Opcode::Softmax:
+        if (auto s = need(1, 1, 3); !s.ok()) return s;
+        if (I(0) < 0 || I(1) < 0 || I(2) < 0 || !all_f32() ||
+            I(0) * I(1) * I(2) != elems(ops[0]) || elems(res[0]) != elems(ops[0]))
+          return mismatch;
+        return absl::OkStatus();
+      case fb::Opcode::LayerNorm:
+      case fb::Opcode::RmsNorm: {
+        size_t arity = in.op() == fb::Opcode::LayerNorm ? 3 : 2;
+        if (auto s = need(arity, 1, 2); !s.ok()) return s;
+        if (I(0) < 0 || I(1) < 0 || !all_f32() || !floats_at_least(1) ||
+            I(0) * I(1) != elems(ops[0]) || elems(res[0]) != elems(ops[0]))
+          return mismatch;
+        for (size_t i = 1; i < arity; ++i)
+          if (elems(ops[i]) != I(1)) return mismatch;
+        return absl::OkStatus();
+      }
+      case fb::Opcode::Embedding:
+        if (auto s = need(2, 1, 3); !s.ok()) return s;
+        if (I(0) < 0 || I(1) < 0 || I(2) < 0 || !is_f32(ops[0]) || !is_int(ops[1]) ||
+            !is_f32(res[0]) || elems(ops[0]) != I(0) * I(1) || elems(ops[1]) != I(2) ||
+            elems(res[0]) != I(2) * I(1))
+          return mismatch;
+        return absl::OkStatus();
+      case fb::Opcode::Attention: {
+        if (auto s = need(3, 1, 7); !s.ok()) return s;
+        int64_t b = I(0), h = I(1), sq = I(2), sk = I(3), dh = I(4), dv = I(5);
+        if (b < 0 || h < 0 || sq < 0 || sk < 0 || dh < 0 || dv < 0 || !all_f32() ||
+            !floats_at_least(1) || elems(ops[0]) != b * h * sq * dh ||
+            elems(ops[1]) != b * h * sk * dh || elems(ops[2]) != b * h * sk * dv ||
+            elems(res[0]) != b * h * sq * dv || (I(6) && sq != sk))
+          return mismatch;
+        return absl::OkStatus();
+      }
+      case fb::Opcode::CrossEntropy:
+        if (auto s = need(2, 1, 2); !s.ok()) return s;
+        if (I(0) < 0 || I(1) <= 0 || !is_f32(ops[0]) || !is_int(ops[1]) || !is_f32(res[0]) ||
+            elems(ops[0]) != I(0) * I(1) || elems(ops[1]) != I(0) || elems(res[0]) != 1)
+          return mismatch;
+        return absl::OkStatus();
+    }
+    return absl::InvalidArgumentError("unknown opcode");
+  }
+
+  // The largest index a strided walk reaches must stay inside the tensor.
+  static bool InBounds(const flatbuffers::Vector<int64_t> *shape, int64_t offset,
+                       const flatbuffers::Vector<int64_t> *strides, int64_t elements) {
+    if (offset < 0) return false;
+    int64_t last = offset;
+    for (unsigned i = 0; i < shape->size(); ++i) {
+      int64_t d = shape->Get(i), s = strides->Get(i);
+      if (d < 0 || s < 0 || d > (int64_t{1} << 40) || s > (int64_t{1} << 40)) return false;
+      if (d == 0) return true;  // nothing is touched
+      last += (d - 1) * s;
+    }
+    return last < elements;
+  }
+
+  absl::Status CheckFused(const fb::Instruction &in, const std::vector<const fb::ValueDesc *> &ops,
+                          const std::vector<const fb::ValueDesc *> &res) {
+    const fb::FusedProgram *p = in.fused();
+    if (p == nullptr || p->shape() == nullptr || p->loads() == nullptr || p->steps() == nullptr ||
+        p->outputs() == nullptr)
+      return absl::InvalidArgumentError("a fused instruction without its program");
+    int64_t n = NumElements(p->shape());
+    if (n < 0) return absl::InvalidArgumentError("a fused program with a bad shape");
+    for (const fb::ValueDesc *v : ops) {
+      bool integer = v->dtype() == fb::DType::I32 || v->dtype() == fb::DType::I64;
+      if (integer != p->integer())
+        return absl::InvalidArgumentError("a fused operand of the wrong class");
+    }
+    for (const fb::ValueDesc *v : res) {
+      bool integer = v->dtype() == fb::DType::I32 || v->dtype() == fb::DType::I64;
+      if (NumElements(v->shape()) != n || integer != p->integer())
+        return absl::InvalidArgumentError("a fused result of the wrong size or class");
+    }
+    for (const fb::FusedLoad *l : *p->loads()) {
+      if (l->operand() >= ops.size() || l->strides() == nullptr ||
+          l->strides()->size() != p->shape()->size() ||
+          !InBounds(p->shape(), 0, l->strides(), NumElements(ops[l->operand()]->shape())))
+        return absl::InvalidArgumentError("a fused load reaches outside its operand");
+    }
+    uint32_t regs = p->loads()->size();
+    for (const fb::FusedStep *s : *p->steps()) {
+      if (static_cast<int>(s->op()) > static_cast<int>(fb::EwOp::GeluTanh) || s->a() >= regs ||
+          s->b() >= regs)
+        return absl::InvalidArgumentError("a fused step reads an undefined register");
+      ++regs;
+    }
+    if (p->outputs()->size() != res.size())
+      return absl::InvalidArgumentError("a fused program writes the wrong number of results");
+    for (uint32_t r : *p->outputs())
+      if (r >= regs) return absl::InvalidArgumentError("a fused output is an undefined register");
+    return absl::OkStatus();
+  }
+
+  const fb::Artifact &a_;
+  const fb::RankProgram &r_;
+  const std::string &name_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::shared_ptr<const Artifact>> ParseArtifact(std::string bytes,
+                                                              const std::string &name) {
+  if (bytes.size() < kHeaderSize)
+    return Bad(name, StrCat("the file has ", bytes.size(), " bytes, less than the ", kHeaderSize,
+                            "-byte header: truncated or not an artifact"));
+  if (std::memcmp(bytes.data(), kMagic, 8) != 0)
+    return Bad(name, "not a Weft artifact (bad magic); compile one with weftc -o model.weft");
+  uint32_t version;
+  uint64_t size, sum;
+  std::memcpy(&version, bytes.data() + 8, 4);
+  std::memcpy(&size, bytes.data() + 16, 8);
+  std::memcpy(&sum, bytes.data() + 24, 8);
+  if (version != kFormatVersion)
+    return absl::FailedPreconditionError(
+        StrCat(name, ": artifact format version ", version, ", this runtime reads version ",
+               kFormatVersion, "; recompile the model with a matching weftc"));
+  if (size != bytes.size() - kHeaderSize)
+    return Bad(name, StrCat("the header promises ", size, " bytes of payload but the file has ",
+                            bytes.size() - kHeaderSize, ": truncated or padded"));
+  const uint8_t *payload = reinterpret_cast<const uint8_t *>(bytes.data()) + kHeaderSize;
+  if (Fnv1a64(payload, size) != sum) return Bad(name, "checksum mismatch: the file is corrupted");
+
+  // The payload sits 32 bytes in; FlatBuffers wants it aligned, which a
+  // std::string's heap block (16-byte aligned) plus 32 is.
+  flatbuffers::Verifier verifier(payload, size);
+  if (!fb::VerifyArtifactBuffer(verifier)) return Bad(name, "the FlatBuffer does not verify");
+  auto out = std::make_shared<Artifact>();
+  out->name = name;
+  out->bytes = std::move(bytes);
+  out->root = fb::GetArtifact(reinterpret_cast<const uint8_t *>(out->bytes.data()) + kHeaderSize);
+  const fb::Artifact &a = *out->root;
+  if (a.format_version() != kFormatVersion)
+    return Bad(name, "the payload's format version disagrees with the header");
+  if (a.ranks() == nullptr || a.ranks()->size() == 0) return Bad(name, "no rank programs");
+  for (const fb::RankProgram *r : *a.ranks()) {
+    RankChecker checker(a, *r, name);
+    if (absl::Status s = checker.Check(); !s.ok()) return s;
+  }
+  return std::shared_ptr<const Artifact>(std::move(out));
+}
+
+absl::StatusOr<std::shared_ptr<const Artifact>> ReadArtifactFile(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(StrCat("cannot open '", path, "': ", std::strerror(errno)));
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  return ParseArtifact(buf.str(), path);
+}
+
+}  // namespace weft::artifact

@@ -1,1 +1,209 @@
-int main() { return 0; }
+// weft-dump: what a compiled artifact holds. The interface, each rank's
+// instructions, and its memory plan with the peak bytes; as text, or as JSON
+// with --format=json. The JSON is built first and the text is printed from
+// it, so the two never disagree.
+#include <cstdio>
+#include <iostream>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "nlohmann/json.hpp"
+#include "runtime/artifact/reader.h"
+#include "weft/tensor.h"
+
+ABSL_FLAG(std::string, format, "text", "text or json");
+
+namespace {
+
+using nlohmann::json;
+namespace fb = weft::fb;
+
+const char *const kOpcodes[] = {"fused",    "copy",    "cast",      "matmul",
+                                "reduce",   "softmax", "layer_norm", "rms_norm",
+                                "embedding", "attention", "cross_entropy"};
+const char *const kEwOps[] = {"add",  "sub",   "mul",  "div",     "max",  "min",
+                              "pow",  "neg",   "exp",  "log",     "sqrt", "rsqrt",
+                              "tanh", "sigmoid", "relu", "silu",  "gelu", "gelu_tanh"};
+const char *const kStorage[] = {"input", "param", "constant", "arena"};
+const char *const kDist[] = {"zeros", "ones", "normal", "uniform"};
+
+template <typename T>
+json List(const flatbuffers::Vector<T> *v) {
+  json out = json::array();
+  if (v)
+    for (auto x : *v) out.push_back(x);
+  return out;
+}
+
+std::string TypeStr(fb::DType d, const flatbuffers::Vector<int64_t> *shape) {
+  std::vector<int64_t> s = shape ? std::vector<int64_t>(shape->begin(), shape->end())
+                                 : std::vector<int64_t>{};
+  return absl::StrCat(weft::DTypeName(static_cast<weft::DType>(d)), weft::ShapeString(s));
+}
+
+int64_t Bytes(const fb::ValueDesc &v) {
+  int64_t n = 1;
+  for (int64_t d : *v.shape()) n *= d;
+  return n * weft::DTypeSize(static_cast<weft::DType>(v.dtype()));
+}
+
+json ToJson(const weft::artifact::Artifact &art) {
+  const fb::Artifact &a = *art.root;
+  json j;
+  j["artifact"] = art.name;
+  j["format_version"] = a.format_version();
+  j["source"] = a.source() ? a.source()->str() : "";
+  for (const fb::InputSpec *in : *a.inputs())
+    j["inputs"].push_back({{"name", in->tensor()->name()->str()},
+                           {"type", TypeStr(in->tensor()->dtype(), in->tensor()->shape())},
+                           {"int_bound", in->int_bound()}});
+  int64_t param_bytes = 0;
+  for (const fb::ParamSpec *p : *a.params()) {
+    int64_t n = weft::DTypeSize(static_cast<weft::DType>(p->tensor()->dtype()));
+    for (int64_t d : *p->tensor()->shape()) n *= d;
+    param_bytes += n;
+    j["parameters"].push_back({{"name", p->tensor()->name()->str()},
+                               {"type", TypeStr(p->tensor()->dtype(), p->tensor()->shape())},
+                               {"bytes", n},
+                               {"init", {{"dist", kDist[static_cast<int>(p->init()->dist())]},
+                                         {"a", p->init()->a()},
+                                         {"b", p->init()->b()}}}});
+  }
+  j["parameter_bytes"] = param_bytes;
+  for (const fb::OutputSpec *o : *a.outputs())
+    j["outputs"].push_back({{"name", o->name()->str()}, {"is_loss", o->is_loss()}});
+  j["mesh"] = json::array();
+  if (a.mesh())
+    for (const fb::MeshAxis *ax : *a.mesh()) j["mesh"].push_back({{ax->name()->str(), ax->size()}});
+  for (unsigned r = 0; r < a.ranks()->size(); ++r) {
+    const fb::RankProgram &rank = *a.ranks()->Get(r);
+    json jr;
+    jr["rank"] = r;
+    jr["arena_bytes"] = rank.arena_bytes();
+    jr["peak_bytes"] = rank.arena_bytes() + param_bytes;
+    for (unsigned i = 0; i < rank.values()->size(); ++i) {
+      const fb::ValueDesc &v = *rank.values()->Get(i);
+      jr["values"].push_back({{"id", i},
+                              {"type", TypeStr(v.dtype(), v.shape())},
+                              {"storage", kStorage[static_cast<int>(v.storage())]},
+                              {v.storage() == fb::Storage::Arena ? "offset" : "index", v.index()},
+                              {"bytes", Bytes(v)}});
+    }
+    for (const fb::Instruction *in : *rank.instructions()) {
+      json ji = {{"op", kOpcodes[static_cast<int>(in->op())]},
+                 {"source_op", in->name() ? in->name()->str() : ""},
+                 {"loc", in->loc() ? in->loc()->str() : ""},
+                 {"operands", List(in->operands())},
+                 {"results", List(in->results())}};
+      if (in->ints() && in->ints()->size()) ji["ints"] = List(in->ints());
+      if (in->floats() && in->floats()->size()) ji["floats"] = List(in->floats());
+      if (const fb::FusedProgram *p = in->fused()) {
+        json steps = json::array();
+        for (const fb::FusedStep *s : *p->steps())
+          steps.push_back({{"op", kEwOps[static_cast<int>(s->op())]}, {"a", s->a()}, {"b", s->b()}});
+        json loads = json::array();
+        for (const fb::FusedLoad *l : *p->loads())
+          loads.push_back({{"operand", l->operand()}, {"strides", List(l->strides())}});
+        ji["fused"] = {{"shape", List(p->shape())}, {"loads", loads}, {"steps", steps},
+                       {"outputs", List(p->outputs())}};
+      }
+      if (const fb::CopySpec *c = in->copy())
+        ji["copy"] = {{"shape", List(c->shape())},       {"src_offset", c->src_offset()},
+                      {"src_strides", List(c->src_strides())}, {"dst_offset", c->dst_offset()},
+                      {"dst_strides", List(c->dst_strides())}};
+      jr["instructions"].push_back(ji);
+    }
+    jr["interface"] = {{"inputs", List(rank.inputs())},
+                       {"parameters", List(rank.params())},
+                       {"outputs", List(rank.outputs())}};
+    j["ranks"].push_back(jr);
+  }
+  return j;
+}
+
+std::string Join(const json &a) {
+  std::vector<std::string> parts;
+  for (const json &x : a) parts.push_back(x.dump());
+  return absl::StrJoin(parts, ", ");
+}
+
+void PrintText(const json &j) {
+  std::printf("artifact %s (format %d) from %s\n", j["artifact"].get<std::string>().c_str(),
+              j["format_version"].get<int>(), j["source"].get<std::string>().c_str());
+  std::printf("\ninputs:\n");
+  for (const json &in : j.value("inputs", json::array()))
+    std::printf("  %-24s %s%s\n", in["name"].get<std::string>().c_str(),
+                in["type"].get<std::string>().c_str(),
+                in["int_bound"].get<int64_t>() ? absl::StrCat("  values in [0, ", in["int_bound"].get<int64_t>(), ")").c_str() : "");
+  std::printf("\nparameters: %zu, %lld bytes\n", j.value("parameters", json::array()).size(),
+              static_cast<long long>(j["parameter_bytes"].get<int64_t>()));
+  for (const json &p : j.value("parameters", json::array()))
+    std::printf("  %-32s %-18s init %s(%g, %g)\n", p["name"].get<std::string>().c_str(),
+                p["type"].get<std::string>().c_str(), p["init"]["dist"].get<std::string>().c_str(),
+                p["init"]["a"].get<double>(), p["init"]["b"].get<double>());
+  std::printf("\noutputs:\n");
+  for (const json &o : j.value("outputs", json::array()))
+    std::printf("  %s%s\n", o["name"].get<std::string>().c_str(), o["is_loss"].get<bool>() ? " (loss)" : "");
+  for (const json &r : j["ranks"]) {
+    const json &values = r["values"];
+    std::printf("\nrank %d: %zu instructions, arena %lld bytes, peak %lld bytes (arena + parameters)\n",
+                r["rank"].get<int>(), r["instructions"].size(),
+                static_cast<long long>(r["arena_bytes"].get<int64_t>()),
+                static_cast<long long>(r["peak_bytes"].get<int64_t>()));
+    int i = 0;
+    for (const json &in : r["instructions"]) {
+      std::vector<std::string> res, ops;
+      for (const json &id : in["results"])
+        res.push_back(absl::StrCat("%", id.get<int>(), ":", values[id.get<int>()]["type"].get<std::string>()));
+      for (const json &id : in["operands"]) ops.push_back(absl::StrCat("%", id.get<int>()));
+      std::string detail;
+      if (in.contains("fused")) {
+        std::vector<std::string> steps;
+        for (const json &s : in["fused"]["steps"]) steps.push_back(s["op"]);
+        detail = absl::StrCat(" {", in["fused"]["loads"].size(), " loads; ", absl::StrJoin(steps, " "), "}");
+      } else if (in.contains("ints")) {
+        detail = absl::StrCat(" [", Join(in["ints"]), "]");
+      }
+      std::printf("  #%-3d %-24s = %-13s %s%s   %s\n", i++, absl::StrJoin(res, ", ").c_str(),
+                  in["op"].get<std::string>().c_str(), absl::StrJoin(ops, ", ").c_str(),
+                  detail.c_str(), in["loc"].get<std::string>().c_str());
+    }
+    std::printf("\nmemory plan (arena offsets):\n");
+    for (const json &v : values)
+      if (v["storage"] == "arena")
+        std::printf("  %%%-4d [%10lld, %10lld)  %s\n", v["id"].get<int>(),
+                    static_cast<long long>(v["offset"].get<int64_t>()),
+                    static_cast<long long>(v["offset"].get<int64_t>() + v["bytes"].get<int64_t>()),
+                    v["type"].get<std::string>().c_str());
+  }
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+  absl::SetProgramUsageMessage("Shows a compiled Weft artifact: weft-dump model.weft [--format=json]");
+  std::vector<char *> args = absl::ParseCommandLine(argc, argv);
+  if (args.size() != 2) {
+    std::cerr << "usage: weft-dump model.weft [--format=text|json]\n";
+    return 2;
+  }
+  auto art = weft::artifact::ReadArtifactFile(args[1]);
+  if (!art.ok()) {
+    std::cerr << "weft-dump: error: " << art.status().message() << "\n";
+    return 1;
+  }
+  json j = ToJson(**art);
+  const std::string format = absl::GetFlag(FLAGS_format);
+  if (format == "json") {
+    std::cout << j.dump(2) << "\n";
+  } else if (format == "text") {
+    PrintText(j);
+  } else {
+    std::cerr << "weft-dump: error: unknown --format=" << format << "; expected text or json\n";
+    return 2;
+  }
+  return 0;
+}

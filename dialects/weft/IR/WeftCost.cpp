@@ -106,3 +106,14 @@ int64_t AttentionOp::getBytesAccessed() {
 
 // max, sub, exp, sum, log per logit, plus the pick at the label.
 WEFT_COST(CrossEntropyOp, 5 * numElements(getLogits()), streamBytes(op))
+
+// A fused region costs what its body computes, and moves only its inputs and
+// results: that is the point of fusing.
+int64_t FusedOp::getFlops() {
+  int64_t flops = 0;
+  for (Operation &op : getBody().front().without_terminator())
+    if (auto cost = dyn_cast<CostOpInterface>(op))
+      flops += cost.getFlops();
+  return flops;
+}
+int64_t FusedOp::getBytesAccessed() { return streamBytes(getOperation()); }

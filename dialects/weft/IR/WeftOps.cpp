@@ -67,3 +67,31 @@ OpFoldResult ConstantOp::fold(FoldAdaptor) { return getValue(); }
 
 #define GET_OP_CLASSES
 #include "dialects/weft/IR/WeftOps.cpp.inc"
+
+LogicalResult FusedOp::verify() {
+  Block &body = getBody().front();
+  if (body.getNumArguments() != getInputs().size())
+    return emitOpError() << "has " << getInputs().size() << " inputs but its body takes "
+                         << body.getNumArguments() << " arguments";
+  for (auto [i, pair] : llvm::enumerate(llvm::zip(getInputs(), body.getArguments())))
+    if (std::get<0>(pair).getType() != std::get<1>(pair).getType())
+      return emitOpError() << "input #" << i << " has type " << std::get<0>(pair).getType()
+                           << " but body argument #" << i << " has "
+                           << std::get<1>(pair).getType();
+  auto yield = llvm::dyn_cast<YieldOp>(body.getTerminator());
+  if (!yield)
+    return emitOpError() << "body must end in weft.yield";
+  if (yield.getValues().getTypes() != getResultTypes())
+    return emitOpError() << "yields " << yield.getValues().size()
+                         << " values whose types differ from the results";
+  for (Operation &op : body.without_terminator()) {
+    if (!isa<AddOp, SubOp, MulOp, DivOp, MaxOp, MinOp, PowOp, NegOp, ExpOp, LogOp,
+             SqrtOp, RsqrtOp, TanhOp, SigmoidOp, ReluOp, SiluOp, GeluOp,
+             BroadcastInDimOp>(op))
+      return op.emitOpError() << "is not elementwise and cannot be inside weft.fused";
+    if (auto b = dyn_cast<BroadcastInDimOp>(op);
+        b && !isa<BlockArgument>(b.getOperand()))
+      return b.emitOpError() << "inside weft.fused may only broadcast an input";
+  }
+  return success();
+}

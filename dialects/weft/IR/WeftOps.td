@@ -239,4 +239,32 @@ def Weft_CrossEntropyOp : Weft_ComputeOp<"cross_entropy"> {
   }];
 }
 
+//===----------------------------------------------------------------------===//
+// Lowered ops: produced by passes/lowering, never written by users.
+//===----------------------------------------------------------------------===//
+
+def Weft_FusedOp : Weft_Op<"fused", [IsolatedFromAbove, Pure,
+    DeclareOpInterfaceMethods<Weft_CostOpInterface>]> {
+  let summary = "a fused elementwise region (weft-fuse-elementwise)";
+  let description = [{
+    Elementwise ops and broadcasts over one iteration shape, run as one
+    kernel: each element is loaded once, every intermediate stays in
+    registers, and only the yielded values are written. The block arguments
+    are the inputs; a `weft.broadcast_in_dim` inside may only read one.
+  }];
+  let arguments = (ins Variadic<Weft_Tensor>:$inputs);
+  let results = (outs Variadic<Weft_Tensor>:$results);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    `(` $inputs `)` attr-dict `:` functional-type($inputs, $results) $body
+  }];
+  let hasVerifier = 1;
+}
+
+def Weft_YieldOp : Weft_Op<"yield", [Pure, Terminator, HasParent<"FusedOp">]> {
+  let summary = "the results of a weft.fused region";
+  let arguments = (ins Variadic<Weft_Tensor>:$values);
+  let assemblyFormat = "$values attr-dict `:` type($values)";
+}
+
 #endif // WEFT_OPS_TD

@@ -1,0 +1,535 @@
+//===- ArtifactWriter.cpp ------------------------------------------------===//
+//
+// One pass over @forward in program order. Each op becomes zero or more
+// instructions; views (reshape) and constants become value-table entries
+// only. Layout ops (transpose, slice, concat, broadcast outside a fused
+// region) all become strided copies whose strides are worked out here, so
+// the runtime needs a single layout kernel.
+//
+//===----------------------------------------------------------------------===//
+#include "compiler/artifact/ArtifactWriter.h"
+#include "dialects/weft/IR/ModelVerifier.h"
+#include "dialects/weft/IR/WeftDialect.h"
+#include "dialects/weft/IR/WeftShapes.h"
+#include "runtime/artifact/artifact_generated.h"
+#include "runtime/artifact/format.h"
+
+#include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/Path.h"
+
+using namespace mlir;
+using namespace mlir::weft;
+namespace fbs = ::flatbuffers;
+namespace fb = ::weft::fb;
+namespace artifact = ::weft::artifact;
+
+namespace {
+
+fb::DType dtypeOf(Type t) {
+  Type e = cast<RankedTensorType>(t).getElementType();
+  if (e.isF32())
+    return fb::DType::F32;
+  if (e.isBF16())
+    return fb::DType::BF16;
+  if (e.isF16())
+    return fb::DType::F16;
+  if (e.isInteger(32))
+    return fb::DType::I32;
+  return fb::DType::I64;
+}
+
+std::vector<int64_t> shapeOf(Type t) {
+  auto s = cast<RankedTensorType>(t).getShape();
+  return {s.begin(), s.end()};
+}
+
+std::vector<int64_t> stridesOf(ArrayRef<int64_t> shape) {
+  std::vector<int64_t> strides(shape.size(), 1);
+  for (int64_t i = static_cast<int64_t>(shape.size()) - 2; i >= 0; --i)
+    strides[i] = strides[i + 1] * shape[i + 1];
+  return strides;
+}
+
+int64_t product(ArrayRef<int64_t> dims) {
+  int64_t p = 1;
+  for (int64_t d : dims)
+    p *= d;
+  return p;
+}
+
+// "gpt_tiny.mlir:40:11" for the first file location inside `loc`.
+std::string locString(Location loc) {
+  std::string out;
+  loc->walk([&](Location l) {
+    if (auto f = dyn_cast<FileLineColLoc>(l)) {
+      out = (llvm::sys::path::filename(f.getFilename().getValue()) + ":" +
+             Twine(f.getLine()) + ":" + Twine(f.getColumn()))
+                .str();
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  return out;
+}
+
+struct ValueEntry {
+  fb::DType dtype;
+  std::vector<int64_t> shape;
+  fb::Storage storage;
+  uint64_t index;
+};
+
+class Writer {
+public:
+  explicit Writer(func::FuncOp fn) : fn(fn) {}
+
+  LogicalResult run(StringRef source, llvm::raw_ostream &os);
+
+private:
+  uint32_t addValue(Value v, fb::Storage storage, uint64_t index) {
+    uint32_t id = entries.size();
+    entries.push_back({dtypeOf(v.getType()), shapeOf(v.getType()), storage, index});
+    ids[v] = id;
+    return id;
+  }
+  uint32_t id(Value v) { return ids.lookup(v); }
+
+  // One instruction with everything optional defaulted.
+  struct Instr {
+    fb::Opcode op;
+    std::vector<uint32_t> operands, results;
+    std::vector<int64_t> ints;
+    std::vector<float> floats;
+    fbs::Offset<fb::FusedProgram> fused = 0;
+    fbs::Offset<fb::CopySpec> copy = 0;
+  };
+  void emit(Operation *op, Instr in) {
+    std::string loc = locString(op->getLoc());
+    std::string name = op->getName().getStringRef().str();
+    instructions.push_back(fb::CreateInstructionDirect(
+        fbb, in.op, &in.operands, &in.results, &in.ints, &in.floats, in.fused,
+        in.copy, loc.c_str(), name.c_str()));
+  }
+  void emitCopy(Operation *op, Value src, Value dst, ArrayRef<int64_t> shape,
+                int64_t srcOffset, ArrayRef<int64_t> srcStrides,
+                int64_t dstOffset, ArrayRef<int64_t> dstStrides) {
+    std::vector<int64_t> s(shape.begin(), shape.end()),
+        ss(srcStrides.begin(), srcStrides.end()),
+        ds(dstStrides.begin(), dstStrides.end());
+    Instr in{fb::Opcode::Copy, {id(src)}, {id(dst)}};
+    in.copy = fb::CreateCopySpecDirect(fbb, &s, srcOffset, &ss, dstOffset, &ds);
+    emit(op, std::move(in));
+  }
+
+  LogicalResult lower(Operation *op);
+  LogicalResult lowerFused(FusedOp op);
+  LogicalResult requireF32(Operation *op) {
+    for (Value v : op->getOperands())
+      if (isa<FloatType>(cast<RankedTensorType>(v.getType()).getElementType()) &&
+          !cast<RankedTensorType>(v.getType()).getElementType().isF32())
+        return op->emitError() << op->getName()
+                               << " on " << v.getType()
+                               << " is not supported by the CPU backend yet; "
+                                  "cast to f32 (bf16 compute arrives with "
+                                  "--precision=bf16)";
+    return success();
+  }
+
+  func::FuncOp fn;
+  fbs::FlatBufferBuilder fbb;
+  std::vector<ValueEntry> entries;
+  DenseMap<Value, uint32_t> ids;
+  std::vector<fbs::Offset<fb::Instruction>> instructions;
+  std::vector<fbs::Offset<fb::ConstantData>> constants;
+};
+
+LogicalResult Writer::lower(Operation *op) {
+  Builder b(op->getContext());
+  // Results that own arena bytes.
+  auto arenaResults = [&]() -> std::vector<uint32_t> {
+    std::vector<uint32_t> out;
+    auto offsets = op->getAttrOfType<DenseI64ArrayAttr>("weft.offsets");
+    for (auto [i, r] : llvm::enumerate(op->getResults()))
+      out.push_back(addValue(r, fb::Storage::Arena, offsets[i]));
+    return out;
+  };
+  auto operandIds = [&]() {
+    std::vector<uint32_t> out;
+    for (Value v : op->getOperands())
+      out.push_back(id(v));
+    return out;
+  };
+
+  if (auto c = dyn_cast<ConstantOp>(op)) {
+    auto dense = dyn_cast<DenseElementsAttr>(c.getValue());
+    if (!dense)
+      return op->emitError() << "only dense constants are supported";
+    ArrayRef<char> raw = dense.getRawData();
+    std::vector<uint8_t> bytes;
+    int64_t total = tensorBytes(c.getType());
+    if (dense.isSplat()) {
+      // A splat stores one element; the artifact stores them all.
+      size_t elt = elementBytes(c.getType().getElementType());
+      bytes.resize(total);
+      for (int64_t i = 0; i < total; i += elt)
+        std::memcpy(&bytes[i], raw.data(), elt);
+    } else {
+      bytes.assign(raw.begin(), raw.end());
+    }
+    addValue(c.getResult(), fb::Storage::Constant, constants.size());
+    constants.push_back(fb::CreateConstantDataDirect(fbb, &bytes));
+    return success();
+  }
+  if (auto r = dyn_cast<ReshapeOp>(op)) {
+    // A view: the same bytes under another shape.
+    ValueEntry src = entries[id(r.getOperand())];
+    addValue(r.getResult(), src.storage, src.index);
+    return success();
+  }
+  if (auto f = dyn_cast<FusedOp>(op))
+    return lowerFused(f);
+
+  return llvm::TypeSwitch<Operation *, LogicalResult>(op)
+      .Case([&](MatmulOp m) {
+        if (failed(requireF32(op)))
+          return failure();
+        auto lhs = m.getLhs().getType(), rhs = m.getRhs().getType();
+        int64_t lr = lhs.getRank();
+        int64_t batch = product(lhs.getShape().drop_back(2));
+        int64_t mm = m.getType().getShape()[lr - 2],
+                n = m.getType().getShape()[lr - 1];
+        int64_t k = m.getTransposeA() ? lhs.getShape()[lr - 2]
+                                      : lhs.getShape()[lr - 1];
+        bool bBatched = rhs.getRank() > 2;
+        Instr in{fb::Opcode::Matmul, operandIds(), arenaResults()};
+        in.ints = {batch, mm, n, k, m.getTransposeA(), m.getTransposeB(),
+                   bBatched};
+        emit(op, std::move(in));
+        return success();
+      })
+      .Case([&](TransposeOp t) {
+        auto in = t.getOperand().getType();
+        std::vector<int64_t> srcStrides = stridesOf(in.getShape()), permuted;
+        for (int64_t p : t.getPerm())
+          permuted.push_back(srcStrides[p]);
+        auto res = arenaResults();
+        (void)res;
+        emitCopy(op, t.getOperand(), t.getResult(), t.getType().getShape(), 0,
+                 permuted, 0, stridesOf(t.getType().getShape()));
+        return success();
+      })
+      .Case([&](SliceOp s) {
+        auto strides = stridesOf(s.getOperand().getType().getShape());
+        int64_t offset = 0;
+        for (auto [st, stride] : llvm::zip(s.getStart(), strides))
+          offset += st * stride;
+        arenaResults();
+        emitCopy(op, s.getOperand(), s.getResult(), s.getType().getShape(),
+                 offset, strides, 0, stridesOf(s.getType().getShape()));
+        return success();
+      })
+      .Case([&](ConcatOp c) {
+        arenaResults();
+        int64_t rank = c.getType().getRank();
+        int64_t dim = static_cast<int64_t>(c.getDim());
+        if (dim < 0)
+          dim += rank;
+        auto dstStrides = stridesOf(c.getType().getShape());
+        int64_t at = 0;
+        for (Value in : c.getInputs()) {
+          auto shape = cast<RankedTensorType>(in.getType()).getShape();
+          emitCopy(op, in, c.getResult(), shape, 0, stridesOf(shape),
+                   at * dstStrides[dim], dstStrides);
+          at += shape[dim];
+        }
+        return success();
+      })
+      .Case([&](BroadcastInDimOp bc) {
+        // Outside a fused region: integer broadcasts. A strided copy with
+        // stride 0 along the broadcast dimensions.
+        arenaResults();
+        auto inShape = bc.getOperand().getType().getShape();
+        auto inStrides = stridesOf(inShape);
+        std::vector<int64_t> src(bc.getType().getRank(), 0);
+        for (auto [i, d] : llvm::enumerate(bc.getDims()))
+          if (inShape[i] != 1)
+            src[d] = inStrides[i];
+        emitCopy(op, bc.getOperand(), bc.getResult(), bc.getType().getShape(),
+                 0, src, 0, stridesOf(bc.getType().getShape()));
+        return success();
+      })
+      .Case([&](CastOp c) {
+        Instr in{fb::Opcode::Cast, operandIds(), arenaResults()};
+        in.ints = {c.getType().getNumElements()};
+        emit(op, std::move(in));
+        return success();
+      })
+      .Case([&](ReduceOp r) {
+        auto t = r.getOperand().getType();
+        if (isa<FloatType>(t.getElementType()) && failed(requireF32(op)))
+          return failure();
+        Instr in{fb::Opcode::Reduce, operandIds(), arenaResults()};
+        int64_t kind = r.getKind() == "sum" ? 0 : r.getKind() == "max" ? 1 : 2;
+        in.ints = {kind};
+        std::vector<int64_t> mask(t.getRank(), 0);
+        for (int64_t d : r.getDims())
+          mask[d < 0 ? d + t.getRank() : d] = 1;
+        in.ints.insert(in.ints.end(), mask.begin(), mask.end());
+        emit(op, std::move(in));
+        return success();
+      })
+      .Case([&](SoftmaxOp s) {
+        if (failed(requireF32(op)))
+          return failure();
+        auto shape = s.getType().getShape();
+        int64_t rank = shape.size(), dim = static_cast<int64_t>(s.getDim());
+        if (dim < 0)
+          dim += rank;
+        Instr in{fb::Opcode::Softmax, operandIds(), arenaResults()};
+        in.ints = {product(shape.take_front(dim)), shape[dim],
+                   product(shape.drop_front(dim + 1))};
+        emit(op, std::move(in));
+        return success();
+      })
+      .Case([&](LayerNormOp l) {
+        if (failed(requireF32(op)))
+          return failure();
+        auto shape = l.getType().getShape();
+        Instr in{fb::Opcode::LayerNorm, operandIds(), arenaResults()};
+        in.ints = {product(shape.drop_back()), shape.back()};
+        in.floats = {l.getEps().convertToFloat()};
+        emit(op, std::move(in));
+        return success();
+      })
+      .Case([&](RmsNormOp l) {
+        if (failed(requireF32(op)))
+          return failure();
+        auto shape = l.getType().getShape();
+        Instr in{fb::Opcode::RmsNorm, operandIds(), arenaResults()};
+        in.ints = {product(shape.drop_back()), shape.back()};
+        in.floats = {l.getEps().convertToFloat()};
+        emit(op, std::move(in));
+        return success();
+      })
+      .Case([&](EmbeddingOp e) {
+        if (failed(requireF32(op)))
+          return failure();
+        auto table = e.getTable().getType();
+        Instr in{fb::Opcode::Embedding, operandIds(), arenaResults()};
+        in.ints = {table.getShape()[0], table.getShape()[1],
+                   e.getIds().getType().getNumElements()};
+        emit(op, std::move(in));
+        return success();
+      })
+      .Case([&](AttentionOp a) {
+        if (failed(requireF32(op)))
+          return failure();
+        auto q = a.getQ().getType().getShape(), k = a.getK().getType().getShape(),
+             v = a.getV().getType().getShape();
+        float scale = a.getScale() ? a.getScale()->convertToFloat()
+                                   : 1.0f / std::sqrt(static_cast<float>(q[3]));
+        Instr in{fb::Opcode::Attention, operandIds(), arenaResults()};
+        in.ints = {q[0], q[1], q[2], k[2], q[3], v[3], a.getCausal()};
+        in.floats = {scale};
+        emit(op, std::move(in));
+        return success();
+      })
+      .Case([&](CrossEntropyOp c) {
+        if (failed(requireF32(op)))
+          return failure();
+        auto logits = c.getLogits().getType().getShape();
+        Instr in{fb::Opcode::CrossEntropy, operandIds(), arenaResults()};
+        in.ints = {product(logits.drop_back()), logits.back()};
+        emit(op, std::move(in));
+        return success();
+      })
+      .Default([&](Operation *other) {
+        return other->emitError()
+               << "the CPU backend has no kernel for " << other->getName()
+               << "; was the lowering pipeline run?";
+      });
+}
+
+fb::EwOp ewOpOf(Operation *op) {
+  return llvm::TypeSwitch<Operation *, fb::EwOp>(op)
+      .Case([](AddOp) { return fb::EwOp::Add; })
+      .Case([](SubOp) { return fb::EwOp::Sub; })
+      .Case([](MulOp) { return fb::EwOp::Mul; })
+      .Case([](DivOp) { return fb::EwOp::Div; })
+      .Case([](MaxOp) { return fb::EwOp::Max; })
+      .Case([](MinOp) { return fb::EwOp::Min; })
+      .Case([](PowOp) { return fb::EwOp::Pow; })
+      .Case([](NegOp) { return fb::EwOp::Neg; })
+      .Case([](ExpOp) { return fb::EwOp::Exp; })
+      .Case([](LogOp) { return fb::EwOp::Log; })
+      .Case([](SqrtOp) { return fb::EwOp::Sqrt; })
+      .Case([](RsqrtOp) { return fb::EwOp::Rsqrt; })
+      .Case([](TanhOp) { return fb::EwOp::Tanh; })
+      .Case([](SigmoidOp) { return fb::EwOp::Sigmoid; })
+      .Case([](ReluOp) { return fb::EwOp::Relu; })
+      .Case([](SiluOp) { return fb::EwOp::Silu; })
+      .Case([](GeluOp g) {
+        return g.getApproximate() == "tanh" ? fb::EwOp::GeluTanh
+                                            : fb::EwOp::Gelu;
+      })
+      .Default([](Operation *) { return fb::EwOp::Add; });
+}
+
+LogicalResult Writer::lowerFused(FusedOp op) {
+  Block &body = op.getBody().front();
+  auto shape = shapeOf(op.getResult(0).getType());
+  auto contiguous = stridesOf(shape);
+  bool integer = isa<IntegerType>(
+      cast<RankedTensorType>(op.getResult(0).getType()).getElementType());
+
+  // Registers: loads first, then one per step. A block argument used
+  // directly is one contiguous load; each broadcast is a strided load.
+  DenseMap<Value, uint32_t> reg;
+  std::vector<fbs::Offset<fb::FusedLoad>> loads;
+  std::vector<fb::FusedStep> steps;
+  auto load = [&](Value key, uint32_t operand, std::vector<int64_t> strides) {
+    reg[key] = loads.size();
+    loads.push_back(fb::CreateFusedLoadDirect(fbb, operand, &strides));
+  };
+  for (BlockArgument arg : body.getArguments())
+    if (llvm::any_of(arg.getUsers(), [](Operation *u) {
+          return !isa<BroadcastInDimOp>(u);
+        }))
+      load(arg, arg.getArgNumber(), contiguous);
+  for (Operation &inner : body.without_terminator())
+    if (auto bc = dyn_cast<BroadcastInDimOp>(inner)) {
+      auto inShape = bc.getOperand().getType().getShape();
+      auto inStrides = stridesOf(inShape);
+      std::vector<int64_t> strides(shape.size(), 0);
+      for (auto [i, d] : llvm::enumerate(bc.getDims()))
+        if (inShape[i] != 1)
+          strides[d] = inStrides[i];
+      load(bc.getResult(), cast<BlockArgument>(bc.getOperand()).getArgNumber(),
+           strides);
+    }
+  uint32_t next = loads.size();
+  for (Operation &inner : body.without_terminator()) {
+    if (isa<BroadcastInDimOp>(inner))
+      continue;
+    uint32_t a = reg.lookup(inner.getOperand(0));
+    uint32_t b = inner.getNumOperands() > 1 ? reg.lookup(inner.getOperand(1)) : 0;
+    steps.push_back(fb::FusedStep(ewOpOf(&inner), a, b));
+    reg[inner.getResult(0)] = next++;
+  }
+  std::vector<uint32_t> outputs;
+  for (Value y : body.getTerminator()->getOperands())
+    outputs.push_back(reg.lookup(y));
+
+  std::vector<uint32_t> operands;
+  for (Value v : op.getInputs())
+    operands.push_back(id(v));
+  std::vector<uint32_t> results;
+  auto offsets = op->getAttrOfType<DenseI64ArrayAttr>("weft.offsets");
+  for (auto [i, r] : llvm::enumerate(op.getResults()))
+    results.push_back(addValue(r, fb::Storage::Arena, offsets[i]));
+  Instr in{fb::Opcode::Fused, operands, results};
+  in.fused = fb::CreateFusedProgramDirect(fbb, &shape, integer, &loads, &steps,
+                                          &outputs);
+  emit(op, std::move(in));
+  return success();
+}
+
+// For integer inputs that index something, the bound of valid values.
+int64_t intBound(Value arg) {
+  for (Operation *user : arg.getUsers()) {
+    if (auto e = dyn_cast<EmbeddingOp>(user); e && e.getIds() == arg)
+      return e.getTable().getType().getShape()[0];
+    if (auto c = dyn_cast<CrossEntropyOp>(user); c && c.getLabels() == arg)
+      return c.getLogits().getType().getShape().back();
+  }
+  return 0;
+}
+
+fbs::Offset<fb::InitSpec> initSpec(fbs::FlatBufferBuilder &fbb,
+                                   DictionaryAttr init) {
+  auto num = [&](StringRef key, double dflt) {
+    if (auto f = init.getAs<FloatAttr>(key))
+      return static_cast<float>(f.getValueAsDouble());
+    if (auto i = init.getAs<IntegerAttr>(key))
+      return static_cast<float>(i.getInt());
+    return static_cast<float>(dflt);
+  };
+  StringRef dist = init.getAs<StringAttr>("dist").getValue();
+  if (dist == "zeros")
+    return fb::CreateInitSpec(fbb, fb::Dist::Zeros);
+  if (dist == "ones")
+    return fb::CreateInitSpec(fbb, fb::Dist::Ones);
+  if (dist == "normal")
+    return fb::CreateInitSpec(fbb, fb::Dist::Normal, num("mean", 0), num("std", 1));
+  return fb::CreateInitSpec(fbb, fb::Dist::Uniform, num("low", 0), num("high", 1));
+}
+
+LogicalResult Writer::run(StringRef source, llvm::raw_ostream &os) {
+  std::vector<fbs::Offset<fb::InputSpec>> inputs;
+  std::vector<fbs::Offset<fb::ParamSpec>> params;
+  std::vector<uint32_t> inputValues, paramValues, outputValues;
+  for (BlockArgument arg : fn.getArguments()) {
+    unsigned i = arg.getArgNumber();
+    auto tensorSpec = [&](StringRef name) {
+      auto shape = shapeOf(arg.getType());
+      return fb::CreateTensorSpecDirect(fbb, name.str().c_str(),
+                                        dtypeOf(arg.getType()), &shape);
+    };
+    if (auto name = fn.getArgAttrOfType<StringAttr>(i, WeftDialect::kInput)) {
+      inputValues.push_back(addValue(arg, fb::Storage::Input, inputs.size()));
+      inputs.push_back(fb::CreateInputSpec(fbb, tensorSpec(name.getValue()),
+                                           intBound(arg)));
+    } else {
+      auto pname = fn.getArgAttrOfType<StringAttr>(i, WeftDialect::kParam);
+      auto init = fn.getArgAttrOfType<DictionaryAttr>(i, WeftDialect::kInit);
+      paramValues.push_back(addValue(arg, fb::Storage::Param, params.size()));
+      params.push_back(fb::CreateParamSpec(fbb, tensorSpec(pname.getValue()),
+                                           initSpec(fbb, init)));
+    }
+  }
+  for (Operation &op : fn.getBody().front().without_terminator())
+    if (failed(lower(&op)))
+      return failure();
+
+  std::vector<fbs::Offset<fb::OutputSpec>> outputs;
+  Operation *ret = fn.getBody().front().getTerminator();
+  for (auto [i, v] : llvm::enumerate(ret->getOperands())) {
+    auto name = fn.getResultAttrOfType<StringAttr>(i, WeftDialect::kOutput);
+    outputs.push_back(fb::CreateOutputSpecDirect(
+        fbb, name.getValue().str().c_str(),
+        static_cast<bool>(fn.getResultAttr(i, WeftDialect::kLoss))));
+    outputValues.push_back(id(v));
+  }
+
+  std::vector<fbs::Offset<fb::ValueDesc>> values;
+  for (const ValueEntry &e : entries)
+    values.push_back(fb::CreateValueDescDirect(fbb, e.dtype, &e.shape,
+                                               e.storage, e.index));
+  auto arena = fn->getAttrOfType<IntegerAttr>("weft.arena_bytes");
+  if (!arena)
+    return fn.emitError() << "no memory plan: run weft-plan-memory first";
+  std::vector<fbs::Offset<fb::RankProgram>> ranks = {fb::CreateRankProgramDirect(
+      fbb, &values, &inputValues, &paramValues, &outputValues, &instructions,
+      arena.getInt())};
+  auto root = fb::CreateArtifactDirect(
+      fbb, artifact::kFormatVersion, source.str().c_str(), &inputs, &params,
+      &outputs, &constants, /*mesh=*/nullptr, &ranks, /*kernels=*/nullptr);
+  fb::FinishArtifactBuffer(fbb, root);
+  std::string header =
+      artifact::MakeHeader(fbb.GetBufferPointer(), fbb.GetSize());
+  os.write(header.data(), header.size());
+  os.write(reinterpret_cast<const char *>(fbb.GetBufferPointer()),
+           fbb.GetSize());
+  return success();
+}
+
+} // namespace
+
+LogicalResult mlir::weft::writeArtifact(ModuleOp module, StringRef source,
+                                        llvm::raw_ostream &os) {
+  func::FuncOp fn = getForward(module);
+  if (!fn)
+    return module.emitError() << "no @forward to compile";
+  Writer writer(fn);
+  return writer.run(source, os);
+}

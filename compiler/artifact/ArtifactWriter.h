@@ -1,0 +1,20 @@
+//===- ArtifactWriter.h - a lowered module to a .weft artifact -----------===//
+#ifndef WEFT_COMPILER_ARTIFACT_ARTIFACTWRITER_H
+#define WEFT_COMPILER_ARTIFACT_ARTIFACTWRITER_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/raw_ostream.h"
+
+namespace mlir::weft {
+
+/// Serialises a module that went through the lowering pipeline (fused
+/// regions, a memory plan) into the artifact format of
+/// runtime/artifact/artifact.fbs: the value table, the instruction list, the
+/// constants and the interface (inputs, parameters, outputs). Ops the
+/// backend cannot run are reported at their location.
+LogicalResult writeArtifact(ModuleOp module, StringRef source,
+                            llvm::raw_ostream &os);
+
+} // namespace mlir::weft
+
+#endif

@@ -1,0 +1,119 @@
+//===- PlanMemoryPass.cpp - weft-plan-memory -----------------------------===//
+//
+// A static memory plan: every intermediate of @forward gets a byte offset in
+// one arena, known before the run, and buffers whose lifetimes do not
+// overlap share bytes. The placement is the greedy-by-size heuristic of
+// TFLite's arena planner: place the largest buffers first, each at the
+// lowest offset that does not collide with an already placed buffer alive
+// at the same time. Written here because MLIR's bufferization works on
+// memrefs and loops, not on a flat list of kernel calls.
+//
+//===----------------------------------------------------------------------===//
+#include "dialects/weft/IR/WeftShapes.h"
+#include "passes/Passes.h"
+
+namespace mlir::weft {
+#define GEN_PASS_DEF_PLANMEMORYPASS
+#include "passes/Passes.h.inc"
+} // namespace mlir::weft
+
+using namespace mlir;
+using namespace mlir::weft;
+
+namespace {
+
+struct Buffer {
+  Value value;        // the op result that owns the bytes
+  int64_t size = 0;   // aligned
+  int64_t first = 0;  // index of the defining op
+  int64_t last = 0;   // index of the last use, through views
+  int64_t offset = -1;
+};
+
+struct PlanMemoryPass
+    : mlir::weft::impl::PlanMemoryPassBase<PlanMemoryPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    func::FuncOp fn = getOperation();
+    if (fn.isExternal())
+      return;
+    Block &block = fn.getBody().front();
+    Builder b(&getContext());
+
+    // Values that own arena bytes, and the owner behind each view.
+    DenseMap<Value, Value> ownerOf;
+    DenseMap<Value, int64_t> bufferIndex;
+    std::vector<Buffer> buffers;
+    DenseMap<Operation *, int64_t> position;
+    int64_t pos = 0;
+    for (Operation &op : block) {
+      position[&op] = pos++;
+      if (isa<ConstantOp>(op) || op.hasTrait<OpTrait::IsTerminator>())
+        continue;
+      if (auto view = dyn_cast<ReshapeOp>(op)) {
+        Value src = view.getOperand();
+        ownerOf[view.getResult()] = ownerOf.lookup(src) ? ownerOf.lookup(src) : src;
+        continue;
+      }
+      for (Value r : op.getResults()) {
+        ownerOf[r] = r;
+        bufferIndex[r] = buffers.size();
+        int64_t size = tensorBytes(r.getType());
+        size = (size + alignment - 1) / alignment * alignment;
+        buffers.push_back({r, size, position[&op], position[&op], -1});
+      }
+    }
+    // Lifetimes: the last use of a value or of any view of it. Results of
+    // the function stay alive to the end.
+    for (Operation &op : block)
+      for (Value operand : op.getOperands()) {
+        Value owner = ownerOf.lookup(operand);
+        auto it = owner ? bufferIndex.find(owner) : bufferIndex.end();
+        if (it == bufferIndex.end())
+          continue;
+        Buffer &buf = buffers[it->second];
+        buf.last = std::max(buf.last, op.hasTrait<OpTrait::IsTerminator>()
+                                          ? pos
+                                          : position[&op]);
+      }
+
+    // Greedy by size: largest first, lowest offset that fits.
+    std::vector<Buffer *> order;
+    for (Buffer &buf : buffers)
+      order.push_back(&buf);
+    std::stable_sort(order.begin(), order.end(),
+                     [](Buffer *x, Buffer *y) { return x->size > y->size; });
+    std::vector<Buffer *> placed;
+    int64_t arena = 0;
+    for (Buffer *buf : order) {
+      std::vector<Buffer *> live;
+      for (Buffer *other : placed)
+        if (other->first <= buf->last && buf->first <= other->last)
+          live.push_back(other);
+      std::sort(live.begin(), live.end(),
+                [](Buffer *x, Buffer *y) { return x->offset < y->offset; });
+      int64_t offset = 0;
+      for (Buffer *other : live) {
+        if (offset + buf->size <= other->offset)
+          break;
+        offset = std::max(offset, other->offset + other->size);
+      }
+      buf->offset = offset;
+      arena = std::max(arena, offset + buf->size);
+      placed.push_back(buf);
+    }
+
+    for (Operation &op : block) {
+      if (op.getNumResults() == 0 || !bufferIndex.count(op.getResult(0)))
+        continue;
+      SmallVector<int64_t> offsets;
+      for (Value r : op.getResults())
+        offsets.push_back(buffers[bufferIndex[r]].offset);
+      op.setAttr("weft.offsets", b.getDenseI64ArrayAttr(offsets));
+    }
+    fn->setAttr("weft.arena_bytes", b.getI64IntegerAttr(arena));
+  }
+};
+
+} // namespace

@@ -1,0 +1,102 @@
+// The public API of the Weft runtime. It has no LLVM or MLIR in it: its only
+// input from the compiler is a verified artifact (model.weft).
+//
+//   auto runtime = weft::Runtime::Create({.backend = "cpu"}).value();
+//   auto program = runtime->Load("model.weft").value();
+//   program->InitParameters(/*seed=*/0);                // or LoadParameters(...)
+//   auto outputs = program->Run({{"tokens", tokens}, {"labels", labels}}).value();
+#ifndef WEFT_RUNTIME_H
+#define WEFT_RUNTIME_H
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "weft/tensor.h"
+
+namespace weft {
+
+namespace artifact {
+struct Artifact;
+}
+
+struct TensorInfo {
+  std::string name;
+  DType dtype;
+  std::vector<int64_t> shape;
+  int64_t int_bound = 0;  // inputs: valid integer values are [0, int_bound), 0 if unknown
+};
+
+struct RuntimeOptions {
+  std::string backend = "cpu";  // "cpu" today; "cuda" with the CUDA backend
+  int threads = 0;              // 0: all cores
+};
+
+class Program;
+
+/// Devices and communicators. One per process is enough.
+class Runtime {
+ public:
+  static absl::StatusOr<std::unique_ptr<Runtime>> Create(const RuntimeOptions &options);
+
+  /// Loads and verifies an artifact; errors name the file and the problem.
+  absl::StatusOr<std::unique_ptr<Program>> Load(const std::string &path);
+  /// The same from the file's bytes; `name` appears in messages.
+  absl::StatusOr<std::unique_ptr<Program>> LoadFromBytes(std::string bytes,
+                                                         const std::string &name);
+
+  const RuntimeOptions &options() const { return options_; }
+
+ private:
+  explicit Runtime(RuntimeOptions options) : options_(std::move(options)) {}
+  RuntimeOptions options_;
+};
+
+/// A loaded artifact with its parameters, ready to run.
+class Program {
+ public:
+  ~Program();
+
+  const std::vector<TensorInfo> &inputs() const { return inputs_; }
+  const std::vector<TensorInfo> &parameters() const { return params_; }
+  const std::vector<TensorInfo> &outputs() const { return outputs_; }
+  /// The output marked as the loss, or "".
+  const std::string &loss_output() const { return loss_; }
+
+  /// Initialises every parameter from its init spec. Each value depends only
+  /// on the seed, the parameter's name and the element's global index, so
+  /// every mesh and every run with the same seed starts from the same numbers.
+  absl::Status InitParameters(uint64_t seed);
+  /// Loads parameters by name from a safetensors file; every parameter must
+  /// be there with its shape, and nothing else may be (all problems are
+  /// listed in one error).
+  absl::Status LoadParameters(const std::string &path);
+  absl::Status SaveParameters(const std::string &path) const;
+  absl::Status SetParameter(const std::string &name, const Tensor &value);
+  absl::StatusOr<Tensor> GetParameter(const std::string &name) const;
+
+  /// Runs one step. Every input must be given with its dtype and shape.
+  absl::StatusOr<std::map<std::string, Tensor>> Run(const std::map<std::string, Tensor> &inputs);
+
+  /// Bytes of the activation arena (the compiler's memory plan), of the
+  /// parameters, and the sum of both plus inputs: the peak on the device.
+  int64_t arena_bytes() const;
+  int64_t parameter_bytes() const;
+  int64_t peak_bytes() const;
+
+ private:
+  friend class Runtime;
+  struct Impl;
+  explicit Program(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+  std::vector<TensorInfo> inputs_, params_, outputs_;
+  std::string loss_;
+};
+
+}  // namespace weft
+
+#endif  // WEFT_RUNTIME_H
