@@ -32,6 +32,15 @@ int64_t NumElements(const flatbuffers::Vector<int64_t> *shape) {
 
 size_t ElementSize(fb::DType d) { return DTypeSize(static_cast<DType>(d)); }
 
+// The product of sizes read from the file, or -1 when one is negative or the
+// product overflows: corrupted integers must not wrap around into a match.
+int64_t Prod(std::initializer_list<int64_t> xs) {
+  int64_t p = 1;
+  for (int64_t x : xs)
+    if (x < 0 || __builtin_mul_overflow(p, x, &p)) return -1;
+  return p;
+}
+
 // Checks one rank's program against the artifact's interface. `v` is the
 // value table; everything the executor dereferences is range-checked.
 class RankChecker {
@@ -208,8 +217,8 @@ class RankChecker {
       case fb::Opcode::Matmul: {
         if (auto s = need(2, 1, 7); !s.ok()) return s;
         int64_t b = I(0), m = I(1), n = I(2), k = I(3);
-        if (b < 0 || m < 0 || n < 0 || k < 0 || !all_f32() || elems(ops[0]) != b * m * k ||
-            elems(ops[1]) != (I(6) ? b : 1) * k * n || elems(res[0]) != b * m * n)
+        if (Prod({b, m, n, k}) < 0 || !all_f32() || elems(ops[0]) != Prod({b, m, k}) ||
+            elems(ops[1]) != Prod({I(6) ? b : 1, k, n}) || elems(res[0]) != Prod({b, m, n}))
           return mismatch;
         return absl::OkStatus();
       }
@@ -226,16 +235,16 @@ class RankChecker {
       }
       case fb::Opcode::Softmax:
         if (auto s = need(1, 1, 3); !s.ok()) return s;
-        if (I(0) < 0 || I(1) < 0 || I(2) < 0 || !all_f32() ||
-            I(0) * I(1) * I(2) != elems(ops[0]) || elems(res[0]) != elems(ops[0]))
+        if (!all_f32() || Prod({I(0), I(1), I(2)}) != elems(ops[0]) ||
+            elems(res[0]) != elems(ops[0]))
           return mismatch;
         return absl::OkStatus();
       case fb::Opcode::LayerNorm:
       case fb::Opcode::RmsNorm: {
         size_t arity = in.op() == fb::Opcode::LayerNorm ? 3 : 2;
         if (auto s = need(arity, 1, 2); !s.ok()) return s;
-        if (I(0) < 0 || I(1) < 0 || !all_f32() || !floats_at_least(1) ||
-            I(0) * I(1) != elems(ops[0]) || elems(res[0]) != elems(ops[0]))
+        if (!all_f32() || !floats_at_least(1) || Prod({I(0), I(1)}) != elems(ops[0]) ||
+            elems(res[0]) != elems(ops[0]))
           return mismatch;
         for (size_t i = 1; i < arity; ++i)
           if (elems(ops[i]) != I(1)) return mismatch;
@@ -243,25 +252,24 @@ class RankChecker {
       }
       case fb::Opcode::Embedding:
         if (auto s = need(2, 1, 3); !s.ok()) return s;
-        if (I(0) < 0 || I(1) < 0 || I(2) < 0 || !is_f32(ops[0]) || !is_int(ops[1]) ||
-            !is_f32(res[0]) || elems(ops[0]) != I(0) * I(1) || elems(ops[1]) != I(2) ||
-            elems(res[0]) != I(2) * I(1))
+        if (!is_f32(ops[0]) || !is_int(ops[1]) || !is_f32(res[0]) ||
+            elems(ops[0]) != Prod({I(0), I(1)}) || I(2) < 0 || elems(ops[1]) != I(2) ||
+            elems(res[0]) != Prod({I(2), I(1)}))
           return mismatch;
         return absl::OkStatus();
       case fb::Opcode::Attention: {
         if (auto s = need(3, 1, 7); !s.ok()) return s;
         int64_t b = I(0), h = I(1), sq = I(2), sk = I(3), dh = I(4), dv = I(5);
-        if (b < 0 || h < 0 || sq < 0 || sk < 0 || dh < 0 || dv < 0 || !all_f32() ||
-            !floats_at_least(1) || elems(ops[0]) != b * h * sq * dh ||
-            elems(ops[1]) != b * h * sk * dh || elems(ops[2]) != b * h * sk * dv ||
-            elems(res[0]) != b * h * sq * dv || (I(6) && sq != sk))
+        if (!all_f32() || !floats_at_least(1) || elems(ops[0]) != Prod({b, h, sq, dh}) ||
+            elems(ops[1]) != Prod({b, h, sk, dh}) || elems(ops[2]) != Prod({b, h, sk, dv}) ||
+            elems(res[0]) != Prod({b, h, sq, dv}) || (I(6) && sq != sk))
           return mismatch;
         return absl::OkStatus();
       }
       case fb::Opcode::CrossEntropy:
         if (auto s = need(2, 1, 2); !s.ok()) return s;
-        if (I(0) < 0 || I(1) <= 0 || !is_f32(ops[0]) || !is_int(ops[1]) || !is_f32(res[0]) ||
-            elems(ops[0]) != I(0) * I(1) || elems(ops[1]) != I(0) || elems(res[0]) != 1)
+        if (I(1) <= 0 || !is_f32(ops[0]) || !is_int(ops[1]) || !is_f32(res[0]) ||
+            elems(ops[0]) != Prod({I(0), I(1)}) || elems(ops[1]) != I(0) || elems(res[0]) != 1)
           return mismatch;
         return absl::OkStatus();
     }
@@ -272,12 +280,13 @@ class RankChecker {
   static bool InBounds(const flatbuffers::Vector<int64_t> *shape, int64_t offset,
                        const flatbuffers::Vector<int64_t> *strides, int64_t elements) {
     if (offset < 0) return false;
-    int64_t last = offset;
+    int64_t last = offset, reach;
     for (unsigned i = 0; i < shape->size(); ++i) {
       int64_t d = shape->Get(i), s = strides->Get(i);
-      if (d < 0 || s < 0 || d > (int64_t{1} << 40) || s > (int64_t{1} << 40)) return false;
+      if (d < 0 || s < 0) return false;
       if (d == 0) return true;  // nothing is touched
-      last += (d - 1) * s;
+      if (__builtin_mul_overflow(d - 1, s, &reach) || __builtin_add_overflow(last, reach, &last))
+        return false;
     }
     return last < elements;
   }

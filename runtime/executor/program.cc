@@ -1,6 +1,7 @@
 // Runtime and Program: loading an artifact, holding parameters, and running
 // one rank's instruction list on the CPU backend.
 #include <omp.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -89,6 +90,18 @@ absl::StatusOr<std::unique_ptr<Program>> Runtime::LoadFromBytes(std::string byte
         StrCat(name, ": the artifact has ", a.ranks()->size(),
                " ranks; multi-device execution arrives with issue 5"));
   impl->rank = a.ranks()->Get(0);
+  // Refuse what this machine cannot hold before allocating any of it.
+  uint64_t need = impl->rank->arena_bytes();
+  for (const fb::ParamSpec *p : *a.params()) {
+    uint64_t n = DTypeSize(static_cast<DType>(p->tensor()->dtype()));
+    for (int64_t d : *p->tensor()->shape()) n *= d;
+    need += n;
+  }
+  const uint64_t have = static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGESIZE);
+  if (need > have)
+    return absl::ResourceExhaustedError(StrCat(name, ": the model needs ", need,
+                                               " bytes for parameters and activations; this "
+                                               "machine has ", have));
   for (const fb::ParamSpec *p : *a.params()) {
     TensorInfo info = InfoOf(*p->tensor());
     impl->params.emplace_back(info.dtype, info.shape);

@@ -13,4 +13,5 @@ config.excludes = ["Inputs", "lit.cfg.py", "lit.site.cfg.py.in"]
 config.environment["PATH"] = os.pathsep.join(
     [config.weft_bin_dir, config.llvm_tools_dir, config.environment.get("PATH", os.environ.get("PATH", ""))])
 config.substitutions.append(("%weft_src", config.weft_src_dir))
+config.substitutions.append(("%weft_bin", config.weft_bin_dir))
 config.substitutions.append(("%examples", os.path.join(config.weft_src_dir, "examples")))
