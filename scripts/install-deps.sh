@@ -10,7 +10,7 @@ DEBS=(
   libopenblas-dev nlohmann-json3-dev zlib1g-dev libzstd-dev libcurl4-openssl-dev libedit-dev libxml2-dev
   python3 python3-pip
 )
-PIPS=(numpy)
+PIPS=(numpy safetensors)   # safetensors: the reference that IoTest checks against
 
 missing=()
 for p in "${DEBS[@]}"; do

@@ -3,7 +3,7 @@
 // 'bfloat16' is not portable, so bf16 is read only from safetensors), float16,
 // int32 and int64, little-endian; .npz entries may be stored or deflated.
 // Writes C-order little-endian arrays; .npz is written uncompressed, like
-// numpy.savez.
+// numpy.savez. bf16 tensors are written as float32, which holds them exactly.
 #ifndef WEFT_RUNTIME_IO_NPY_H
 #define WEFT_RUNTIME_IO_NPY_H
 
