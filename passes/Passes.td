@@ -32,8 +32,9 @@ def PlanMemoryPass : Pass<"weft-plan-memory", "::mlir::func::FuncOp"> {
     Computes each intermediate's lifetime in program order (a reshape is a
     view and extends its source's lifetime), then places the buffers
     greedily by decreasing size at the lowest offset free for their whole
-    lifetime. Writes `weft.offsets` (one per result) on each op and
-    `weft.arena_bytes` on the function. Inputs, parameters and constants
+    lifetime. Writes `weft.offsets` (one per result; -1 for a result of the
+    function, which the runtime writes straight into the tensor it returns)
+    on each op and `weft.arena_bytes` on the function. Inputs, parameters and constants
     live outside the arena.
   }];
   let options = [

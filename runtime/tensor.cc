@@ -46,6 +46,16 @@ Tensor::Tensor(DType dtype, std::vector<int64_t> shape)
   owner_ = std::shared_ptr<void>(buffer, buffer.get());
 }
 
+Tensor Tensor::Uninitialized(DType dtype, std::vector<int64_t> shape) {
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  std::shared_ptr<unsigned char[]> buffer(new unsigned char[std::max<size_t>(t.byte_size(), 1)]);
+  t.data_ = buffer.get();
+  t.owner_ = std::shared_ptr<void>(buffer, buffer.get());
+  return t;
+}
+
 Tensor::Tensor(DType dtype, std::vector<int64_t> shape, void *data,
                std::shared_ptr<void> owner)
     : dtype_(dtype), shape_(std::move(shape)), data_(data), owner_(std::move(owner)) {}

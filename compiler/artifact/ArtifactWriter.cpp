@@ -93,6 +93,17 @@ private:
     return id;
   }
   uint32_t id(Value v) { return ids.lookup(v); }
+  // An op's results: in the arena at their planned offsets, or (offset -1)
+  // straight in the output tensor the runtime returns.
+  std::vector<uint32_t> addResults(Operation *op) {
+    std::vector<uint32_t> out;
+    auto offsets = op->getAttrOfType<DenseI64ArrayAttr>("weft.offsets");
+    for (auto [i, r] : llvm::enumerate(op->getResults()))
+      out.push_back(offsets[i] < 0
+                        ? addValue(r, fb::Storage::Output, outputIndex.lookup(r))
+                        : addValue(r, fb::Storage::Arena, offsets[i]));
+    return out;
+  }
 
   // One instruction with everything optional defaulted.
   struct Instr {
@@ -141,18 +152,13 @@ private:
   DenseMap<Value, uint32_t> ids;
   std::vector<fbs::Offset<fb::Instruction>> instructions;
   std::vector<fbs::Offset<fb::ConstantData>> constants;
+  DenseMap<Value, uint32_t> outputIndex; // the first output each value is
 };
 
 LogicalResult Writer::lower(Operation *op) {
   Builder b(op->getContext());
   // Results that own arena bytes.
-  auto arenaResults = [&]() -> std::vector<uint32_t> {
-    std::vector<uint32_t> out;
-    auto offsets = op->getAttrOfType<DenseI64ArrayAttr>("weft.offsets");
-    for (auto [i, r] : llvm::enumerate(op->getResults()))
-      out.push_back(addValue(r, fb::Storage::Arena, offsets[i]));
-    return out;
-  };
+  auto arenaResults = [&]() { return addResults(op); };
   auto operandIds = [&]() {
     std::vector<uint32_t> out;
     for (Value v : op->getOperands())
@@ -423,11 +429,7 @@ LogicalResult Writer::lowerFused(FusedOp op) {
   std::vector<uint32_t> operands;
   for (Value v : op.getInputs())
     operands.push_back(id(v));
-  std::vector<uint32_t> results;
-  auto offsets = op->getAttrOfType<DenseI64ArrayAttr>("weft.offsets");
-  for (auto [i, r] : llvm::enumerate(op.getResults()))
-    results.push_back(addValue(r, fb::Storage::Arena, offsets[i]));
-  Instr in{fb::Opcode::Fused, operands, results};
+  Instr in{fb::Opcode::Fused, operands, addResults(op)};
   in.fused = fb::CreateFusedProgramDirect(fbb, &shape, integer, &loads, &steps,
                                           &outputs);
   emit(op, std::move(in));
@@ -487,12 +489,14 @@ LogicalResult Writer::run(StringRef source, llvm::raw_ostream &os) {
                                            initSpec(fbb, init)));
     }
   }
+  Operation *ret = fn.getBody().front().getTerminator();
+  for (auto [i, v] : llvm::enumerate(ret->getOperands()))
+    outputIndex.try_emplace(v, i);
   for (Operation &op : fn.getBody().front().without_terminator())
     if (failed(lower(&op)))
       return failure();
 
   std::vector<fbs::Offset<fb::OutputSpec>> outputs;
-  Operation *ret = fn.getBody().front().getTerminator();
   for (auto [i, v] : llvm::enumerate(ret->getOperands())) {
     auto name = fn.getResultAttrOfType<StringAttr>(i, WeftDialect::kOutput);
     outputs.push_back(fb::CreateOutputSpecDirect(

@@ -41,6 +41,11 @@ struct PlanMemoryPass
     Block &block = fn.getBody().front();
     Builder b(&getContext());
 
+    // Results of the function are written straight into the output tensors
+    // the runtime returns, so they take no arena space (offset -1).
+    llvm::SmallPtrSet<Value, 8> returned;
+    for (Value v : block.getTerminator()->getOperands())
+      returned.insert(v);
     // Values that own arena bytes, and the owner behind each view.
     DenseMap<Value, Value> ownerOf;
     DenseMap<Value, int64_t> bufferIndex;
@@ -58,6 +63,8 @@ struct PlanMemoryPass
       }
       for (Value r : op.getResults()) {
         ownerOf[r] = r;
+        if (returned.contains(r))
+          continue;
         bufferIndex[r] = buffers.size();
         int64_t size = tensorBytes(r.getType());
         size = (size + alignment - 1) / alignment * alignment;
@@ -105,11 +112,12 @@ struct PlanMemoryPass
     }
 
     for (Operation &op : block) {
-      if (op.getNumResults() == 0 || !bufferIndex.count(op.getResult(0)))
+      if (op.getNumResults() == 0 || !ownerOf.count(op.getResult(0)) ||
+          ownerOf.lookup(op.getResult(0)) != op.getResult(0))
         continue;
       SmallVector<int64_t> offsets;
       for (Value r : op.getResults())
-        offsets.push_back(buffers[bufferIndex[r]].offset);
+        offsets.push_back(bufferIndex.count(r) ? buffers[bufferIndex[r]].offset : -1);
       op.setAttr("weft.offsets", b.getDenseI64ArrayAttr(offsets));
     }
     fn->setAttr("weft.arena_bytes", b.getI64IntegerAttr(arena));

@@ -90,6 +90,10 @@ class RankChecker {
           return Bad(name_, StrCat("constant ", v.index(), " holds fewer than ", bytes, " bytes"));
         break;
       }
+      case fb::Storage::Output:
+        if (a_.outputs() == nullptr || v.index() >= a_.outputs()->size())
+          return Bad(name_, StrCat("value #", i, " names output ", v.index()));
+        break;
       case fb::Storage::Arena:
         if (v.index() > r_.arena_bytes() || bytes > r_.arena_bytes() - v.index())
           return Bad(name_, StrCat("value #", i, " at arena offset ", v.index(), " (", bytes,
@@ -150,7 +154,19 @@ class RankChecker {
       return s;
     if (auto s = check(*r_.params(), a_.params()->size(), "parameter", fb::Storage::Param); !s.ok())
       return s;
-    return check(*r_.outputs(), a_.outputs()->size(), "output", fb::Storage::Arena);
+    if (auto s = check(*r_.outputs(), a_.outputs()->size(), "output", fb::Storage::Arena); !s.ok())
+      return s;
+    // A value kept in output tensor k must fit the tensor output k is
+    // allocated as (its own value, which must itself live there).
+    for (unsigned i = 0; i < r_.values()->size(); ++i) {
+      const fb::ValueDesc *v = r_.values()->Get(i);
+      if (v->storage() != fb::Storage::Output) continue;
+      const fb::ValueDesc *home = r_.values()->Get(r_.outputs()->Get(v->index()));
+      if (home->storage() != fb::Storage::Output || home->index() != v->index() ||
+          home->dtype() != v->dtype() || NumElements(home->shape()) != NumElements(v->shape()))
+        return Bad(name_, StrCat("value #", i, " does not fit output ", v->index()));
+    }
+    return absl::OkStatus();
   }
 
   const fb::ValueDesc *Value(uint32_t id) const {
@@ -169,8 +185,9 @@ class RankChecker {
     for (unsigned i = 0; i < n_res; ++i) {
       res.push_back(Value(in.results()->Get(i)));
       if (!res.back()) return absl::InvalidArgumentError("a result is out of range");
-      if (res.back()->storage() != fb::Storage::Arena)
-        return absl::InvalidArgumentError("a result is not in the arena");
+      if (res.back()->storage() != fb::Storage::Arena &&
+          res.back()->storage() != fb::Storage::Output)
+        return absl::InvalidArgumentError("a result is not in the arena or an output");
     }
     const auto *ints = in.ints();
     size_t n_ints = ints ? ints->size() : 0;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "runtime/cpu/fastmath.h"
 #include "runtime/cpu/kernels.h"
 
 namespace weft::cpu {
@@ -35,7 +36,8 @@ void StoreOne(void *p, DType t, int64_t i, T v) {
 
 // One step over a tile; the switch sits outside the element loop so each
 // loop is a simple, vectorisable body.
-void Step(EwOp op, const float *a, const float *b, float *y, int64_t n) {
+WEFT_VECTORIZE void Step(EwOp op, const float *__restrict a, const float *__restrict b,
+                         float *__restrict y, int64_t n) {
   switch (op) {
     case EwOp::kAdd: for (int64_t i = 0; i < n; ++i) y[i] = a[i] + b[i]; break;
     case EwOp::kSub: for (int64_t i = 0; i < n; ++i) y[i] = a[i] - b[i]; break;
@@ -45,26 +47,26 @@ void Step(EwOp op, const float *a, const float *b, float *y, int64_t n) {
     case EwOp::kMin: for (int64_t i = 0; i < n; ++i) y[i] = std::min(a[i], b[i]); break;
     case EwOp::kPow: for (int64_t i = 0; i < n; ++i) y[i] = std::pow(a[i], b[i]); break;
     case EwOp::kNeg: for (int64_t i = 0; i < n; ++i) y[i] = -a[i]; break;
-    case EwOp::kExp: for (int64_t i = 0; i < n; ++i) y[i] = std::exp(a[i]); break;
+    case EwOp::kExp: for (int64_t i = 0; i < n; ++i) y[i] = FastExp(a[i]); break;
     case EwOp::kLog: for (int64_t i = 0; i < n; ++i) y[i] = std::log(a[i]); break;
     case EwOp::kSqrt: for (int64_t i = 0; i < n; ++i) y[i] = std::sqrt(a[i]); break;
     case EwOp::kRsqrt: for (int64_t i = 0; i < n; ++i) y[i] = 1.0f / std::sqrt(a[i]); break;
-    case EwOp::kTanh: for (int64_t i = 0; i < n; ++i) y[i] = std::tanh(a[i]); break;
+    case EwOp::kTanh: for (int64_t i = 0; i < n; ++i) y[i] = FastTanh(a[i]); break;
     case EwOp::kSigmoid:
-      for (int64_t i = 0; i < n; ++i) y[i] = 1.0f / (1.0f + std::exp(-a[i]));
+      for (int64_t i = 0; i < n; ++i) y[i] = 1.0f / (1.0f + FastExp(-a[i]));
       break;
     case EwOp::kRelu: for (int64_t i = 0; i < n; ++i) y[i] = std::max(a[i], 0.0f); break;
     case EwOp::kSilu:
-      for (int64_t i = 0; i < n; ++i) y[i] = a[i] / (1.0f + std::exp(-a[i]));
+      for (int64_t i = 0; i < n; ++i) y[i] = a[i] / (1.0f + FastExp(-a[i]));
       break;
     case EwOp::kGelu:
       for (int64_t i = 0; i < n; ++i)
-        y[i] = 0.5f * a[i] * (1.0f + std::erf(a[i] * 0.70710678118654752f));
+        y[i] = 0.5f * a[i] * (1.0f + FastErf(a[i] * 0.70710678118654752f));
       break;
     case EwOp::kGeluTanh:
       for (int64_t i = 0; i < n; ++i) {
         float x = a[i];
-        y[i] = 0.5f * x * (1.0f + std::tanh(0.79788456080286536f * (x + 0.044715f * x * x * x)));
+        y[i] = 0.5f * x * (1.0f + FastTanh(0.79788456080286536f * (x + 0.044715f * x * x * x)));
       }
       break;
   }

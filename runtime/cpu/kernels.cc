@@ -1,6 +1,8 @@
 // The CPU reference kernels declared in kernels.h.
 #include "runtime/cpu/kernels.h"
 
+#include "runtime/cpu/fastmath.h"
+
 #include <cblas.h>
 #include <omp.h>
 
@@ -20,14 +22,9 @@ constexpr int64_t kParallelElements = 32 * 1024;
 
 // Stable softmax in place over one contiguous row.
 void SoftmaxRow(float *row, int64_t n) {
-  float max = -std::numeric_limits<float>::infinity();
-  for (int64_t j = 0; j < n; ++j) max = std::max(max, row[j]);
-  double sum = 0;
-  for (int64_t j = 0; j < n; ++j) {
-    row[j] = std::exp(row[j] - max);
-    sum += row[j];
-  }
-  const float inv = static_cast<float>(1.0 / sum);
+  const float max = RowMax(row, n);
+  const float sum = ExpShifted(row, row, n, max);
+  const float inv = 1.0f / sum;
   for (int64_t j = 0; j < n; ++j) row[j] *= inv;
 }
 
@@ -324,10 +321,8 @@ absl::Status CrossEntropy(const float *logits, const void *labels,
 #pragma omp parallel for reduction(+ : total) if (rows * classes > kParallelElements)
   for (int64_t r = 0; r < rows; ++r) {
     const float *row = logits + r * classes;
-    float max = -std::numeric_limits<float>::infinity();
-    for (int64_t j = 0; j < classes; ++j) max = std::max(max, row[j]);
-    double sum = 0;
-    for (int64_t j = 0; j < classes; ++j) sum += std::exp(row[j] - max);
+    const float max = RowMax(row, classes);
+    const double sum = ExpShifted(row, nullptr, classes, max);
     total += max + std::log(sum) - row[IdAt(labels, label_type, r)];
   }
   // The mean over no rows is NaN, as numpy's is.

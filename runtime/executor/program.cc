@@ -55,6 +55,9 @@ struct Program::Impl {
   std::unique_ptr<uint8_t, AlignedFree> arena;
   std::vector<cpu::FusedKernel> fused;  // per instruction; empty unless Fused
   std::vector<void *> ptr;              // value id -> its bytes, set per run
+  bool profiling = false;
+  std::vector<int64_t> calls;           // per instruction, when profiling
+  std::vector<double> seconds;
 
   const fb::ValueDesc &Value(uint32_t id) const { return *rank->values()->Get(id); }
   DType TypeOf(uint32_t id) const { return static_cast<DType>(Value(id).dtype()); }
@@ -204,6 +207,26 @@ absl::Status Program::SaveParameters(const std::string &path) const {
   return io::WriteSafetensors(path, file);
 }
 
+void Program::set_profiling(bool on) {
+  impl_->profiling = on;
+  impl_->calls.assign(impl_->rank->instructions()->size(), 0);
+  impl_->seconds.assign(impl_->rank->instructions()->size(), 0.0);
+}
+
+std::vector<InstructionProfile> Program::profile() const {
+  static const char *const kKernels[] = {"fused",    "copy",    "cast",       "matmul",
+                                         "reduce",   "softmax", "layer_norm", "rms_norm",
+                                         "embedding", "attention", "cross_entropy"};
+  std::vector<InstructionProfile> out;
+  const auto &instructions = *impl_->rank->instructions();
+  for (size_t i = 0; i < impl_->calls.size(); ++i) {
+    const fb::Instruction &in = *instructions[i];
+    out.push_back({kKernels[static_cast<int>(in.op())], in.name() ? in.name()->str() : "",
+                   in.loc() ? in.loc()->str() : "", impl_->calls[i], impl_->seconds[i]});
+  }
+  return out;
+}
+
 int64_t Program::arena_bytes() const { return impl_->rank->arena_bytes(); }
 int64_t Program::parameter_bytes() const {
   int64_t n = 0;
@@ -243,9 +266,18 @@ absl::StatusOr<std::map<std::string, Tensor>> Program::Run(
     for (const TensorInfo &in : inputs_) known |= in.name == name;
     if (!known) return absl::InvalidArgumentError(StrCat("the model has no input '", name, "'"));
   }
+  // Outputs computed by an instruction are written straight into the
+  // tensors returned; the rest (views of inputs, constants, ...) are copied.
+  std::vector<Tensor> out_tensors(outputs_.size());
+  for (size_t i = 0; i < outputs_.size(); ++i) {
+    const fb::ValueDesc &v = m.Value(m.rank->outputs()->Get(i));
+    if (v.storage() == fb::Storage::Output && v.index() == i)
+      out_tensors[i] = Tensor::Uninitialized(outputs_[i].dtype, outputs_[i].shape);
+  }
   for (uint32_t id = 0; id < m.rank->values()->size(); ++id) {
     const fb::ValueDesc &v = m.Value(id);
     switch (v.storage()) {
+      case fb::Storage::Output: m.ptr[id] = out_tensors[v.index()].data(); break;
       case fb::Storage::Input: m.ptr[id] = const_cast<void *>(bound[v.index()]->data()); break;
       case fb::Storage::Param: m.ptr[id] = m.params[v.index()].data(); break;
       case fb::Storage::Constant: m.ptr[id] = m.constants[v.index()].data(); break;
@@ -255,15 +287,26 @@ absl::StatusOr<std::map<std::string, Tensor>> Program::Run(
   const auto &instructions = *m.rank->instructions();
   for (size_t i = 0; i < instructions.size(); ++i) {
     const fb::Instruction &in = *instructions[i];
-    if (absl::Status s = m.Execute(in, i); !s.ok())
+    const auto start = m.profiling ? std::chrono::steady_clock::now()
+                                   : std::chrono::steady_clock::time_point();
+    absl::Status s = m.Execute(in, i);
+    if (m.profiling) {
+      m.calls[i] += 1;
+      m.seconds[i] +=
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    }
+    if (!s.ok())
       return absl::Status(s.code(), StrCat(in.loc() ? in.loc()->str() : "?", ": ",
                                            in.name() ? in.name()->str() : "?", ": ", s.message()));
   }
   std::map<std::string, Tensor> out;
   for (size_t i = 0; i < outputs_.size(); ++i) {
-    Tensor t(outputs_[i].dtype, outputs_[i].shape);
-    std::memcpy(t.data(), m.ptr[m.rank->outputs()->Get(i)], t.byte_size());
-    out[outputs_[i].name] = t;
+    if (out_tensors[i].empty()) {
+      out_tensors[i] = Tensor::Uninitialized(outputs_[i].dtype, outputs_[i].shape);
+      std::memcpy(out_tensors[i].data(), m.ptr[m.rank->outputs()->Get(i)],
+                  out_tensors[i].byte_size());
+    }
+    out[outputs_[i].name] = out_tensors[i];
   }
   return out;
 }

@@ -27,7 +27,7 @@ const char *const kOpcodes[] = {"fused",    "copy",    "cast",      "matmul",
 const char *const kEwOps[] = {"add",  "sub",   "mul",  "div",     "max",  "min",
                               "pow",  "neg",   "exp",  "log",     "sqrt", "rsqrt",
                               "tanh", "sigmoid", "relu", "silu",  "gelu", "gelu_tanh"};
-const char *const kStorage[] = {"input", "param", "constant", "arena"};
+const char *const kStorage[] = {"input", "param", "constant", "arena", "output"};
 const char *const kDist[] = {"zeros", "ones", "normal", "uniform"};
 
 template <typename T>

@@ -26,6 +26,7 @@ ABSL_FLAG(std::string, report, "", "Write timings and peak memory as JSON");
 ABSL_FLAG(uint64_t, seed, 0, "Seed of the parameter init and the synthetic inputs");
 ABSL_FLAG(int, steps, 1, "Steps to run (each on the same inputs)");
 ABSL_FLAG(int, threads, 0, "CPU threads (0: all cores)");
+ABSL_FLAG(bool, profile, false, "Time every instruction; print the time per kernel and the top 10");
 
 namespace {
 
@@ -88,6 +89,7 @@ int main(int argc, char **argv) {
   }
 
   const int steps = std::max(1, absl::GetFlag(FLAGS_steps));
+  p.set_profiling(absl::GetFlag(FLAGS_profile));
   std::vector<double> step_s;
   std::map<std::string, weft::Tensor> outputs;
   for (int i = 0; i < steps; ++i) {
@@ -112,6 +114,38 @@ int main(int argc, char **argv) {
   std::printf("step time: %.3f ms (best of %d); peak memory %.2f MB (arena %.2f MB)\n",
               best * 1e3, steps, p.peak_bytes() / 1e6, p.arena_bytes() / 1e6);
 
+  nlohmann::json profile_json = nlohmann::json::array();
+  if (absl::GetFlag(FLAGS_profile)) {
+    std::vector<weft::InstructionProfile> prof = p.profile();
+    std::map<std::string, std::pair<double, int64_t>> by_kernel;
+    double total = 0;
+    for (const auto &e : prof) {
+      by_kernel[e.kernel].first += e.seconds;
+      by_kernel[e.kernel].second += e.calls;
+      total += e.seconds;
+      profile_json.push_back({{"kernel", e.kernel}, {"source_op", e.source_op}, {"loc", e.loc},
+                              {"calls", e.calls}, {"seconds", e.seconds}});
+    }
+    std::printf("\nprofile over %d steps (%.1f ms per step in instructions):\n", steps,
+                total / steps * 1e3);
+    std::vector<std::pair<double, std::string>> kernels;
+    for (const auto &[k, v] : by_kernel) kernels.push_back({v.first, k});
+    std::sort(kernels.rbegin(), kernels.rend());
+    for (const auto &[sec, k] : kernels)
+      std::printf("  %-14s %8.2f ms/step  %5.1f%%\n", k.c_str(), sec / steps * 1e3,
+                  100 * sec / total);
+    std::vector<size_t> order(prof.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(),
+              [&](size_t x, size_t y) { return prof[x].seconds > prof[y].seconds; });
+    std::printf("  top instructions:\n");
+    for (size_t r = 0; r < std::min<size_t>(10, order.size()); ++r) {
+      const auto &e = prof[order[r]];
+      std::printf("    #%-4zu %-14s %8.2f ms/step  %s\n", order[r], e.kernel.c_str(),
+                  e.seconds / steps * 1e3, e.loc.c_str());
+    }
+  }
+
   if (!absl::GetFlag(FLAGS_outputs).empty())
     if (auto w = weft::io::WriteNpz(absl::GetFlag(FLAGS_outputs), outputs); !w.ok()) return Fail(w);
   if (!absl::GetFlag(FLAGS_save).empty())
@@ -127,6 +161,7 @@ int main(int argc, char **argv) {
         {"arena_bytes", p.arena_bytes()},
         {"parameter_bytes", p.parameter_bytes()},
     };
+    if (absl::GetFlag(FLAGS_profile)) report["profile"] = profile_json;
     if (!p.loss_output().empty()) report["loss"] = outputs[p.loss_output()].data_as<float>()[0];
     std::ofstream f(absl::GetFlag(FLAGS_report));
     if (!f) return Fail(absl::NotFoundError("cannot write " + absl::GetFlag(FLAGS_report)));

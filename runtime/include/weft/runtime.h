@@ -31,6 +31,15 @@ struct TensorInfo {
   int64_t int_bound = 0;  // inputs: valid integer values are [0, int_bound), 0 if unknown
 };
 
+/// Time spent in one instruction across the runs since profiling began.
+struct InstructionProfile {
+  std::string kernel;     // "matmul", "fused", ...
+  std::string source_op;  // "weft.matmul"
+  std::string loc;        // "gpt_tiny.mlir:40:11"
+  int64_t calls = 0;
+  double seconds = 0;
+};
+
 struct RuntimeOptions {
   std::string backend = "cpu";  // "cpu" today; "cuda" with the CUDA backend
   int threads = 0;              // 0: all cores
@@ -81,6 +90,12 @@ class Program {
 
   /// Runs one step. Every input must be given with its dtype and shape.
   absl::StatusOr<std::map<std::string, Tensor>> Run(const std::map<std::string, Tensor> &inputs);
+
+  /// Times every instruction of the following runs (a clock read around
+  /// each; off by default).
+  void set_profiling(bool on);
+  /// Per instruction, in program order.
+  std::vector<InstructionProfile> profile() const;
 
   /// Bytes of the activation arena (the compiler's memory plan), of the
   /// parameters, and the sum of both plus inputs: the peak on the device.

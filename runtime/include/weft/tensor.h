@@ -26,6 +26,9 @@ class Tensor {
   Tensor() = default;
   /// A zero-filled tensor that owns its bytes.
   Tensor(DType dtype, std::vector<int64_t> shape);
+  /// A tensor that owns its bytes, left uninitialised: for buffers about to
+  /// be overwritten, where zeroing hundreds of MB would cost.
+  static Tensor Uninitialized(DType dtype, std::vector<int64_t> shape);
   /// A tensor over bytes owned elsewhere; `owner` keeps them alive.
   Tensor(DType dtype, std::vector<int64_t> shape, void *data,
          std::shared_ptr<void> owner);
