@@ -14,6 +14,43 @@ def VerifyModelPass : Pass<"weft-verify-model", "::mlir::ModuleOp"> {
   }];
 }
 
+def AutodiffPass : Pass<"weft-autodiff", "::mlir::ModuleOp"> {
+  let summary = "Reverse-mode differentiation of @forward into @train_step";
+  let description = [{
+    Clones `@forward` into `@train_step` and appends the backward pass: from
+    the result marked `weft.loss`, every op's gradient rule, in reverse, up
+    to every `weft.param`. The gradients become extra results marked
+    `weft.grad = "<param>"` (a parameter the loss does not depend on gets
+    zeros). Activations are saved: the backward ops read the forward values
+    they need. An op without a gradient rule is an error naming it.
+  }];
+  let dependentDialects = ["::mlir::weft::WeftDialect"];
+}
+
+def OptimizerPass : Pass<"weft-optimizer", "::mlir::ModuleOp"> {
+  let summary = "Turns the gradients of @train_step into fused optimizer updates";
+  let description = [{
+    Adds the optimizer's state as arguments (`weft.state`, zero-initialised:
+    `optimizer.step`, and per parameter `optimizer.m.<p>`/`optimizer.v.<p>`
+    for AdamW or `optimizer.momentum.<p>` for SGD), optionally clips the
+    gradients by their global norm, and replaces each `weft.grad` result by
+    one `weft.adamw_update` or `weft.sgd_update`. The new parameters and
+    states are returned marked `weft.update = "<name>"`; the runtime writes
+    them in place.
+  }];
+  let options = [
+    Option<"kind", "kind", "std::string", "\"adamw\"", "sgd or adamw">,
+    Option<"lr", "lr", "float", "1e-3", "Learning rate">,
+    Option<"weightDecay", "weight-decay", "float", "-1", "Weight decay (-1: 0.01 for adamw, 0 for sgd)">,
+    Option<"momentum", "momentum", "float", "0.9", "SGD momentum">,
+    Option<"beta1", "beta1", "float", "0.9", "AdamW beta1">,
+    Option<"beta2", "beta2", "float", "0.999", "AdamW beta2">,
+    Option<"eps", "eps", "float", "1e-8", "AdamW epsilon">,
+    Option<"clipNorm", "clip-norm", "float", "0", "Clip gradients to this global L2 norm (0: off)">,
+  ];
+  let dependentDialects = ["::mlir::weft::WeftDialect"];
+}
+
 def FuseElementwisePass : Pass<"weft-fuse-elementwise", "::mlir::func::FuncOp"> {
   let summary = "Groups elementwise ops and broadcasts into weft.fused regions";
   let description = [{

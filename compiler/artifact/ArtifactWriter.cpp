@@ -15,6 +15,7 @@
 #include "runtime/artifact/format.h"
 
 #include "llvm/ADT/TypeSwitch.h"
+#include "llvm/ADT/StringMap.h"
 #include "llvm/Support/Path.h"
 
 using namespace mlir;
@@ -98,10 +99,14 @@ private:
   std::vector<uint32_t> addResults(Operation *op) {
     std::vector<uint32_t> out;
     auto offsets = op->getAttrOfType<DenseI64ArrayAttr>("weft.offsets");
-    for (auto [i, r] : llvm::enumerate(op->getResults()))
-      out.push_back(offsets[i] < 0
-                        ? addValue(r, fb::Storage::Output, outputIndex.lookup(r))
-                        : addValue(r, fb::Storage::Arena, offsets[i]));
+    for (auto [i, r] : llvm::enumerate(op->getResults())) {
+      if (offsets[i] >= 0)
+        out.push_back(addValue(r, fb::Storage::Arena, offsets[i]));
+      else if (auto it = updateTarget.find(r); it != updateTarget.end())
+        out.push_back(addValue(r, it->second.first, it->second.second));
+      else
+        out.push_back(addValue(r, fb::Storage::Output, outputIndex.lookup(r)));
+    }
     return out;
   }
 
@@ -153,6 +158,8 @@ private:
   std::vector<fbs::Offset<fb::Instruction>> instructions;
   std::vector<fbs::Offset<fb::ConstantData>> constants;
   DenseMap<Value, uint32_t> outputIndex; // the first output each value is
+  // Training: the parameter or state each returned update overwrites.
+  DenseMap<Value, std::pair<fb::Storage, uint64_t>> updateTarget;
 };
 
 LogicalResult Writer::lower(Operation *op) {
@@ -349,6 +356,90 @@ LogicalResult Writer::lower(Operation *op) {
         emit(op, std::move(in));
         return success();
       })
+      .Case([&](PadOp p) {
+        // Zero the result, then a strided copy places the operand inside.
+        arenaResults();
+        auto dstStrides = stridesOf(p.getType().getShape());
+        int64_t offset = 0;
+        for (auto [low, stride] : llvm::zip(p.getLow(), dstStrides))
+          offset += low * stride;
+        auto shape = p.getOperand().getType().getShape();
+        std::vector<int64_t> s(shape.begin(), shape.end()), ss = stridesOf(shape),
+            ds(dstStrides.begin(), dstStrides.end());
+        Instr in{fb::Opcode::Pad, {id(p.getOperand())}, {id(p.getResult())}};
+        in.copy = fb::CreateCopySpecDirect(fbb, &s, 0, &ss, offset, &ds);
+        emit(op, std::move(in));
+        return success();
+      })
+      .Case([&](SoftmaxGradOp s) {
+        auto shape = s.getType().getShape();
+        int64_t rank = shape.size(), dim = static_cast<int64_t>(s.getDim());
+        if (dim < 0)
+          dim += rank;
+        Instr in{fb::Opcode::SoftmaxGrad, operandIds(), arenaResults()};
+        in.ints = {product(shape.take_front(dim)), shape[dim],
+                   product(shape.drop_front(dim + 1))};
+        emit(op, std::move(in));
+        return success();
+      })
+      .Case([&](LayerNormGradOp l) {
+        auto shape = l.getX().getType().getShape();
+        Instr in{fb::Opcode::LayerNormGrad, operandIds(), arenaResults()};
+        in.ints = {product(shape.drop_back()), shape.back()};
+        in.floats = {l.getEps().convertToFloat()};
+        emit(op, std::move(in));
+        return success();
+      })
+      .Case([&](RmsNormGradOp l) {
+        auto shape = l.getX().getType().getShape();
+        Instr in{fb::Opcode::RmsNormGrad, operandIds(), arenaResults()};
+        in.ints = {product(shape.drop_back()), shape.back()};
+        in.floats = {l.getEps().convertToFloat()};
+        emit(op, std::move(in));
+        return success();
+      })
+      .Case([&](EmbeddingGradOp e) {
+        Instr in{fb::Opcode::EmbeddingGrad, operandIds(), arenaResults()};
+        in.ints = {static_cast<int64_t>(e.getVocab()), e.getType().getShape()[1],
+                   e.getIds().getType().getNumElements()};
+        emit(op, std::move(in));
+        return success();
+      })
+      .Case([&](AttentionGradOp a) {
+        auto q = a.getQ().getType().getShape(), k = a.getK().getType().getShape(),
+             v = a.getV().getType().getShape();
+        float scale = a.getScale() ? a.getScale()->convertToFloat()
+                                   : 1.0f / std::sqrt(static_cast<float>(q[3]));
+        Instr in{fb::Opcode::AttentionGrad, operandIds(), arenaResults()};
+        in.ints = {q[0], q[1], q[2], k[2], q[3], v[3], a.getCausal()};
+        in.floats = {scale};
+        emit(op, std::move(in));
+        return success();
+      })
+      .Case([&](CrossEntropyGradOp c) {
+        auto logits = c.getLogits().getType().getShape();
+        Instr in{fb::Opcode::CrossEntropyGrad, operandIds(), arenaResults()};
+        in.ints = {product(logits.drop_back()), logits.back()};
+        emit(op, std::move(in));
+        return success();
+      })
+      .Case([&](SgdUpdateOp u) {
+        Instr in{fb::Opcode::SgdUpdate, operandIds(), arenaResults()};
+        in.ints = {u.getParam().getType().getNumElements()};
+        in.floats = {u.getLr().convertToFloat(), u.getMomentum().convertToFloat(),
+                     u.getWeightDecay().convertToFloat()};
+        emit(op, std::move(in));
+        return success();
+      })
+      .Case([&](AdamwUpdateOp u) {
+        Instr in{fb::Opcode::AdamwUpdate, operandIds(), arenaResults()};
+        in.ints = {u.getParam().getType().getNumElements()};
+        in.floats = {u.getLr().convertToFloat(), u.getBeta1().convertToFloat(),
+                     u.getBeta2().convertToFloat(), u.getEps().convertToFloat(),
+                     u.getWeightDecay().convertToFloat()};
+        emit(op, std::move(in));
+        return success();
+      })
       .Default([&](Operation *other) {
         return other->emitError()
                << "the CPU backend has no kernel for " << other->getName()
@@ -378,6 +469,17 @@ fb::EwOp ewOpOf(Operation *op) {
         return g.getApproximate() == "tanh" ? fb::EwOp::GeluTanh
                                             : fb::EwOp::Gelu;
       })
+      .Case([](ReluGradOp) { return fb::EwOp::ReluGrad; })
+      .Case([](SiluGradOp) { return fb::EwOp::SiluGrad; })
+      .Case([](SigmoidGradOp) { return fb::EwOp::SigmoidGrad; })
+      .Case([](TanhGradOp) { return fb::EwOp::TanhGrad; })
+      .Case([](GeluGradOp g) {
+        return g.getApproximate() == "tanh" ? fb::EwOp::GeluTanhGrad
+                                            : fb::EwOp::GeluGrad;
+      })
+      .Case([](MaxGradOp) { return fb::EwOp::MaxGrad; })
+      .Case([](MinGradOp) { return fb::EwOp::MinGrad; })
+      .Case([](ScaleOp) { return fb::EwOp::Scale; })
       .Default([](Operation *) { return fb::EwOp::Add; });
 }
 
@@ -419,7 +521,11 @@ LogicalResult Writer::lowerFused(FusedOp op) {
       continue;
     uint32_t a = reg.lookup(inner.getOperand(0));
     uint32_t b = inner.getNumOperands() > 1 ? reg.lookup(inner.getOperand(1)) : 0;
-    steps.push_back(fb::FusedStep(ewOpOf(&inner), a, b));
+    uint32_t c = inner.getNumOperands() > 2 ? reg.lookup(inner.getOperand(2)) : 0;
+    float imm = 0;
+    if (auto scale = dyn_cast<ScaleOp>(inner))
+      imm = scale.getFactor().convertToFloat();
+    steps.push_back(fb::FusedStep(ewOpOf(&inner), a, b, c, imm));
     reg[inner.getResult(0)] = next++;
   }
   std::vector<uint32_t> outputs;
@@ -468,8 +574,9 @@ fbs::Offset<fb::InitSpec> initSpec(fbs::FlatBufferBuilder &fbb,
 
 LogicalResult Writer::run(StringRef source, llvm::raw_ostream &os) {
   std::vector<fbs::Offset<fb::InputSpec>> inputs;
-  std::vector<fbs::Offset<fb::ParamSpec>> params;
-  std::vector<uint32_t> inputValues, paramValues, outputValues;
+  std::vector<fbs::Offset<fb::ParamSpec>> params, states;
+  std::vector<uint32_t> inputValues, paramValues, stateValues, outputValues;
+  llvm::StringMap<std::pair<fb::Storage, uint64_t>> storageByName;
   for (BlockArgument arg : fn.getArguments()) {
     unsigned i = arg.getArgNumber();
     auto tensorSpec = [&](StringRef name) {
@@ -481,23 +588,57 @@ LogicalResult Writer::run(StringRef source, llvm::raw_ostream &os) {
       inputValues.push_back(addValue(arg, fb::Storage::Input, inputs.size()));
       inputs.push_back(fb::CreateInputSpec(fbb, tensorSpec(name.getValue()),
                                            intBound(arg)));
+    } else if (auto sname = fn.getArgAttrOfType<StringAttr>(i, "weft.state")) {
+      auto init = fn.getArgAttrOfType<DictionaryAttr>(i, WeftDialect::kInit);
+      storageByName[sname.getValue()] = {fb::Storage::State, states.size()};
+      stateValues.push_back(addValue(arg, fb::Storage::State, states.size()));
+      states.push_back(fb::CreateParamSpec(fbb, tensorSpec(sname.getValue()),
+                                           initSpec(fbb, init)));
     } else {
       auto pname = fn.getArgAttrOfType<StringAttr>(i, WeftDialect::kParam);
       auto init = fn.getArgAttrOfType<DictionaryAttr>(i, WeftDialect::kInit);
+      storageByName[pname.getValue()] = {fb::Storage::Param, params.size()};
       paramValues.push_back(addValue(arg, fb::Storage::Param, params.size()));
       params.push_back(fb::CreateParamSpec(fbb, tensorSpec(pname.getValue()),
                                            initSpec(fbb, init)));
     }
   }
   Operation *ret = fn.getBody().front().getTerminator();
-  for (auto [i, v] : llvm::enumerate(ret->getOperands()))
-    outputIndex.try_emplace(v, i);
+  // Outputs are numbered among the results marked weft.output; updates
+  // overwrite their parameter or state.
+  unsigned numOutputs = 0;
+  for (auto [i, v] : llvm::enumerate(ret->getOperands())) {
+    if (auto target = fn.getResultAttrOfType<StringAttr>(i, "weft.update")) {
+      auto it = storageByName.find(target.getValue());
+      if (it == storageByName.end())
+        return fn.emitError() << "result #" << i << " updates unknown '"
+                              << target.getValue() << "'";
+      updateTarget.try_emplace(v, it->second);
+    } else {
+      outputIndex.try_emplace(v, numOutputs++);
+    }
+  }
   for (Operation &op : fn.getBody().front().without_terminator())
     if (failed(lower(&op)))
       return failure();
 
   std::vector<fbs::Offset<fb::OutputSpec>> outputs;
   for (auto [i, v] : llvm::enumerate(ret->getOperands())) {
+    if (auto target = fn.getResultAttrOfType<StringAttr>(i, "weft.update")) {
+      // An update that was not computed in place (a value returned twice,
+      // say) is copied over its parameter or state.
+      ValueEntry e = entries[id(v)];
+      auto [storage, index] = storageByName.lookup(target.getValue());
+      if (e.storage != storage || e.index != index) {
+        uint32_t dst = entries.size();
+        entries.push_back({e.dtype, e.shape, storage, index});
+        std::vector<int64_t> strides = stridesOf(e.shape);
+        Instr in{fb::Opcode::Copy, {id(v)}, {dst}};
+        in.copy = fb::CreateCopySpecDirect(fbb, &e.shape, 0, &strides, 0, &strides);
+        emit(ret, std::move(in));
+      }
+      continue;
+    }
     auto name = fn.getResultAttrOfType<StringAttr>(i, WeftDialect::kOutput);
     outputs.push_back(fb::CreateOutputSpecDirect(
         fbb, name.getValue().str().c_str(),
@@ -513,11 +654,11 @@ LogicalResult Writer::run(StringRef source, llvm::raw_ostream &os) {
   if (!arena)
     return fn.emitError() << "no memory plan: run weft-plan-memory first";
   std::vector<fbs::Offset<fb::RankProgram>> ranks = {fb::CreateRankProgramDirect(
-      fbb, &values, &inputValues, &paramValues, &outputValues, &instructions,
-      arena.getInt())};
+      fbb, &values, &inputValues, &paramValues, &stateValues, &outputValues,
+      &instructions, arena.getInt())};
   auto root = fb::CreateArtifactDirect(
       fbb, artifact::kFormatVersion, source.str().c_str(), &inputs, &params,
-      &outputs, &constants, /*mesh=*/nullptr, &ranks, /*kernels=*/nullptr);
+      &outputs, &states, &constants, /*mesh=*/nullptr, &ranks, /*kernels=*/nullptr);
   fb::FinishArtifactBuffer(fbb, root);
   std::string header =
       artifact::MakeHeader(fbb.GetBufferPointer(), fbb.GetSize());
@@ -531,7 +672,10 @@ LogicalResult Writer::run(StringRef source, llvm::raw_ostream &os) {
 
 LogicalResult mlir::weft::writeArtifact(ModuleOp module, StringRef source,
                                         llvm::raw_ostream &os) {
-  func::FuncOp fn = getForward(module);
+  // A training artifact runs @train_step; an inference one @forward.
+  func::FuncOp fn = module.lookupSymbol<func::FuncOp>("train_step");
+  if (!fn)
+    fn = getForward(module);
   if (!fn)
     return module.emitError() << "no @forward to compile";
   Writer writer(fn);

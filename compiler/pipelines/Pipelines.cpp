@@ -11,6 +11,19 @@ using namespace mlir;
 void mlir::weft::addWeftDefaultPipeline(OpPassManager &pm,
                                         const WeftPipelineOptions &options) {
   pm.addPass(createVerifyModelPass());
+  if (!options.train.empty()) {
+    pm.addPass(createAutodiffPass());
+    OptimizerPassOptions opt;
+    opt.kind = options.train;
+    opt.lr = options.lr;
+    opt.weightDecay = options.weightDecay;
+    opt.momentum = options.momentum;
+    opt.beta1 = options.beta1;
+    opt.beta2 = options.beta2;
+    opt.eps = options.eps;
+    opt.clipNorm = options.clipNorm;
+    pm.addPass(createOptimizerPass(opt));
+  }
   OpPassManager &fn = pm.nest<func::FuncOp>();
   fn.addPass(createCSEPass());
   fn.addPass(createFuseElementwisePass());

@@ -8,14 +8,34 @@
 namespace mlir::weft {
 
 struct WeftPipelineOptions : public PassPipelineOptions<WeftPipelineOptions> {
+  PassOptions::Option<std::string> train{
+      *this, "train", llvm::cl::desc("Build a training step: sgd or adamw (empty: inference)"),
+      llvm::cl::init("")};
+  PassOptions::Option<float> lr{*this, "lr", llvm::cl::desc("Learning rate"),
+                                llvm::cl::init(1e-3f)};
+  PassOptions::Option<float> weightDecay{
+      *this, "weight-decay", llvm::cl::desc("Weight decay (-1: the optimizer's default)"),
+      llvm::cl::init(-1.0f)};
+  PassOptions::Option<float> momentum{*this, "momentum", llvm::cl::desc("SGD momentum"),
+                                      llvm::cl::init(0.9f)};
+  PassOptions::Option<float> beta1{*this, "beta1", llvm::cl::desc("AdamW beta1"),
+                                   llvm::cl::init(0.9f)};
+  PassOptions::Option<float> beta2{*this, "beta2", llvm::cl::desc("AdamW beta2"),
+                                   llvm::cl::init(0.999f)};
+  PassOptions::Option<float> eps{*this, "eps", llvm::cl::desc("AdamW epsilon"),
+                                 llvm::cl::init(1e-8f)};
+  PassOptions::Option<float> clipNorm{
+      *this, "clip-norm", llvm::cl::desc("Clip gradients to this global norm (0: off)"),
+      llvm::cl::init(0.0f)};
   PassOptions::Option<int64_t> alignment{
       *this, "alignment", llvm::cl::desc("Byte alignment of arena buffers"),
       llvm::cl::init(64)};
 };
 
-/// From a verified model to what the artifact writer takes: fused
-/// elementwise regions and a static memory plan. (Training, partitioning and
-/// pipelining slot in before the lowering as their issues land.)
+/// From a verified model to what the artifact writer takes: with `train`,
+/// autodiff and the optimizer build @train_step; then fused elementwise
+/// regions and a static memory plan. (Partitioning and pipelining slot in
+/// before the lowering as their issues land.)
 void addWeftDefaultPipeline(OpPassManager &pm, const WeftPipelineOptions &options);
 
 /// Registers the pipeline as `weft-default-pipeline` for weft-opt.

@@ -62,6 +62,23 @@ static cl::opt<int64_t> features("features", cl::desc("MLP input features"),
 static cl::opt<int64_t> classes("classes", cl::desc("MLP output classes"),
                                 cl::init(defaults.classes), cl::cat(category));
 
+// Training.
+static cl::OptionCategory trainCategory("weftc training options");
+static cl::opt<std::string> train("train",
+                                  cl::desc("Compile a training step with this optimizer: sgd or adamw"),
+                                  cl::value_desc("optimizer"), cl::cat(trainCategory));
+static cl::opt<float> lr("lr", cl::desc("Learning rate"), cl::init(1e-3f), cl::cat(trainCategory));
+static cl::opt<float> weightDecay("weight-decay",
+                                  cl::desc("Weight decay (default: 0.01 for adamw, 0 for sgd)"),
+                                  cl::init(-1.0f), cl::cat(trainCategory));
+static cl::opt<float> momentum("momentum", cl::desc("SGD momentum"), cl::init(0.9f),
+                               cl::cat(trainCategory));
+static cl::opt<float> beta1("beta1", cl::desc("AdamW beta1"), cl::init(0.9f), cl::cat(trainCategory));
+static cl::opt<float> beta2("beta2", cl::desc("AdamW beta2"), cl::init(0.999f), cl::cat(trainCategory));
+static cl::opt<float> adamEps("eps", cl::desc("AdamW epsilon"), cl::init(1e-8f), cl::cat(trainCategory));
+static cl::opt<float> clipNorm("clip-norm", cl::desc("Clip gradients to this global L2 norm (0: off)"),
+                               cl::init(0.0f), cl::cat(trainCategory));
+
 // Flags of later phases: declared, answered with "not yet".
 struct Pending {
   cl::opt<std::string> *flag;
@@ -70,9 +87,6 @@ struct Pending {
 static cl::OptionCategory later("weftc options of later phases (not yet implemented)");
 #define WEFT_PENDING(var, name, help)                                          \
   static cl::opt<std::string> var(name, cl::desc(help), cl::cat(later))
-WEFT_PENDING(train, "train", "Train with an optimizer: sgd or adamw");
-WEFT_PENDING(lr, "lr", "Learning rate");
-WEFT_PENDING(weightDecay, "weight-decay", "AdamW weight decay");
 WEFT_PENDING(mesh, "mesh", "Device mesh, e.g. dp=2,tp=2,pp=2");
 WEFT_PENDING(tpStyle, "tp-style", "Tensor-parallel annotation style: megatron");
 WEFT_PENDING(zero, "zero", "ZeRO stage: 0 or 1");
@@ -87,8 +101,7 @@ WEFT_PENDING(explain, "explain", "Explain the planner's choice: text or json");
 WEFT_PENDING(target, "target", "Code generation target: cpu or cuda");
 WEFT_PENDING(precision, "precision", "Matmul precision: f32 or bf16");
 static const Pending pending[] = {
-    {&train, "training (issue 4)"},       {&lr, "training (issue 4)"},
-    {&weightDecay, "training (issue 4)"}, {&mesh, "data/tensor parallelism (issue 5)"},
+    {&mesh, "data/tensor parallelism (issue 5)"},
     {&tpStyle, "data/tensor parallelism (issue 5)"},
     {&zero, "data/tensor parallelism (issue 5)"},
     {&microbatches, "pipeline parallelism (issue 6)"},
@@ -159,7 +172,7 @@ int main(int argc, char **argv) {
   static cl::opt<bool> stats("stats",
                              cl::desc("Print parameters, FLOPs and bytes"),
                              cl::cat(category));
-  cl::HideUnrelatedOptions({&category, &later});
+  cl::HideUnrelatedOptions({&category, &trainCategory, &later});
   (void)0;
   cl::ParseCommandLineOptions(argc, argv, "Weft compiler\n");
 
@@ -223,7 +236,21 @@ int main(int argc, char **argv) {
     PassManager pm(&ctx);
     if (failed(applyPassManagerCLOptions(pm)))
       return 1;
-    weft::addWeftDefaultPipeline(pm, weft::WeftPipelineOptions());
+    if (!train.empty() && train != "sgd" && train != "adamw")
+      return fail("--train=" + train + " is not an optimizer; expected sgd or adamw");
+    if (train.empty() && (lr.getNumOccurrences() || weightDecay.getNumOccurrences() ||
+                          clipNorm.getNumOccurrences()))
+      return fail("--lr, --weight-decay and --clip-norm need --train=sgd|adamw");
+    weft::WeftPipelineOptions options;
+    options.train = train;
+    options.lr = lr;
+    options.weightDecay = weightDecay;
+    options.momentum = momentum;
+    options.beta1 = beta1;
+    options.beta2 = beta2;
+    options.eps = adamEps;
+    options.clipNorm = clipNorm;
+    weft::addWeftDefaultPipeline(pm, options);
     if (failed(pm.run(*module)))
       return 1; // the failing pass has reported where and why
     std::string error;

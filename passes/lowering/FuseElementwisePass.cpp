@@ -28,8 +28,9 @@ namespace {
 
 bool isElementwise(Operation *op) {
   return isa<AddOp, SubOp, MulOp, DivOp, MaxOp, MinOp, PowOp, NegOp, ExpOp,
-             LogOp, SqrtOp, RsqrtOp, TanhOp, SigmoidOp, ReluOp, SiluOp, GeluOp>(
-      op);
+             LogOp, SqrtOp, RsqrtOp, TanhOp, SigmoidOp, ReluOp, SiluOp, GeluOp,
+             ReluGradOp, SiluGradOp, SigmoidGradOp, TanhGradOp, GeluGradOp,
+             MaxGradOp, MinGradOp, ScaleOp>(op);
 }
 
 bool isFusible(Operation *op) {

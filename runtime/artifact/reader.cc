@@ -82,6 +82,10 @@ class RankChecker {
         if (a_.params() == nullptr || v.index() >= a_.params()->size())
           return Bad(name_, StrCat("value #", i, " names parameter ", v.index()));
         break;
+      case fb::Storage::State:
+        if (a_.states() == nullptr || v.index() >= a_.states()->size())
+          return Bad(name_, StrCat("value #", i, " names state ", v.index()));
+        break;
       case fb::Storage::Constant: {
         if (a_.constants() == nullptr || v.index() >= a_.constants()->size())
           return Bad(name_, StrCat("value #", i, " names constant ", v.index()));
@@ -104,11 +108,14 @@ class RankChecker {
       default:
         return Bad(name_, StrCat("value #", i, " has an unknown storage"));
     }
-    // Views of inputs, parameters and constants may reshape, not grow.
-    if (v.storage() == fb::Storage::Input || v.storage() == fb::Storage::Param) {
+    // Views of inputs, parameters and states may reshape, not grow.
+    if (v.storage() == fb::Storage::Input || v.storage() == fb::Storage::Param ||
+        v.storage() == fb::Storage::State) {
       const fb::TensorSpec *t = v.storage() == fb::Storage::Input
-                                    ? (a_.inputs()->Get(v.index())->tensor())
-                                    : (a_.params()->Get(v.index())->tensor());
+                                    ? a_.inputs()->Get(v.index())->tensor()
+                                : v.storage() == fb::Storage::Param
+                                    ? a_.params()->Get(v.index())->tensor()
+                                    : a_.states()->Get(v.index())->tensor();
       if (t == nullptr || NumElements(t->shape()) != n || t->dtype() != v.dtype())
         return Bad(name_, StrCat("value #", i, " does not match the tensor it views"));
     }
@@ -141,12 +148,20 @@ class RankChecker {
     };
     for (unsigned i = 0; i < a_.inputs()->size(); ++i)
       if (auto s = CheckSpec(a_.inputs()->Get(i)->tensor(), "input", i); !s.ok()) return s;
-    for (unsigned i = 0; i < a_.params()->size(); ++i) {
-      const fb::ParamSpec *p = a_.params()->Get(i);
-      if (auto s = CheckSpec(p->tensor(), "parameter", i); !s.ok()) return s;
-      if (p->init() == nullptr || static_cast<int>(p->init()->dist()) > 3)
-        return Bad(name_, StrCat("parameter #", i, " has a bad init spec"));
+    for (const auto *list : {a_.params(), a_.states()}) {
+      if (list == nullptr) continue;
+      for (unsigned i = 0; i < list->size(); ++i) {
+        const fb::ParamSpec *p = list->Get(i);
+        if (auto s = CheckSpec(p->tensor(), "parameter", i); !s.ok()) return s;
+        if (p->init() == nullptr || static_cast<int>(p->init()->dist()) > 3)
+          return Bad(name_, StrCat("parameter or state #", i, " has a bad init spec"));
+      }
     }
+    const size_t num_states = a_.states() ? a_.states()->size() : 0;
+    if ((r_.states() ? r_.states()->size() : 0) != num_states)
+      return Bad(name_, "the rank's optimizer state does not match the artifact's");
+    if (num_states)
+      if (auto s = check(*r_.states(), num_states, "state", fb::Storage::State); !s.ok()) return s;
     for (unsigned i = 0; i < a_.outputs()->size(); ++i)
       if (a_.outputs()->Get(i)->name() == nullptr)
         return Bad(name_, StrCat("output #", i, " has no name"));
@@ -185,9 +200,11 @@ class RankChecker {
     for (unsigned i = 0; i < n_res; ++i) {
       res.push_back(Value(in.results()->Get(i)));
       if (!res.back()) return absl::InvalidArgumentError("a result is out of range");
-      if (res.back()->storage() != fb::Storage::Arena &&
-          res.back()->storage() != fb::Storage::Output)
-        return absl::InvalidArgumentError("a result is not in the arena or an output");
+      // Results land in the arena, an output tensor, or (training updates,
+      // in place) a parameter or state tensor; never in an input or constant.
+      if (res.back()->storage() == fb::Storage::Input ||
+          res.back()->storage() == fb::Storage::Constant)
+        return absl::InvalidArgumentError("a result would overwrite an input or constant");
     }
     const auto *ints = in.ints();
     size_t n_ints = ints ? ints->size() : 0;
@@ -289,6 +306,71 @@ class RankChecker {
             elems(ops[0]) != Prod({I(0), I(1)}) || elems(ops[1]) != I(0) || elems(res[0]) != 1)
           return mismatch;
         return absl::OkStatus();
+      case fb::Opcode::Pad: {
+        if (auto s = need(1, 1, 0); !s.ok()) return s;
+        const fb::CopySpec *c = in.copy();
+        if (c == nullptr || c->shape() == nullptr || c->src_strides() == nullptr ||
+            c->dst_strides() == nullptr || c->src_strides()->size() != c->shape()->size() ||
+            c->dst_strides()->size() != c->shape()->size() || ops[0]->dtype() != res[0]->dtype() ||
+            !InBounds(c->shape(), c->src_offset(), c->src_strides(), elems(ops[0])) ||
+            !InBounds(c->shape(), c->dst_offset(), c->dst_strides(), elems(res[0])))
+          return absl::InvalidArgumentError("a pad reaches outside its tensors");
+        return absl::OkStatus();
+      }
+      case fb::Opcode::SoftmaxGrad:
+        if (auto s = need(2, 1, 3); !s.ok()) return s;
+        if (!all_f32() || Prod({I(0), I(1), I(2)}) != elems(ops[0]) ||
+            elems(ops[1]) != elems(ops[0]) || elems(res[0]) != elems(ops[0]))
+          return mismatch;
+        return absl::OkStatus();
+      case fb::Opcode::LayerNormGrad:
+      case fb::Opcode::RmsNormGrad: {
+        size_t results = in.op() == fb::Opcode::LayerNormGrad ? 3 : 2;
+        if (auto s = need(3, results, 2); !s.ok()) return s;
+        if (!all_f32() || !floats_at_least(1) || Prod({I(0), I(1)}) != elems(ops[0]) ||
+            elems(ops[1]) != I(1) || elems(ops[2]) != elems(ops[0]) ||
+            elems(res[0]) != elems(ops[0]))
+          return mismatch;
+        for (size_t i = 1; i < results; ++i)
+          if (elems(res[i]) != I(1)) return mismatch;
+        return absl::OkStatus();
+      }
+      case fb::Opcode::EmbeddingGrad:
+        if (auto s = need(2, 1, 3); !s.ok()) return s;
+        if (!is_int(ops[0]) || !is_f32(ops[1]) || !is_f32(res[0]) || I(2) < 0 ||
+            elems(ops[0]) != I(2) || elems(ops[1]) != Prod({I(2), I(1)}) ||
+            elems(res[0]) != Prod({I(0), I(1)}))
+          return mismatch;
+        return absl::OkStatus();
+      case fb::Opcode::AttentionGrad: {
+        if (auto s = need(4, 3, 7); !s.ok()) return s;
+        int64_t b = I(0), h = I(1), sq = I(2), sk = I(3), dh = I(4), dv = I(5);
+        if (!all_f32() || !floats_at_least(1) || elems(ops[0]) != Prod({b, h, sq, dh}) ||
+            elems(ops[1]) != Prod({b, h, sk, dh}) || elems(ops[2]) != Prod({b, h, sk, dv}) ||
+            elems(ops[3]) != Prod({b, h, sq, dv}) || elems(res[0]) != elems(ops[0]) ||
+            elems(res[1]) != elems(ops[1]) || elems(res[2]) != elems(ops[2]) ||
+            (I(6) && sq != sk))
+          return mismatch;
+        return absl::OkStatus();
+      }
+      case fb::Opcode::CrossEntropyGrad:
+        if (auto s = need(3, 1, 2); !s.ok()) return s;
+        if (I(1) <= 0 || !is_f32(ops[0]) || !is_int(ops[1]) || !is_f32(ops[2]) ||
+            !is_f32(res[0]) || elems(ops[0]) != Prod({I(0), I(1)}) || elems(ops[1]) != I(0) ||
+            elems(ops[2]) != 1 || elems(res[0]) != elems(ops[0]))
+          return mismatch;
+        return absl::OkStatus();
+      case fb::Opcode::SgdUpdate:
+      case fb::Opcode::AdamwUpdate: {
+        bool adam = in.op() == fb::Opcode::AdamwUpdate;
+        if (auto s = need(adam ? 5 : 4, adam ? 3 : 2, 1); !s.ok()) return s;
+        if (!all_f32() || !floats_at_least(adam ? 5 : 3) || elems(ops.back()) != 1) return mismatch;
+        for (size_t i = 0; i + 1 < ops.size(); ++i)
+          if (elems(ops[i]) != I(0)) return mismatch;
+        for (const fb::ValueDesc *r : res)
+          if (elems(r) != I(0)) return mismatch;
+        return absl::OkStatus();
+      }
     }
     return absl::InvalidArgumentError("unknown opcode");
   }
@@ -334,8 +416,8 @@ class RankChecker {
     }
     uint32_t regs = p->loads()->size();
     for (const fb::FusedStep *s : *p->steps()) {
-      if (static_cast<int>(s->op()) > static_cast<int>(fb::EwOp::GeluTanh) || s->a() >= regs ||
-          s->b() >= regs)
+      if (static_cast<int>(s->op()) > static_cast<int>(fb::EwOp::Scale) || s->a() >= regs ||
+          s->b() >= regs || s->c() >= regs)
         return absl::InvalidArgumentError("a fused step reads an undefined register");
       ++regs;
     }

@@ -37,7 +37,7 @@ void StoreOne(void *p, DType t, int64_t i, T v) {
 // One step over a tile; the switch sits outside the element loop so each
 // loop is a simple, vectorisable body.
 WEFT_VECTORIZE void Step(EwOp op, const float *__restrict a, const float *__restrict b,
-                         float *__restrict y, int64_t n) {
+                         const float *__restrict c, float imm, float *__restrict y, int64_t n) {
   switch (op) {
     case EwOp::kAdd: for (int64_t i = 0; i < n; ++i) y[i] = a[i] + b[i]; break;
     case EwOp::kSub: for (int64_t i = 0; i < n; ++i) y[i] = a[i] - b[i]; break;
@@ -69,12 +69,56 @@ WEFT_VECTORIZE void Step(EwOp op, const float *__restrict a, const float *__rest
         y[i] = 0.5f * x * (1.0f + FastTanh(0.79788456080286536f * (x + 0.044715f * x * x * x)));
       }
       break;
+    // Gradients: a is x (or y where noted), b is dy.
+    case EwOp::kReluGrad:
+      for (int64_t i = 0; i < n; ++i) y[i] = a[i] > 0.0f ? b[i] : 0.0f;
+      break;
+    case EwOp::kSiluGrad:
+      for (int64_t i = 0; i < n; ++i) {
+        const float s = 1.0f / (1.0f + FastExp(-a[i]));
+        y[i] = b[i] * s * (1.0f + a[i] * (1.0f - s));
+      }
+      break;
+    case EwOp::kSigmoidGrad:  // a = y
+      for (int64_t i = 0; i < n; ++i) y[i] = b[i] * a[i] * (1.0f - a[i]);
+      break;
+    case EwOp::kTanhGrad:  // a = y
+      for (int64_t i = 0; i < n; ++i) y[i] = b[i] * (1.0f - a[i] * a[i]);
+      break;
+    case EwOp::kGeluGrad:
+      // d/dx x Phi(x) = Phi(x) + x phi(x)
+      for (int64_t i = 0; i < n; ++i) {
+        const float x = a[i];
+        const float cdf = 0.5f * (1.0f + FastErf(x * 0.70710678118654752f));
+        const float pdf = 0.3989422804014327f * FastExp(-0.5f * x * x);
+        y[i] = b[i] * (cdf + x * pdf);
+      }
+      break;
+    case EwOp::kGeluTanhGrad:
+      for (int64_t i = 0; i < n; ++i) {
+        const float x = a[i];
+        const float u = 0.79788456080286536f * (x + 0.044715f * x * x * x);
+        const float t = FastTanh(u);
+        const float du = 0.79788456080286536f * (1.0f + 0.134145f * x * x);
+        y[i] = b[i] * (0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * du);
+      }
+      break;
+    case EwOp::kMaxGrad:
+      for (int64_t i = 0; i < n; ++i) y[i] = a[i] >= b[i] ? c[i] : 0.0f;
+      break;
+    case EwOp::kMinGrad:
+      for (int64_t i = 0; i < n; ++i) y[i] = a[i] <= b[i] ? c[i] : 0.0f;
+      break;
+    case EwOp::kScale:
+      for (int64_t i = 0; i < n; ++i) y[i] = a[i] * imm;
+      break;
   }
 }
 
 // Integer programs: the ops the IR allows on integers. Division by zero
 // gives 0 rather than trapping.
-void Step(EwOp op, const int64_t *a, const int64_t *b, int64_t *y, int64_t n) {
+void Step(EwOp op, const int64_t *a, const int64_t *b, const int64_t *, float, int64_t *y,
+          int64_t n) {
   switch (op) {
     case EwOp::kAdd: for (int64_t i = 0; i < n; ++i) y[i] = a[i] + b[i]; break;
     case EwOp::kSub: for (int64_t i = 0; i < n; ++i) y[i] = a[i] - b[i]; break;
@@ -138,8 +182,8 @@ void Run(const FusedKernel &k, const std::vector<const void *> &operands,
       }
       for (size_t s = 0; s < k.steps.size(); ++s) {
         const FusedKernel::Step &st = k.steps[s];
-        Step(st.op, &reg[st.a * kTile], &reg[st.b * kTile], &reg[(k.loads.size() + s) * kTile],
-             n);
+        Step(st.op, &reg[st.a * kTile], &reg[st.b * kTile], &reg[st.c * kTile], st.imm,
+             &reg[(k.loads.size() + s) * kTile], n);
       }
       const int64_t out_base = row * inner + start;
       for (size_t o = 0; o < k.outputs.size(); ++o) {

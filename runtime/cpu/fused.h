@@ -18,7 +18,9 @@ namespace weft::cpu {
 // The same numbering as fb::EwOp.
 enum class EwOp : uint8_t {
   kAdd, kSub, kMul, kDiv, kMax, kMin, kPow,
-  kNeg, kExp, kLog, kSqrt, kRsqrt, kTanh, kSigmoid, kRelu, kSilu, kGelu, kGeluTanh
+  kNeg, kExp, kLog, kSqrt, kRsqrt, kTanh, kSigmoid, kRelu, kSilu, kGelu, kGeluTanh,
+  kReluGrad, kSiluGrad, kSigmoidGrad, kTanhGrad, kGeluGrad, kGeluTanhGrad, kMaxGrad, kMinGrad,
+  kScale
 };
 
 struct FusedKernel {
@@ -31,7 +33,8 @@ struct FusedKernel {
   std::vector<Load> loads;
   struct Step {
     EwOp op;
-    uint32_t a, b;
+    uint32_t a, b, c;
+    float imm;
   };
   std::vector<Step> steps;
   std::vector<uint32_t> outputs;  // register per result

@@ -12,7 +12,9 @@
 #include "absl/strings/str_join.h"
 #include "runtime/artifact/reader.h"
 #include "runtime/cpu/fused.h"
+#include "runtime/cpu/grad_kernels.h"
 #include "runtime/cpu/kernels.h"
+#include "runtime/cpu/optimizers.h"
 #include "runtime/executor/init.h"
 #include "runtime/io/safetensors.h"
 #include "weft/runtime.h"
@@ -40,7 +42,7 @@ cpu::FusedKernel Decode(const fb::FusedProgram &p) {
   k.integer = p.integer();
   for (const fb::FusedLoad *l : *p.loads()) k.loads.push_back({l->operand(), ShapeOf(l->strides())});
   for (const fb::FusedStep *s : *p.steps())
-    k.steps.push_back({static_cast<cpu::EwOp>(s->op()), s->a(), s->b()});
+    k.steps.push_back({static_cast<cpu::EwOp>(s->op()), s->a(), s->b(), s->c(), s->imm()});
   k.outputs.assign(p.outputs()->begin(), p.outputs()->end());
   return k;
 }
@@ -51,6 +53,7 @@ struct Program::Impl {
   std::shared_ptr<const artifact::Artifact> art;
   const fb::RankProgram *rank = nullptr;
   std::vector<Tensor> params;
+  std::vector<Tensor> states;
   std::vector<Tensor> constants;
   std::unique_ptr<uint8_t, AlignedFree> arena;
   std::vector<cpu::FusedKernel> fused;  // per instruction; empty unless Fused
@@ -95,11 +98,13 @@ absl::StatusOr<std::unique_ptr<Program>> Runtime::LoadFromBytes(std::string byte
   impl->rank = a.ranks()->Get(0);
   // Refuse what this machine cannot hold before allocating any of it.
   uint64_t need = impl->rank->arena_bytes();
-  for (const fb::ParamSpec *p : *a.params()) {
-    uint64_t n = DTypeSize(static_cast<DType>(p->tensor()->dtype()));
-    for (int64_t d : *p->tensor()->shape()) n *= d;
-    need += n;
-  }
+  for (const auto *list : {a.params(), a.states()})
+    if (list)
+      for (const fb::ParamSpec *p : *list) {
+        uint64_t n = DTypeSize(static_cast<DType>(p->tensor()->dtype()));
+        for (int64_t d : *p->tensor()->shape()) n *= d;
+        need += n;
+      }
   const uint64_t have = static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGESIZE);
   if (need > have)
     return absl::ResourceExhaustedError(StrCat(name, ": the model needs ", need,
@@ -109,6 +114,11 @@ absl::StatusOr<std::unique_ptr<Program>> Runtime::LoadFromBytes(std::string byte
     TensorInfo info = InfoOf(*p->tensor());
     impl->params.emplace_back(info.dtype, info.shape);
   }
+  if (a.states())
+    for (const fb::ParamSpec *p : *a.states()) {
+      TensorInfo info = InfoOf(*p->tensor());
+      impl->states.emplace_back(info.dtype, info.shape);
+    }
   // Constants are copied out so that they are aligned for the kernels.
   if (a.constants())
     for (const fb::ConstantData *c : *a.constants()) {
@@ -129,6 +139,8 @@ absl::StatusOr<std::unique_ptr<Program>> Runtime::LoadFromBytes(std::string byte
     program->inputs_.back().int_bound = in->int_bound();
   }
   for (const fb::ParamSpec *p : *a.params()) program->params_.push_back(InfoOf(*p->tensor()));
+  if (a.states())
+    for (const fb::ParamSpec *p : *a.states()) program->states_.push_back(InfoOf(*p->tensor()));
   for (unsigned i = 0; i < a.outputs()->size(); ++i) {
     const fb::OutputSpec *o = a.outputs()->Get(i);
     const fb::ValueDesc &v = program->impl_->Value(program->impl_->rank->outputs()->Get(i));
@@ -148,7 +160,19 @@ absl::Status Program::InitParameters(uint64_t seed) {
     FillRandom(impl_->params[i], static_cast<InitDist>(init.dist()), init.a(), init.b(), seed,
                params_[i].name);
   }
+  for (unsigned i = 0; i < states_.size(); ++i) {
+    const fb::InitSpec &init = *a.states()->Get(i)->init();
+    FillRandom(impl_->states[i], static_cast<InitDist>(init.dist()), init.a(), init.b(), seed,
+               states_[i].name);
+  }
   return absl::OkStatus();
+}
+
+int64_t Program::step() const {
+  for (size_t i = 0; i < states_.size(); ++i)
+    if (states_[i].name == "optimizer.step")
+      return static_cast<int64_t>(impl_->states[i].data_as<float>()[0]);
+  return 0;
 }
 
 absl::Status Program::SetParameter(const std::string &name, const Tensor &value) {
@@ -167,30 +191,38 @@ absl::Status Program::SetParameter(const std::string &name, const Tensor &value)
 absl::StatusOr<Tensor> Program::GetParameter(const std::string &name) const {
   for (size_t i = 0; i < params_.size(); ++i)
     if (params_[i].name == name) return impl_->params[i].Clone();
+  for (size_t i = 0; i < states_.size(); ++i)
+    if (states_[i].name == name) return impl_->states[i].Clone();
   return absl::NotFoundError(StrCat("the model has no parameter '", name, "'"));
 }
 
-absl::Status Program::LoadParameters(const std::string &path) {
+absl::Status Program::LoadParameters(const std::string &path, bool require_state) {
   auto file = io::ReadSafetensors(path);
   if (!file.ok()) return file.status();
   std::vector<std::string> problems;
   std::set<std::string> known;
-  for (size_t i = 0; i < params_.size(); ++i) {
-    const TensorInfo &p = params_[i];
-    known.insert(p.name);
-    auto it = file->tensors.find(p.name);
-    if (it == file->tensors.end()) {
-      problems.push_back(StrCat("missing '", p.name, "' (", DTypeName(p.dtype),
-                                ShapeString(p.shape), ")"));
-      continue;
+  auto load = [&](const std::vector<TensorInfo> &infos, std::vector<Tensor> &tensors,
+                  bool required) {
+    for (size_t i = 0; i < infos.size(); ++i) {
+      const TensorInfo &p = infos[i];
+      known.insert(p.name);
+      auto it = file->tensors.find(p.name);
+      if (it == file->tensors.end()) {
+        if (required)
+          problems.push_back(StrCat("missing '", p.name, "' (", DTypeName(p.dtype),
+                                    ShapeString(p.shape), ")"));
+        continue;
+      }
+      if (it->second.dtype() != p.dtype || it->second.shape() != p.shape) {
+        problems.push_back(StrCat("'", p.name, "' is ", it->second.DebugString(),
+                                  ", the model needs ", DTypeName(p.dtype), ShapeString(p.shape)));
+        continue;
+      }
+      std::memcpy(tensors[i].data(), it->second.data(), it->second.byte_size());
     }
-    if (it->second.dtype() != p.dtype || it->second.shape() != p.shape) {
-      problems.push_back(StrCat("'", p.name, "' is ", it->second.DebugString(), ", the model needs ",
-                                DTypeName(p.dtype), ShapeString(p.shape)));
-      continue;
-    }
-    std::memcpy(impl_->params[i].data(), it->second.data(), it->second.byte_size());
-  }
+  };
+  load(params_, impl_->params, /*required=*/true);
+  load(states_, impl_->states, require_state);
   for (const auto &[name, t] : file->tensors)
     if (!known.count(name)) problems.push_back(StrCat("unexpected '", name, "' (not a parameter of the model)"));
   if (!problems.empty())
@@ -202,6 +234,7 @@ absl::Status Program::LoadParameters(const std::string &path) {
 absl::Status Program::SaveParameters(const std::string &path) const {
   io::Safetensors file;
   for (size_t i = 0; i < params_.size(); ++i) file.tensors[params_[i].name] = impl_->params[i];
+  for (size_t i = 0; i < states_.size(); ++i) file.tensors[states_[i].name] = impl_->states[i];
   file.metadata["format"] = "pt";  // what other safetensors readers expect
   file.metadata["weft.source"] = impl_->art->root->source() ? impl_->art->root->source()->str() : "";
   return io::WriteSafetensors(path, file);
@@ -216,7 +249,10 @@ void Program::set_profiling(bool on) {
 std::vector<InstructionProfile> Program::profile() const {
   static const char *const kKernels[] = {"fused",    "copy",    "cast",       "matmul",
                                          "reduce",   "softmax", "layer_norm", "rms_norm",
-                                         "embedding", "attention", "cross_entropy"};
+                                         "embedding", "attention", "cross_entropy", "pad", "softmax_grad",
+                                         "layer_norm_grad", "rms_norm_grad", "embedding_grad",
+                                         "attention_grad", "cross_entropy_grad", "sgd_update",
+                                         "adamw_update"};
   std::vector<InstructionProfile> out;
   const auto &instructions = *impl_->rank->instructions();
   for (size_t i = 0; i < impl_->calls.size(); ++i) {
@@ -235,6 +271,7 @@ int64_t Program::parameter_bytes() const {
 }
 int64_t Program::peak_bytes() const {
   int64_t n = arena_bytes() + parameter_bytes();
+  for (const Tensor &t : impl_->states) n += t.byte_size();
   for (const TensorInfo &in : inputs_) {
     int64_t elements = 1;
     for (int64_t d : in.shape) elements *= d;
@@ -280,6 +317,7 @@ absl::StatusOr<std::map<std::string, Tensor>> Program::Run(
       case fb::Storage::Output: m.ptr[id] = out_tensors[v.index()].data(); break;
       case fb::Storage::Input: m.ptr[id] = const_cast<void *>(bound[v.index()]->data()); break;
       case fb::Storage::Param: m.ptr[id] = m.params[v.index()].data(); break;
+      case fb::Storage::State: m.ptr[id] = m.states[v.index()].data(); break;
       case fb::Storage::Constant: m.ptr[id] = m.constants[v.index()].data(); break;
       case fb::Storage::Arena: m.ptr[id] = m.arena.get() + v.index(); break;
     }
@@ -379,6 +417,45 @@ absl::Status Program::Impl::Execute(const fb::Instruction &in, size_t index) {
     case fb::Opcode::CrossEntropy:
       return cpu::CrossEntropy(f_op(0), op(1), TypeOf(in.operands()->Get(1)), I(0), I(1),
                                f_res(0));
+    case fb::Opcode::Pad: {
+      const fb::CopySpec &c = *in.copy();
+      const fb::ValueDesc &r = Value(in.results()->Get(0));
+      int64_t n = 1;
+      for (int64_t d : *r.shape()) n *= d;
+      std::memset(res(0), 0, n * DTypeSize(TypeOf(in.results()->Get(0))));
+      cpu::CopyStrided(op(0), c.src_offset(), ShapeOf(c.src_strides()), res(0), c.dst_offset(),
+                       ShapeOf(c.dst_strides()), ShapeOf(c.shape()),
+                       DTypeSize(TypeOf(in.operands()->Get(0))));
+      return absl::OkStatus();
+    }
+    case fb::Opcode::SoftmaxGrad:
+      cpu::SoftmaxGrad(f_op(0), f_op(1), f_res(0), I(0), I(1), I(2));
+      return absl::OkStatus();
+    case fb::Opcode::LayerNormGrad:
+      cpu::LayerNormGrad(f_op(0), f_op(1), f_op(2), f_res(0), f_res(1), f_res(2), I(0), I(1),
+                         F(0));
+      return absl::OkStatus();
+    case fb::Opcode::RmsNormGrad:
+      cpu::RmsNormGrad(f_op(0), f_op(1), f_op(2), f_res(0), f_res(1), I(0), I(1), F(0));
+      return absl::OkStatus();
+    case fb::Opcode::EmbeddingGrad:
+      return cpu::EmbeddingGrad(op(0), TypeOf(in.operands()->Get(0)), f_op(1), f_res(0), I(0),
+                                I(1), I(2));
+    case fb::Opcode::AttentionGrad:
+      cpu::AttentionGrad(f_op(0), f_op(1), f_op(2), f_op(3), f_res(0), f_res(1), f_res(2), I(0),
+                         I(1), I(2), I(3), I(4), I(5), I(6) != 0, F(0));
+      return absl::OkStatus();
+    case fb::Opcode::CrossEntropyGrad:
+      return cpu::CrossEntropyGrad(f_op(0), op(1), TypeOf(in.operands()->Get(1)), f_op(2),
+                                   f_res(0), I(0), I(1));
+    case fb::Opcode::SgdUpdate:
+      cpu::SgdUpdate(f_op(0), f_op(1), f_op(2), f_op(3)[0], f_res(0), f_res(1), I(0), F(0), F(1),
+                     F(2));
+      return absl::OkStatus();
+    case fb::Opcode::AdamwUpdate:
+      cpu::AdamwUpdate(f_op(0), f_op(1), f_op(2), f_op(3), f_op(4)[0], f_res(0), f_res(1),
+                       f_res(2), I(0), F(0), F(1), F(2), F(3), F(4));
+      return absl::OkStatus();
   }
   return absl::InternalError("unknown opcode");
 }

@@ -23,11 +23,16 @@ namespace fb = weft::fb;
 
 const char *const kOpcodes[] = {"fused",    "copy",    "cast",      "matmul",
                                 "reduce",   "softmax", "layer_norm", "rms_norm",
-                                "embedding", "attention", "cross_entropy"};
+                                "embedding", "attention", "cross_entropy", "pad", "softmax_grad",
+                                         "layer_norm_grad", "rms_norm_grad", "embedding_grad",
+                                         "attention_grad", "cross_entropy_grad", "sgd_update",
+                                         "adamw_update"};
 const char *const kEwOps[] = {"add",  "sub",   "mul",  "div",     "max",  "min",
                               "pow",  "neg",   "exp",  "log",     "sqrt", "rsqrt",
-                              "tanh", "sigmoid", "relu", "silu",  "gelu", "gelu_tanh"};
-const char *const kStorage[] = {"input", "param", "constant", "arena", "output"};
+                              "tanh", "sigmoid", "relu", "silu",  "gelu", "gelu_tanh",
+                              "relu_grad", "silu_grad", "sigmoid_grad", "tanh_grad", "gelu_grad",
+                              "gelu_tanh_grad", "max_grad", "min_grad", "scale"};
+const char *const kStorage[] = {"input", "param", "constant", "arena", "output", "state"};
 const char *const kDist[] = {"zeros", "ones", "normal", "uniform"};
 
 template <typename T>
@@ -73,6 +78,18 @@ json ToJson(const weft::artifact::Artifact &art) {
                                          {"b", p->init()->b()}}}});
   }
   j["parameter_bytes"] = param_bytes;
+  int64_t state_bytes = 0;
+  j["states"] = json::array();
+  if (a.states())
+    for (const fb::ParamSpec *p : *a.states()) {
+      int64_t n = weft::DTypeSize(static_cast<weft::DType>(p->tensor()->dtype()));
+      for (int64_t d : *p->tensor()->shape()) n *= d;
+      state_bytes += n;
+      j["states"].push_back({{"name", p->tensor()->name()->str()},
+                             {"type", TypeStr(p->tensor()->dtype(), p->tensor()->shape())},
+                             {"bytes", n}});
+    }
+  j["state_bytes"] = state_bytes;
   for (const fb::OutputSpec *o : *a.outputs())
     j["outputs"].push_back({{"name", o->name()->str()}, {"is_loss", o->is_loss()}});
   j["mesh"] = json::array();
@@ -83,7 +100,7 @@ json ToJson(const weft::artifact::Artifact &art) {
     json jr;
     jr["rank"] = r;
     jr["arena_bytes"] = rank.arena_bytes();
-    jr["peak_bytes"] = rank.arena_bytes() + param_bytes;
+    jr["peak_bytes"] = rank.arena_bytes() + param_bytes + state_bytes;
     for (unsigned i = 0; i < rank.values()->size(); ++i) {
       const fb::ValueDesc &v = *rank.values()->Get(i);
       jr["values"].push_back({{"id", i},
@@ -144,12 +161,19 @@ void PrintText(const json &j) {
     std::printf("  %-32s %-18s init %s(%g, %g)\n", p["name"].get<std::string>().c_str(),
                 p["type"].get<std::string>().c_str(), p["init"]["dist"].get<std::string>().c_str(),
                 p["init"]["a"].get<double>(), p["init"]["b"].get<double>());
+  if (!j["states"].empty()) {
+    std::printf("\noptimizer state: %zu tensors, %lld bytes (updated in place with the parameters)\n",
+                j["states"].size(), static_cast<long long>(j["state_bytes"].get<int64_t>()));
+    for (const json &st : j["states"])
+      if (st["name"].get<std::string>().rfind("optimizer.step", 0) == 0 || j["states"].size() <= 8)
+        std::printf("  %-32s %s\n", st["name"].get<std::string>().c_str(), st["type"].get<std::string>().c_str());
+  }
   std::printf("\noutputs:\n");
   for (const json &o : j.value("outputs", json::array()))
     std::printf("  %s%s\n", o["name"].get<std::string>().c_str(), o["is_loss"].get<bool>() ? " (loss)" : "");
   for (const json &r : j["ranks"]) {
     const json &values = r["values"];
-    std::printf("\nrank %d: %zu instructions, arena %lld bytes, peak %lld bytes (arena + parameters)\n",
+    std::printf("\nrank %d: %zu instructions, arena %lld bytes, peak %lld bytes (arena + parameters + state)\n",
                 r["rank"].get<int>(), r["instructions"].size(),
                 static_cast<long long>(r["arena_bytes"].get<int64_t>()),
                 static_cast<long long>(r["peak_bytes"].get<int64_t>()));

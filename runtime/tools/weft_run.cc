@@ -1,8 +1,12 @@
-// weft-run: loads a compiled model and runs it.
+// weft-run: loads a compiled model and runs it: one inference step, or, for
+// an artifact compiled with `weftc --train`, a training loop.
 //
 //   weft-run model.weft                                   synthetic inputs, seeded init
 //   weft-run model.weft --weights=w.safetensors --inputs=batch.npz --outputs=out.npz
-//   weft-run model.weft --steps=20 --report=report.json   timings and peak memory
+//   weft-run train.weft --steps=300 --data=synthetic --save=final.safetensors --report=r.json
+//   weft-run train.weft --steps=100 --resume=final.safetensors   continues bit-exactly
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -13,18 +17,22 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
-#include "runtime/executor/init.h"
+#include "runtime/executor/synthetic.h"
 #include "runtime/io/npy.h"
 #include "weft/runtime.h"
 
 ABSL_FLAG(std::string, backend, "cpu", "cpu or cuda");
 ABSL_FLAG(std::string, weights, "", "Parameters from a safetensors file (default: init from --seed)");
-ABSL_FLAG(std::string, inputs, "", "Inputs from a .npz file (default: synthetic from --seed)");
+ABSL_FLAG(std::string, inputs, "", "One batch from a .npz file, used for every step");
+ABSL_FLAG(std::string, data, "synthetic",
+          "Training batches: a .npz whose arrays have a leading batch dimension (step i uses "
+          "batch i mod N), or 'synthetic'");
 ABSL_FLAG(std::string, outputs, "", "Write the last step's outputs to this .npz file");
-ABSL_FLAG(std::string, save, "", "Write the parameters to this safetensors file");
-ABSL_FLAG(std::string, report, "", "Write timings and peak memory as JSON");
-ABSL_FLAG(uint64_t, seed, 0, "Seed of the parameter init and the synthetic inputs");
-ABSL_FLAG(int, steps, 1, "Steps to run (each on the same inputs)");
+ABSL_FLAG(std::string, save, "", "Write the parameters (and optimizer state) to this safetensors file");
+ABSL_FLAG(std::string, resume, "", "Continue training from a checkpoint written by --save");
+ABSL_FLAG(std::string, report, "", "Write every step's loss and time, throughput and memory as JSON");
+ABSL_FLAG(uint64_t, seed, 0, "Seed of the parameter init and the synthetic data");
+ABSL_FLAG(int, steps, 1, "Steps to run");
 ABSL_FLAG(int, threads, 0, "CPU threads (0: all cores)");
 ABSL_FLAG(bool, profile, false, "Time every instruction; print the time per kernel and the top 10");
 
@@ -39,18 +47,88 @@ double Seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
 }
 
-// Synthetic inputs: normal floats, and integers in their valid range.
-std::map<std::string, weft::Tensor> SyntheticInputs(const weft::Program &p, uint64_t seed) {
-  std::map<std::string, weft::Tensor> inputs;
-  for (const weft::TensorInfo &in : p.inputs()) {
-    weft::Tensor t(in.dtype, in.shape);
-    if (in.dtype == weft::DType::kI32 || in.dtype == weft::DType::kI64)
-      weft::FillRandomInts(t, in.int_bound, seed, "input:" + in.name);
-    else
-      weft::FillRandom(t, weft::InitDist::kNormal, 0.0f, 1.0f, seed, "input:" + in.name);
-    inputs[in.name] = t;
+// Where each step's inputs come from.
+class DataSource {
+ public:
+  static absl::StatusOr<DataSource> Open(const weft::Program &p, const std::string &inputs,
+                                         const std::string &data, uint64_t seed) {
+    DataSource d;
+    d.infos_ = p.inputs();
+    d.seed_ = seed;
+    if (!inputs.empty()) {
+      auto read = weft::io::ReadNpz(inputs);
+      if (!read.ok()) return read.status();
+      d.fixed_ = *read;
+      d.kind_ = "file " + inputs;
+      return d;
+    }
+    if (data.empty() || data == "synthetic") {
+      d.kind_ = "synthetic (" + weft::SyntheticKind(d.infos_) + ")";
+      return d;
+    }
+    auto read = weft::io::ReadNpz(data);
+    if (!read.ok()) return read.status();
+    for (const weft::TensorInfo &in : d.infos_) {
+      auto it = read->find(in.name);
+      if (it == read->end())
+        return absl::InvalidArgumentError(absl::StrCat(data, ": no array '", in.name, "'"));
+      std::vector<int64_t> want = in.shape;
+      const std::vector<int64_t> &got = it->second.shape();
+      if (got.size() != want.size() + 1 || !std::equal(want.begin(), want.end(), got.begin() + 1) ||
+          it->second.dtype() != in.dtype || got[0] < 1)
+        return absl::InvalidArgumentError(
+            absl::StrCat(data, ": '", in.name, "' must be ", weft::DTypeName(in.dtype),
+                         "[batches, ", weft::ShapeString(want).substr(1), " (one batch per step), got ",
+                         it->second.DebugString()));
+      if (d.batches_ && got[0] != d.batches_)
+        return absl::InvalidArgumentError(absl::StrCat(data, ": every array needs the same number of batches"));
+      d.batches_ = got[0];
+    }
+    d.data_ = *read;
+    d.kind_ = absl::StrCat("file ", data, " (", d.batches_, " batches)");
+    return d;
   }
-  return inputs;
+
+  std::map<std::string, weft::Tensor> Batch(int64_t step) const {
+    if (!fixed_.empty()) return fixed_;
+    if (data_.empty()) return weft::SyntheticBatch(infos_, seed_, step);
+    std::map<std::string, weft::Tensor> out;
+    for (const weft::TensorInfo &in : infos_) {
+      const weft::Tensor &all = data_.at(in.name);
+      weft::Tensor t(in.dtype, in.shape);
+      const size_t bytes = t.byte_size();
+      std::memcpy(t.data(), static_cast<const char *>(all.data()) + (step % batches_) * bytes, bytes);
+      out[in.name] = t;
+    }
+    return out;
+  }
+  const std::string &kind() const { return kind_; }
+
+ private:
+  std::vector<weft::TensorInfo> infos_;
+  uint64_t seed_ = 0;
+  std::map<std::string, weft::Tensor> fixed_, data_;
+  int64_t batches_ = 0;
+  std::string kind_;
+};
+
+// Tokens per step for language models (the elements of the first integer
+// input of rank 2), else samples (the batch).
+std::pair<double, const char *> Throughput(const weft::Program &p) {
+  for (const weft::TensorInfo &in : p.inputs())
+    if ((in.dtype == weft::DType::kI32 || in.dtype == weft::DType::kI64) && in.shape.size() == 2)
+      return {static_cast<double>(in.shape[0] * in.shape[1]), "tokens/s"};
+  return {p.inputs().empty() || p.inputs()[0].shape.empty() ? 1.0
+                                                            : static_cast<double>(p.inputs()[0].shape[0]),
+          "samples/s"};
+}
+
+void Progress(int done, int total, float loss, double rate, const char *unit, double eta, bool tty) {
+  const int width = 24, filled = total ? width * done / total : width;
+  std::string bar(filled, '=');
+  if (filled < width) bar += '>' + std::string(width - filled - 1, ' ');
+  std::fprintf(stderr, "%sstep %d/%d [%s] loss %.4f | %.0f %s | ETA %.0fs%s", tty ? "\r" : "",
+               done, total, bar.c_str(), loss, rate, unit, eta, tty ? "" : "\n");
 }
 
 }  // namespace
@@ -59,14 +137,13 @@ int main(int argc, char **argv) {
   absl::SetProgramUsageMessage("Runs a compiled Weft model: weft-run model.weft [flags]");
   std::vector<char *> args = absl::ParseCommandLine(argc, argv);
   if (args.size() != 2) {
-    std::cerr << "usage: weft-run model.weft [--weights=..] [--inputs=..] [--outputs=..] "
-                 "[--steps=N] [--report=..] (--help for all flags)\n";
+    std::cerr << "usage: weft-run model.weft [--weights=..] [--inputs=..|--data=..] [--steps=N] "
+                 "[--save=..] [--resume=..] [--report=..] (--help for all flags)\n";
     return 2;
   }
   const std::string model = args[1];
   auto start = std::chrono::steady_clock::now();
-  auto runtime = weft::Runtime::Create(
-      {absl::GetFlag(FLAGS_backend), absl::GetFlag(FLAGS_threads)});
+  auto runtime = weft::Runtime::Create({absl::GetFlag(FLAGS_backend), absl::GetFlag(FLAGS_threads)});
   if (!runtime.ok()) return Fail(runtime.status());
   auto program = (*runtime)->Load(model);
   if (!program.ok()) return Fail(program.status());
@@ -74,34 +151,48 @@ int main(int argc, char **argv) {
   const double load_s = Seconds(start);
 
   const uint64_t seed = absl::GetFlag(FLAGS_seed);
-  absl::Status s = absl::GetFlag(FLAGS_weights).empty()
-                       ? p.InitParameters(seed)
-                       : p.LoadParameters(absl::GetFlag(FLAGS_weights));
+  absl::Status s = absl::OkStatus();
+  if (!absl::GetFlag(FLAGS_resume).empty()) {
+    if (!p.is_training())
+      return Fail(absl::InvalidArgumentError("--resume needs a training artifact (weftc --train)"));
+    s = p.LoadParameters(absl::GetFlag(FLAGS_resume), /*require_state=*/true);
+  } else {
+    s = p.InitParameters(seed);
+    if (s.ok() && !absl::GetFlag(FLAGS_weights).empty()) s = p.LoadParameters(absl::GetFlag(FLAGS_weights));
+  }
   if (!s.ok()) return Fail(s);
 
-  std::map<std::string, weft::Tensor> inputs;
-  if (!absl::GetFlag(FLAGS_inputs).empty()) {
-    auto read = weft::io::ReadNpz(absl::GetFlag(FLAGS_inputs));
-    if (!read.ok()) return Fail(read.status());
-    inputs = *read;
-  } else {
-    inputs = SyntheticInputs(p, seed);
-  }
+  auto source = DataSource::Open(p, absl::GetFlag(FLAGS_inputs),
+                                 p.is_training() ? absl::GetFlag(FLAGS_data) : "", seed);
+  if (!source.ok()) return Fail(source.status());
 
   const int steps = std::max(1, absl::GetFlag(FLAGS_steps));
+  const int64_t first = p.step();
+  const auto [per_step, unit] = Throughput(p);
+  const bool tty = isatty(fileno(stderr));
+  const bool show = steps > 1 || p.is_training();
+  if (p.is_training())
+    std::fprintf(stderr, "training %s from step %lld for %d steps on %s data\n", model.c_str(),
+                 static_cast<long long>(first), steps, source->kind().c_str());
   p.set_profiling(absl::GetFlag(FLAGS_profile));
-  std::vector<double> step_s;
+  std::vector<double> step_s, losses;
   std::map<std::string, weft::Tensor> outputs;
+  double total_s = 0;
   for (int i = 0; i < steps; ++i) {
+    auto batch = source->Batch(first + i);
     auto t0 = std::chrono::steady_clock::now();
-    auto out = p.Run(inputs);
+    auto out = p.Run(batch);
     if (!out.ok()) return Fail(out.status());
     outputs = std::move(*out);
     step_s.push_back(Seconds(t0));
-    if (steps > 1)
-      std::fprintf(stderr, "\rstep %d/%d  %.2f ms", i + 1, steps, step_s.back() * 1e3);
+    total_s += step_s.back();
+    float loss = p.loss_output().empty() ? 0.0f : outputs[p.loss_output()].data_as<float>()[0];
+    losses.push_back(loss);
+    if (show && (tty || (i + 1) % std::max(1, steps / 10) == 0 || i + 1 == steps))
+      Progress(i + 1, steps, loss, per_step * (i + 1) / total_s, unit,
+               total_s / (i + 1) * (steps - i - 1), tty);
   }
-  if (steps > 1) std::fprintf(stderr, "\n");
+  if (show && tty) std::fprintf(stderr, "\n");
 
   for (const weft::TensorInfo &o : p.outputs()) {
     const weft::Tensor &t = outputs[o.name];
@@ -111,8 +202,11 @@ int main(int argc, char **argv) {
       std::printf("%s: %s\n", o.name.c_str(), t.DebugString().c_str());
   }
   double best = *std::min_element(step_s.begin(), step_s.end());
-  std::printf("step time: %.3f ms (best of %d); peak memory %.2f MB (arena %.2f MB)\n",
-              best * 1e3, steps, p.peak_bytes() / 1e6, p.arena_bytes() / 1e6);
+  std::printf("step time: %.3f ms (best of %d), %.0f %s; peak memory %.2f MB (arena %.2f MB)\n",
+              best * 1e3, steps, per_step / best, unit, p.peak_bytes() / 1e6, p.arena_bytes() / 1e6);
+  if (p.is_training() && steps > 1)
+    std::printf("loss: %.6g at step %lld -> %.6g at step %lld\n", losses.front(),
+                static_cast<long long>(first), losses.back(), static_cast<long long>(first + steps - 1));
 
   nlohmann::json profile_json = nlohmann::json::array();
   if (absl::GetFlag(FLAGS_profile)) {
@@ -132,8 +226,7 @@ int main(int argc, char **argv) {
     for (const auto &[k, v] : by_kernel) kernels.push_back({v.first, k});
     std::sort(kernels.rbegin(), kernels.rend());
     for (const auto &[sec, k] : kernels)
-      std::printf("  %-14s %8.2f ms/step  %5.1f%%\n", k.c_str(), sec / steps * 1e3,
-                  100 * sec / total);
+      std::printf("  %-18s %8.2f ms/step  %5.1f%%\n", k.c_str(), sec / steps * 1e3, 100 * sec / total);
     std::vector<size_t> order(prof.size());
     for (size_t i = 0; i < order.size(); ++i) order[i] = i;
     std::sort(order.begin(), order.end(),
@@ -141,7 +234,7 @@ int main(int argc, char **argv) {
     std::printf("  top instructions:\n");
     for (size_t r = 0; r < std::min<size_t>(10, order.size()); ++r) {
       const auto &e = prof[order[r]];
-      std::printf("    #%-4zu %-14s %8.2f ms/step  %s\n", order[r], e.kernel.c_str(),
+      std::printf("    #%-4zu %-18s %8.2f ms/step  %s\n", order[r], e.kernel.c_str(),
                   e.seconds / steps * 1e3, e.loc.c_str());
     }
   }
@@ -154,15 +247,23 @@ int main(int argc, char **argv) {
     nlohmann::json report = {
         {"model", model},
         {"backend", absl::GetFlag(FLAGS_backend)},
+        {"training", p.is_training()},
+        {"data", source->kind()},
+        {"first_step", first},
         {"load_s", load_s},
         {"step_s", step_s},
         {"best_step_s", best},
+        {"throughput", per_step * steps / total_s},
+        {"throughput_unit", unit},
         {"peak_bytes", p.peak_bytes()},
         {"arena_bytes", p.arena_bytes()},
         {"parameter_bytes", p.parameter_bytes()},
     };
+    if (!p.loss_output().empty()) {
+      report["losses"] = losses;
+      report["loss"] = losses.back();
+    }
     if (absl::GetFlag(FLAGS_profile)) report["profile"] = profile_json;
-    if (!p.loss_output().empty()) report["loss"] = outputs[p.loss_output()].data_as<float>()[0];
     std::ofstream f(absl::GetFlag(FLAGS_report));
     if (!f) return Fail(absl::NotFoundError("cannot write " + absl::GetFlag(FLAGS_report)));
     f << report.dump(2) << "\n";

@@ -107,6 +107,35 @@ int64_t AttentionOp::getBytesAccessed() {
 // max, sub, exp, sum, log per logit, plus the pick at the label.
 WEFT_COST(CrossEntropyOp, 5 * numElements(getLogits()), streamBytes(op))
 
+// Gradient ops: elementwise ones like their forward; the fused kernels
+// recompute what they need (attention recomputes the probabilities, so it
+// costs its forward plus two more products per operand).
+WEFT_ELEMENTWISE_COST(ReluGradOp, 1)
+WEFT_ELEMENTWISE_COST(SiluGradOp, 6)
+WEFT_ELEMENTWISE_COST(SigmoidGradOp, 3)
+WEFT_ELEMENTWISE_COST(TanhGradOp, 3)
+WEFT_ELEMENTWISE_COST(GeluGradOp, 14)
+WEFT_ELEMENTWISE_COST(MaxGradOp, 1)
+WEFT_ELEMENTWISE_COST(MinGradOp, 1)
+WEFT_ELEMENTWISE_COST(ScaleOp, 1)
+WEFT_COST(PadOp, 0, streamBytes(op))
+WEFT_COST(SoftmaxGradOp, 4 * numElements(getY()), streamBytes(op))
+WEFT_COST(LayerNormGradOp, 12 * numElements(getX()), streamBytes(op))
+WEFT_COST(RmsNormGradOp, 8 * numElements(getX()), streamBytes(op))
+WEFT_COST(EmbeddingGradOp, numElements(getDy()), streamBytes(op))
+WEFT_COST(CrossEntropyGradOp, 6 * numElements(getLogits()), streamBytes(op))
+WEFT_ELEMENTWISE_COST(SgdUpdateOp, 5)
+WEFT_ELEMENTWISE_COST(AdamwUpdateOp, 14)
+
+int64_t AttentionGradOp::getFlops() {
+  RankedTensorType q = getQ().getType(), k = getK().getType(),
+                   v = getV().getType();
+  int64_t scores = q.getDimSize(0) * q.getDimSize(1) * q.getDimSize(2) * k.getDimSize(2);
+  // Recomputed q k^T, then dv = p^T dy, dp = dy v^T, dq = ds k, dk = ds^T q.
+  return 2 * scores * q.getDimSize(3) * 3 + 2 * scores * v.getDimSize(3) * 2 + 10 * scores;
+}
+int64_t AttentionGradOp::getBytesAccessed() { return streamBytes(getOperation()); }
+
 // A fused region costs what its body computes, and moves only its inputs and
 // results: that is the point of fusing.
 int64_t FusedOp::getFlops() {

@@ -137,8 +137,16 @@ LogicalResult WeftDialect::verifyRegionArgAttribute(Operation *op, unsigned,
                 "\"normal\", std = 0.02 : f32}";
     return success();
   }
+  if (key == "weft.state") {
+    // Optimizer state (weft-optimizer): named and initialised like a parameter.
+    if (failed(verifyName(loc, attr, "state")))
+      return failure();
+    if (!has(kInit))
+      return emitError(loc) << "state argument #" << argIndex << " has no 'weft.init'";
+    return success();
+  }
   if (key == kInit) {
-    if (!has(kParam))
+    if (!has(kParam) && !has("weft.state"))
       return emitError(loc) << "'weft.init' on argument #" << argIndex
                             << ", which is not a 'weft.param'";
     return verifyInit(loc, attr.getValue());
@@ -168,6 +176,12 @@ LogicalResult WeftDialect::verifyRegionResultAttribute(Operation *op, unsigned,
     }
     return success();
   }
+  // Results of @train_step: gradients (weft-autodiff) and the new values of
+  // parameters and optimizer state (weft-optimizer).
+  if (key == "weft.grad")
+    return verifyName(op->getLoc(), attr, "parameter it is the gradient of");
+  if (key == "weft.update")
+    return verifyName(op->getLoc(), attr, "parameter or state it updates");
   return op->emitError() << "unknown weft result attribute '" << key
                          << "'; expected weft.output or weft.loss";
 }

@@ -87,7 +87,8 @@ LogicalResult FusedOp::verify() {
   for (Operation &op : body.without_terminator()) {
     if (!isa<AddOp, SubOp, MulOp, DivOp, MaxOp, MinOp, PowOp, NegOp, ExpOp, LogOp,
              SqrtOp, RsqrtOp, TanhOp, SigmoidOp, ReluOp, SiluOp, GeluOp,
-             BroadcastInDimOp>(op))
+             ReluGradOp, SiluGradOp, SigmoidGradOp, TanhGradOp, GeluGradOp,
+             MaxGradOp, MinGradOp, ScaleOp, BroadcastInDimOp>(op))
       return op.emitOpError() << "is not elementwise and cannot be inside weft.fused";
     if (auto b = dyn_cast<BroadcastInDimOp>(op);
         b && !isa<BlockArgument>(b.getOperand()))

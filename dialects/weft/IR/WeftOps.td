@@ -239,6 +239,156 @@ def Weft_CrossEntropyOp : Weft_ComputeOp<"cross_entropy"> {
   }];
 }
 
+
+//===----------------------------------------------------------------------===//
+// Gradient ops: what weft-autodiff emits for rules the forward ops cannot
+// express. Elementwise ones fuse like any elementwise op.
+//===----------------------------------------------------------------------===//
+
+class Weft_GradBinaryOp<string mnemonic, string sum, string x, dag extra = (ins)>
+    : Weft_ComputeOp<mnemonic> {
+  let summary = sum;
+  let arguments = !con((ins Weft_FloatTensor:$lhs, Weft_FloatTensor:$rhs), extra);
+  let results = (outs Weft_FloatTensor:$result);
+  let assemblyFormat = [{
+    $lhs `,` $rhs attr-dict `:`
+      custom<ElementwiseTypes>(type($lhs), type($rhs), type($result))
+  }];
+}
+
+def Weft_ReluGradOp : Weft_GradBinaryOp<"relu_grad", "dy where x > 0, else 0 (lhs = x, rhs = dy)", "x">;
+def Weft_SiluGradOp : Weft_GradBinaryOp<"silu_grad", "dy * d/dx silu(x) (lhs = x, rhs = dy)", "x">;
+def Weft_SigmoidGradOp : Weft_GradBinaryOp<"sigmoid_grad", "dy * y * (1 - y) (lhs = y, rhs = dy)", "y">;
+def Weft_TanhGradOp : Weft_GradBinaryOp<"tanh_grad", "dy * (1 - y^2) (lhs = y, rhs = dy)", "y">;
+def Weft_GeluGradOp : Weft_GradBinaryOp<"gelu_grad", "dy * d/dx gelu(x) (lhs = x, rhs = dy)", "x",
+    (ins DefaultValuedAttr<StrAttr, "\"none\"">:$approximate)>;
+
+class Weft_SelectGradOp<string mnemonic, string sum> : Weft_ComputeOp<mnemonic> {
+  let summary = sum;
+  let arguments = (ins Weft_FloatTensor:$a, Weft_FloatTensor:$b, Weft_FloatTensor:$dy);
+  let results = (outs Weft_FloatTensor:$result);
+  let assemblyFormat = "$a `,` $b `,` $dy attr-dict `:` type($a) `,` type($b) `,` type($dy) `->` type($result)";
+}
+def Weft_MaxGradOp : Weft_SelectGradOp<"max_grad", "dy where a >= b, else 0">;
+def Weft_MinGradOp : Weft_SelectGradOp<"min_grad", "dy where a <= b, else 0">;
+
+def Weft_ScaleOp : Weft_ComputeOp<"scale"> {
+  let summary = "x * factor, a compile-time scalar";
+  let arguments = (ins Weft_FloatTensor:$operand, F32Attr:$factor);
+  let results = (outs Weft_FloatTensor:$result);
+  let assemblyFormat = [{
+    $operand `,` $factor attr-dict `:` custom<ElementwiseTypes>(type($operand), type($result))
+  }];
+}
+
+def Weft_PadOp : Weft_ComputeOp<"pad"> {
+  let summary = "zero padding: `low` before and `high` after each dimension (the gradient of slice)";
+  let arguments = (ins Weft_Tensor:$operand, DenseI64ArrayAttr:$low, DenseI64ArrayAttr:$high);
+  let results = (outs Weft_Tensor:$result);
+  let assemblyFormat = [{
+    $operand `,` `low` `=` $low `,` `high` `=` $high attr-dict `:` type($operand) `->` type($result)
+  }];
+}
+
+def Weft_SoftmaxGradOp : Weft_ComputeOp<"softmax_grad"> {
+  let summary = "y * (dy - sum(dy * y, dim)): the gradient of y = softmax(x)";
+  let arguments = (ins Weft_FloatTensor:$y, Weft_FloatTensor:$dy,
+                       DefaultValuedAttr<I64Attr, "-1">:$dim);
+  let results = (outs Weft_FloatTensor:$result);
+  let assemblyFormat = [{
+    $y `,` $dy attr-dict `:` custom<ElementwiseTypes>(type($y), type($dy), type($result))
+  }];
+}
+
+def Weft_LayerNormGradOp : Weft_ComputeOp<"layer_norm_grad"> {
+  let summary = "(dx, dgamma, dbeta) of layer_norm(x, gamma, beta)";
+  let arguments = (ins Weft_FloatTensor:$x, Weft_FloatTensor:$gamma, Weft_FloatTensor:$dy,
+                       DefaultValuedAttr<F32Attr, "1e-5">:$eps);
+  let results = (outs Weft_FloatTensor:$dx, Weft_FloatTensor:$dgamma, Weft_FloatTensor:$dbeta);
+  let assemblyFormat = [{
+    $x `,` $gamma `,` $dy attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+def Weft_RmsNormGradOp : Weft_ComputeOp<"rms_norm_grad"> {
+  let summary = "(dx, dgamma) of rms_norm(x, gamma)";
+  let arguments = (ins Weft_FloatTensor:$x, Weft_FloatTensor:$gamma, Weft_FloatTensor:$dy,
+                       DefaultValuedAttr<F32Attr, "1e-6">:$eps);
+  let results = (outs Weft_FloatTensor:$dx, Weft_FloatTensor:$dgamma);
+  let assemblyFormat = [{
+    $x `,` $gamma `,` $dy attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+def Weft_EmbeddingGradOp : Weft_ComputeOp<"embedding_grad"> {
+  let summary = "the table gradient: dy rows scatter-added at ids into [vocab, D]";
+  let arguments = (ins Weft_IntTensor:$ids, Weft_FloatTensor:$dy, I64Attr:$vocab);
+  let results = (outs Weft_FloatTensor:$result);
+  let assemblyFormat = [{
+    $ids `,` $dy `,` `vocab` `=` $vocab attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+def Weft_AttentionGradOp : Weft_ComputeOp<"attention_grad"> {
+  let summary = "(dq, dk, dv) of attention(q, k, v); the probabilities are recomputed";
+  let arguments = (ins Weft_FloatTensor:$q, Weft_FloatTensor:$k, Weft_FloatTensor:$v,
+                       Weft_FloatTensor:$dy,
+                       DefaultValuedAttr<BoolAttr, "false">:$causal,
+                       OptionalAttr<F32Attr>:$scale);
+  let results = (outs Weft_FloatTensor:$dq, Weft_FloatTensor:$dk, Weft_FloatTensor:$dv);
+  let assemblyFormat = [{
+    $q `,` $k `,` $v `,` $dy attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+def Weft_CrossEntropyGradOp : Weft_ComputeOp<"cross_entropy_grad"> {
+  let summary = "(softmax(logits) - onehot(labels)) * dloss / rows";
+  let arguments = (ins Weft_FloatTensor:$logits, Weft_IntTensor:$labels,
+                       0DTensorOf<[F32]>:$dloss);
+  let results = (outs Weft_FloatTensor:$result);
+  let assemblyFormat = [{
+    $logits `,` $labels `,` $dloss attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Optimizer updates: fused, one op per parameter (weft-optimizer).
+//===----------------------------------------------------------------------===//
+
+def Weft_SgdUpdateOp : Weft_ComputeOp<"sgd_update"> {
+  let summary = "SGD with momentum and weight decay, as torch.optim.SGD";
+  let description = [{
+    `step` is the 1-based number of this update. g = grad + weight_decay *
+    param; buf = (step == 1 ? g : momentum * buf + g); param -= lr * buf.
+    Results: the new parameter and the new momentum buffer.
+  }];
+  let arguments = (ins Weft_FloatTensor:$param, Weft_FloatTensor:$grad,
+                       Weft_FloatTensor:$buf, 0DTensorOf<[F32]>:$step,
+                       F32Attr:$lr, F32Attr:$momentum, F32Attr:$weight_decay);
+  let results = (outs Weft_FloatTensor:$new_param, Weft_FloatTensor:$new_buf);
+  let assemblyFormat = [{
+    $param `,` $grad `,` $buf `,` $step attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+def Weft_AdamwUpdateOp : Weft_ComputeOp<"adamw_update"> {
+  let summary = "AdamW with bias correction and decoupled weight decay, as torch.optim.AdamW";
+  let description = [{
+    `step` is the 1-based number of this update (t). m = b1 m + (1-b1) g;
+    v = b2 v + (1-b2) g^2; param *= 1 - lr * weight_decay; param -= lr *
+    (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps).
+  }];
+  let arguments = (ins Weft_FloatTensor:$param, Weft_FloatTensor:$grad,
+                       Weft_FloatTensor:$m, Weft_FloatTensor:$v, 0DTensorOf<[F32]>:$step,
+                       F32Attr:$lr, F32Attr:$beta1, F32Attr:$beta2, F32Attr:$eps,
+                       F32Attr:$weight_decay);
+  let results = (outs Weft_FloatTensor:$new_param, Weft_FloatTensor:$new_m,
+                      Weft_FloatTensor:$new_v);
+  let assemblyFormat = [{
+    $param `,` $grad `,` $m `,` $v `,` $step attr-dict `:` functional-type(operands, results)
+  }];
+}
+
 //===----------------------------------------------------------------------===//
 // Lowered ops: produced by passes/lowering, never written by users.
 //===----------------------------------------------------------------------===//

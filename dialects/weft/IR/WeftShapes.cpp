@@ -335,6 +335,121 @@ FailureOr<Type> constantRule(ConstantOp::Adaptor a, const Reporter &r) {
   return Type(t);
 }
 
+
+//===--- gradient and optimizer ops --------------------------------------===//
+
+using Types = SmallVector<Type>;
+
+FailureOr<Type> geluGradRule(GeluGradOp::Adaptor a, const Reporter &r) {
+  StringRef approx = a.getApproximate();
+  if (approx != "none" && approx != "tanh")
+    return r.fail("attribute 'approximate' must be \"none\" or \"tanh\", got \"",
+                  approx, "\"");
+  return binaryRule(a.getLhs(), a.getRhs(), r);
+}
+
+template <typename AdaptorT>
+FailureOr<Type> selectGradRule(AdaptorT a, const Reporter &r) {
+  if (failed(binaryRule(a.getA(), a.getB(), r)) ||
+      failed(binaryRule(a.getA(), a.getDy(), r)))
+    return failure();
+  return a.getA().getType();
+}
+
+FailureOr<Type> padRule(PadOp::Adaptor a, const Reporter &r) {
+  RankedTensorType t = tensorOf(a.getOperand());
+  ArrayRef<int64_t> low = a.getLow(), high = a.getHigh();
+  if (static_cast<int64_t>(low.size()) != t.getRank() ||
+      static_cast<int64_t>(high.size()) != t.getRank())
+    return r.fail("attributes 'low' and 'high' need one entry per operand "
+                  "dimension (rank ", t.getRank(), ")");
+  SmallVector<int64_t> shape;
+  for (int64_t i = 0; i < t.getRank(); ++i) {
+    if (low[i] < 0 || high[i] < 0)
+      return r.fail("dimension ", i, ": padding must not be negative");
+    shape.push_back(t.getDimSize(i) + low[i] + high[i]);
+  }
+  return Type(t.clone(shape));
+}
+
+FailureOr<Type> softmaxGradRule(SoftmaxGradOp::Adaptor a, const Reporter &r) {
+  RankedTensorType t = tensorOf(a.getY());
+  if (failed(binaryRule(a.getY(), a.getDy(), r)))
+    return failure();
+  if (t.getRank() == 0 || failed(normaliseDim(a.getDim(), t.getRank(), "dim", r)))
+    return failure();
+  return Type(t);
+}
+
+FailureOr<Types> layerNormGradRule(LayerNormGradOp::Adaptor a, const Reporter &r) {
+  RankedTensorType x = tensorOf(a.getX());
+  if (x.getRank() == 0 || failed(checkNormScale(x, a.getGamma(), "gamma", 1, r)) ||
+      failed(binaryRule(a.getX(), a.getDy(), r)) ||
+      failed(checkEps(a.getEps().convertToFloat(), r)))
+    return failure();
+  return Types{x, a.getGamma().getType(), a.getGamma().getType()};
+}
+
+FailureOr<Types> rmsNormGradRule(RmsNormGradOp::Adaptor a, const Reporter &r) {
+  RankedTensorType x = tensorOf(a.getX());
+  if (x.getRank() == 0 || failed(checkNormScale(x, a.getGamma(), "gamma", 1, r)) ||
+      failed(binaryRule(a.getX(), a.getDy(), r)) ||
+      failed(checkEps(a.getEps().convertToFloat(), r)))
+    return failure();
+  return Types{x, a.getGamma().getType()};
+}
+
+FailureOr<Type> embeddingGradRule(EmbeddingGradOp::Adaptor a, const Reporter &r) {
+  RankedTensorType ids = tensorOf(a.getIds()), dy = tensorOf(a.getDy());
+  if (dy.getRank() != ids.getRank() + 1 ||
+      dy.getShape().drop_back() != ids.getShape())
+    return r.fail("operand #1 (dy) has shape ", shapeStr(dy.getShape()),
+                  " but must be the ids' shape ", shapeStr(ids.getShape()),
+                  " plus the row width");
+  if (static_cast<int64_t>(a.getVocab()) <= 0)
+    return r.fail("attribute 'vocab' must be positive");
+  return Type(dy.clone({static_cast<int64_t>(a.getVocab()), dy.getShape().back()}));
+}
+
+FailureOr<Types> attentionGradRule(AttentionGradOp::Adaptor a, const Reporter &r) {
+  // The forward rule checks q, k, v; dy must be the forward's result type.
+  AttentionOp::Properties props;
+  props.causal = BoolAttr::get(a.getQ().getContext(), a.getCausal());
+  props.scale = a.getScaleAttr();
+  SmallVector<Value> qkv{a.getQ(), a.getK(), a.getV()};
+  AttentionOp::Adaptor fwd(qkv, DictionaryAttr::get(a.getQ().getContext()), props);
+  FailureOr<Type> out = attentionRule(fwd, r);
+  if (failed(out))
+    return failure();
+  if (a.getDy().getType() != *out)
+    return r.fail("operand #3 (dy) has type ", a.getDy().getType(),
+                  " but the attention's result is ", *out);
+  return Types{a.getQ().getType(), a.getK().getType(), a.getV().getType()};
+}
+
+FailureOr<Type> crossEntropyGradRule(CrossEntropyGradOp::Adaptor a, const Reporter &r) {
+  RankedTensorType logits = tensorOf(a.getLogits()), labels = tensorOf(a.getLabels());
+  if (logits.getRank() < 1 || labels.getShape() != logits.getShape().drop_back())
+    return r.fail("operand #1 (labels) has shape ", shapeStr(labels.getShape()),
+                  " but must be ", shapeStr(logits.getShape().drop_back()));
+  return Type(logits);
+}
+
+FailureOr<Types> sgdRule(SgdUpdateOp::Adaptor a, const Reporter &r) {
+  if (failed(binaryRule(a.getParam(), a.getGrad(), r)) ||
+      failed(binaryRule(a.getParam(), a.getBuf(), r)))
+    return failure();
+  return Types{a.getParam().getType(), a.getBuf().getType()};
+}
+
+FailureOr<Types> adamwRule(AdamwUpdateOp::Adaptor a, const Reporter &r) {
+  if (failed(binaryRule(a.getParam(), a.getGrad(), r)) ||
+      failed(binaryRule(a.getParam(), a.getM(), r)) ||
+      failed(binaryRule(a.getParam(), a.getV(), r)))
+    return failure();
+  return Types{a.getParam().getType(), a.getM().getType(), a.getV().getType()};
+}
+
 //===--- hooking the rules up --------------------------------------------===//
 
 Reporter opReporter(Operation *op) {
@@ -378,7 +493,41 @@ LogicalResult inferRule(std::optional<Location> loc,
   return success();
 }
 
+// Multi-result ops: the same, over every result.
+template <typename OpT, typename RuleT>
+LogicalResult verifyRuleN(OpT op, RuleT rule) {
+  typename OpT::Adaptor adaptor(op);
+  FailureOr<SmallVector<Type>> types = rule(adaptor, opReporter(op));
+  if (failed(types))
+    return failure();
+  for (auto [i, pair] : llvm::enumerate(llvm::zip(op->getResultTypes(), *types)))
+    if (std::get<0>(pair) != std::get<1>(pair))
+      return op.emitOpError() << "result #" << i << " type " << std::get<0>(pair)
+                              << " does not match the inferred type "
+                              << std::get<1>(pair);
+  return success();
+}
+
+template <typename OpT, typename RuleT>
+LogicalResult inferRuleN(std::optional<Location> loc,
+                         typename OpT::Adaptor adaptor, RuleT rule,
+                         SmallVectorImpl<Type> &out) {
+  FailureOr<SmallVector<Type>> types =
+      rule(adaptor, locReporter(loc, OpT::getOperationName()));
+  if (failed(types))
+    return failure();
+  out.append(types->begin(), types->end());
+  return success();
+}
+
 } // namespace
+
+#define WEFT_SHAPE_RULE_N(OP, RULE)                                            \
+  LogicalResult OP::verify() { return verifyRuleN(*this, RULE); }              \
+  LogicalResult OP::inferReturnTypes(MLIRContext *, std::optional<Location> l, \
+                                     OP::Adaptor a, SmallVectorImpl<Type> &o) { \
+    return inferRuleN<OP>(l, a, RULE, o);                                      \
+  }
 
 #define WEFT_SHAPE_RULE(OP, RULE)                                              \
   LogicalResult OP::verify() { return verifyRule(*this, RULE); }               \
@@ -426,6 +575,24 @@ WEFT_SHAPE_RULE(RmsNormOp, rmsNormRule)
 WEFT_SHAPE_RULE(EmbeddingOp, embeddingRule)
 WEFT_SHAPE_RULE(AttentionOp, attentionRule)
 WEFT_SHAPE_RULE(CrossEntropyOp, crossEntropyRule)
+
+WEFT_BINARY_RULE(ReluGradOp)
+WEFT_BINARY_RULE(SiluGradOp)
+WEFT_BINARY_RULE(SigmoidGradOp)
+WEFT_BINARY_RULE(TanhGradOp)
+WEFT_SHAPE_RULE(GeluGradOp, geluGradRule)
+WEFT_SHAPE_RULE(MaxGradOp, selectGradRule<MaxGradOp::Adaptor>)
+WEFT_SHAPE_RULE(MinGradOp, selectGradRule<MinGradOp::Adaptor>)
+WEFT_UNARY_RULE(ScaleOp)
+WEFT_SHAPE_RULE(PadOp, padRule)
+WEFT_SHAPE_RULE(SoftmaxGradOp, softmaxGradRule)
+WEFT_SHAPE_RULE_N(LayerNormGradOp, layerNormGradRule)
+WEFT_SHAPE_RULE_N(RmsNormGradOp, rmsNormGradRule)
+WEFT_SHAPE_RULE(EmbeddingGradOp, embeddingGradRule)
+WEFT_SHAPE_RULE_N(AttentionGradOp, attentionGradRule)
+WEFT_SHAPE_RULE(CrossEntropyGradOp, crossEntropyGradRule)
+WEFT_SHAPE_RULE_N(SgdUpdateOp, sgdRule)
+WEFT_SHAPE_RULE_N(AdamwUpdateOp, adamwRule)
 
 //===--- ops whose result type is given, not inferred --------------------===//
 

@@ -73,6 +73,12 @@ class Program {
   const std::vector<TensorInfo> &inputs() const { return inputs_; }
   const std::vector<TensorInfo> &parameters() const { return params_; }
   const std::vector<TensorInfo> &outputs() const { return outputs_; }
+  /// Training artifacts: the optimizer's state (moments, the step counter
+  /// "optimizer.step"), updated in place with the parameters by every Run.
+  const std::vector<TensorInfo> &states() const { return states_; }
+  bool is_training() const { return !states_.empty(); }
+  /// The number of optimizer updates done so far (0 for inference).
+  int64_t step() const;
   /// The output marked as the loss, or "".
   const std::string &loss_output() const { return loss_; }
 
@@ -80,10 +86,12 @@ class Program {
   /// on the seed, the parameter's name and the element's global index, so
   /// every mesh and every run with the same seed starts from the same numbers.
   absl::Status InitParameters(uint64_t seed);
-  /// Loads parameters by name from a safetensors file; every parameter must
+  /// Initialises every parameter (and zeroes the optimizer state) ... and
+  /// loads parameters by name from a safetensors file; every parameter must
   /// be there with its shape, and nothing else may be (all problems are
-  /// listed in one error).
-  absl::Status LoadParameters(const std::string &path);
+  /// listed in one error). Optimizer state in the file is loaded too; with
+  /// `require_state` (resuming a run) all of it must be there.
+  absl::Status LoadParameters(const std::string &path, bool require_state = false);
   absl::Status SaveParameters(const std::string &path) const;
   absl::Status SetParameter(const std::string &name, const Tensor &value);
   absl::StatusOr<Tensor> GetParameter(const std::string &name) const;
@@ -108,7 +116,7 @@ class Program {
   struct Impl;
   explicit Program(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
-  std::vector<TensorInfo> inputs_, params_, outputs_;
+  std::vector<TensorInfo> inputs_, params_, outputs_, states_;
   std::string loss_;
 };
 

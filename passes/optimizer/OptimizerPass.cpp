@@ -1,0 +1,146 @@
+//===- OptimizerPass.cpp - weft-optimizer --------------------------------===//
+//
+// From gradients to updates. The optimizer state is program state: extra
+// arguments of @train_step marked `weft.state`, zero-initialised, sized and
+// placed like the parameters they belong to, saved and restored with them.
+// The step counter is state too, so bias correction and data order survive
+// a checkpoint.
+//
+//===----------------------------------------------------------------------===//
+#include "passes/Passes.h"
+
+namespace mlir::weft {
+#define GEN_PASS_DEF_OPTIMIZERPASS
+#include "passes/Passes.h.inc"
+} // namespace mlir::weft
+
+using namespace mlir;
+using namespace mlir::weft;
+
+namespace {
+
+struct OptimizerPass : mlir::weft::impl::OptimizerPassBase<OptimizerPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto step = module.lookupSymbol<func::FuncOp>("train_step");
+    if (!step) {
+      module.emitError() << "weft-optimizer needs @train_step; run weft-autodiff first";
+      return signalPassFailure();
+    }
+    if (kind != "sgd" && kind != "adamw") {
+      module.emitError() << "unknown optimizer '" << kind << "'; expected sgd or adamw";
+      return signalPassFailure();
+    }
+    if (!(lr > 0)) {
+      module.emitError() << "the learning rate must be positive, got " << lr;
+      return signalPassFailure();
+    }
+    float wd = weightDecay >= 0 ? weightDecay : (kind == "adamw" ? 0.01f : 0.0f);
+    Block &block = step.getBody().front();
+    Operation *ret = block.getTerminator();
+    OpBuilder b(ret);
+    Location loc = step.getLoc();
+    MLIRContext *ctx = &getContext();
+
+    auto zerosInit = b.getDictionaryAttr(b.getNamedAttr("dist", b.getStringAttr("zeros")));
+    auto addState = [&](StringRef name, Type type) {
+      unsigned index = step.getNumArguments();
+      (void)step.insertArgument(index, type,
+                                b.getDictionaryAttr({b.getNamedAttr("weft.state", b.getStringAttr(name)),
+                                                     b.getNamedAttr("weft.init", zerosInit)}),
+                                loc);
+      return step.getArgument(index);
+    };
+    auto scalar = [&](float x) {
+      return Value(ConstantOp::create(
+          b, loc, DenseElementsAttr::get(RankedTensorType::get({}, b.getF32Type()), x)));
+    };
+
+    // Split the results: outputs stay, gradients are consumed.
+    SmallVector<Value> outputs;
+    SmallVector<DictionaryAttr> outputAttrs;
+    SmallVector<std::pair<BlockArgument, Value>> grads;
+    for (unsigned i = 0; i < step.getNumResults(); ++i) {
+      auto name = step.getResultAttrOfType<StringAttr>(i, "weft.grad");
+      if (!name) {
+        outputs.push_back(ret->getOperand(i));
+        outputAttrs.push_back(step.getResultAttrDict(i));
+        continue;
+      }
+      for (BlockArgument arg : step.getArguments())
+        if (step.getArgAttr(arg.getArgNumber(), WeftDialect::kParam) == name)
+          grads.push_back({arg, ret->getOperand(i)});
+    }
+    if (grads.empty()) {
+      step.emitError() << "@train_step returns no gradients";
+      return signalPassFailure();
+    }
+
+    // t = step + 1: this update's number.
+    Value counter = addState("optimizer.step", RankedTensorType::get({}, b.getF32Type()));
+    Value t = AddOp::create(b, loc, counter, scalar(1.0f));
+    SmallVector<std::pair<StringRef, Value>> updates{{"optimizer.step", t}};
+
+    // Clipping by the global L2 norm: g *= min(1, clip / (norm + 1e-6)).
+    if (clipNorm > 0) {
+      Value total;
+      for (auto &[param, g] : grads) {
+        SmallVector<int64_t> all;
+        for (int64_t d = 0; d < cast<RankedTensorType>(g.getType()).getRank(); ++d)
+          all.push_back(d);
+        Value sq = ReduceOp::create(b, loc, MulOp::create(b, loc, g, g), "sum", all, false);
+        total = total ? Value(AddOp::create(b, loc, total, sq)) : sq;
+      }
+      Value norm = SqrtOp::create(b, loc, total);
+      Value factor = MinOp::create(
+          b, loc, scalar(1.0f),
+          DivOp::create(b, loc, scalar(clipNorm), AddOp::create(b, loc, norm, scalar(1e-6f))));
+      for (auto &[param, g] : grads)
+        g = MulOp::create(b, loc, g,
+                          BroadcastInDimOp::create(b, loc, g.getType(), factor, ArrayRef<int64_t>{}));
+    }
+
+    std::vector<std::string> names; // keeps the StringRefs alive
+    names.reserve(grads.size() * 3);
+    for (auto &[param, g] : grads) {
+      StringRef pname =
+          step.getArgAttrOfType<StringAttr>(param.getArgNumber(), WeftDialect::kParam).getValue();
+      Type type = param.getType();
+      if (kind == "adamw") {
+        names.push_back(("optimizer.m." + pname).str());
+        Value m = addState(names.back(), type);
+        names.push_back(("optimizer.v." + pname).str());
+        Value v = addState(names.back(), type);
+        auto u = AdamwUpdateOp::create(b, loc, param, g, m, v, t, b.getF32FloatAttr(lr),
+                                       b.getF32FloatAttr(beta1), b.getF32FloatAttr(beta2),
+                                       b.getF32FloatAttr(eps), b.getF32FloatAttr(wd));
+        updates.push_back({pname, u.getNewParam()});
+        updates.push_back({names[names.size() - 2], u.getNewM()});
+        updates.push_back({names.back(), u.getNewV()});
+      } else {
+        names.push_back(("optimizer.momentum." + pname).str());
+        Value buf = addState(names.back(), type);
+        auto u = SgdUpdateOp::create(b, loc, param, g, buf, t, b.getF32FloatAttr(lr),
+                                     b.getF32FloatAttr(momentum), b.getF32FloatAttr(wd));
+        updates.push_back({pname, u.getNewParam()});
+        updates.push_back({names.back(), u.getNewBuf()});
+      }
+    }
+
+    SmallVector<Value> results(outputs);
+    SmallVector<DictionaryAttr> attrs(outputAttrs);
+    for (auto &[name, value] : updates) {
+      results.push_back(value);
+      attrs.push_back(b.getDictionaryAttr(b.getNamedAttr("weft.update", StringAttr::get(ctx, name))));
+    }
+    func::ReturnOp::create(b, ret->getLoc(), results);
+    ret->erase();
+    step.setFunctionType(FunctionType::get(ctx, step.getArgumentTypes(),
+                                           ValueRange(results).getTypes()));
+    step.setAllResultAttrs(attrs);
+  }
+};
+
+} // namespace
