@@ -639,9 +639,14 @@ LogicalResult Writer::run(StringRef source, llvm::raw_ostream &os) {
       }
       continue;
     }
+    // Outputs keep their names; gradients (weftc --train=grad) are "grad:<param>".
     auto name = fn.getResultAttrOfType<StringAttr>(i, WeftDialect::kOutput);
+    auto grad = fn.getResultAttrOfType<StringAttr>(i, "weft.grad");
+    std::string outName = name ? name.getValue().str()
+                          : grad ? ("grad:" + grad.getValue()).str()
+                                 : ("result" + Twine(i)).str();
     outputs.push_back(fb::CreateOutputSpecDirect(
-        fbb, name.getValue().str().c_str(),
+        fbb, outName.c_str(),
         static_cast<bool>(fn.getResultAttr(i, WeftDialect::kLoss))));
     outputValues.push_back(id(v));
   }

@@ -13,6 +13,8 @@ void mlir::weft::addWeftDefaultPipeline(OpPassManager &pm,
   pm.addPass(createVerifyModelPass());
   if (!options.train.empty()) {
     pm.addPass(createAutodiffPass());
+  }
+  if (!options.train.empty() && options.train != "grad") {
     OptimizerPassOptions opt;
     opt.kind = options.train;
     opt.lr = options.lr;

@@ -9,7 +9,7 @@ namespace mlir::weft {
 
 struct WeftPipelineOptions : public PassPipelineOptions<WeftPipelineOptions> {
   PassOptions::Option<std::string> train{
-      *this, "train", llvm::cl::desc("Build a training step: sgd or adamw (empty: inference)"),
+      *this, "train", llvm::cl::desc("Build a training step: sgd or adamw; grad returns the gradients instead of applying them (empty: inference)"),
       llvm::cl::init("")};
   PassOptions::Option<float> lr{*this, "lr", llvm::cl::desc("Learning rate"),
                                 llvm::cl::init(1e-3f)};

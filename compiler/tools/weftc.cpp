@@ -65,7 +65,8 @@ static cl::opt<int64_t> classes("classes", cl::desc("MLP output classes"),
 // Training.
 static cl::OptionCategory trainCategory("weftc training options");
 static cl::opt<std::string> train("train",
-                                  cl::desc("Compile a training step with this optimizer: sgd or adamw"),
+                                  cl::desc("Compile a training step with this optimizer: sgd or adamw (grad: return the gradients, "
+                                           "as outputs named grad:<param>, without updating)"),
                                   cl::value_desc("optimizer"), cl::cat(trainCategory));
 static cl::opt<float> lr("lr", cl::desc("Learning rate"), cl::init(1e-3f), cl::cat(trainCategory));
 static cl::opt<float> weightDecay("weight-decay",
@@ -236,8 +237,8 @@ int main(int argc, char **argv) {
     PassManager pm(&ctx);
     if (failed(applyPassManagerCLOptions(pm)))
       return 1;
-    if (!train.empty() && train != "sgd" && train != "adamw")
-      return fail("--train=" + train + " is not an optimizer; expected sgd or adamw");
+    if (!train.empty() && train != "sgd" && train != "adamw" && train != "grad")
+      return fail("--train=" + train + " is not an optimizer; expected sgd, adamw or grad");
     if (train.empty() && (lr.getNumOccurrences() || weightDecay.getNumOccurrences() ||
                           clipNorm.getNumOccurrences()))
       return fail("--lr, --weight-decay and --clip-norm need --train=sgd|adamw");
