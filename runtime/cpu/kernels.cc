@@ -1,9 +1,9 @@
 // The CPU reference kernels declared in kernels.h.
 #include "runtime/cpu/kernels.h"
 
+#include "runtime/cpu/blas.h"
 #include "runtime/cpu/fastmath.h"
 
-#include <cblas.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -34,23 +34,7 @@ void SoftmaxRow(float *row, int64_t n) {
 
 namespace {
 
-// OpenMP owns the cores; BLAS runs single-threaded inside our parallel loops.
-// Debian's default OpenBLAS is the pthreads build, which does not notice it
-// is called from an OpenMP region: its own 2 threads then fight ours, and on
-// the 2-core machine attention over 96 heads took 112 ms instead of 19 ms.
-// So that build is set to one thread, once (a magic static, so concurrent
-// first callers wait), and large GEMMs are split across OpenMP threads
-// below, which matched OpenBLAS's own threading within 3% (4096x1024x1024:
-// 25.9 vs 25.7 ms). The OpenMP build of OpenBLAS goes serial inside a
-// parallel region by itself, and setting it to 1 thread would also set
-// OpenMP's, so it is left alone. This changes OpenBLAS for the whole process.
-void UseOpenMpForBlas() {
-  static const bool done = [] {
-    if (openblas_get_parallel() == 1) openblas_set_num_threads(1);
-    return true;
-  }();
-  (void)done;
-}
+// OpenBLAS runs single-threaded under our OpenMP loops: see blas.h.
 
 // Below this m*n*k a GEMM runs on one thread (OpenBLAS's own cut-off).
 constexpr int64_t kParallelGemm = 4 * 65536;
