@@ -41,7 +41,8 @@ def case(name, params, body, out, inputs=None, h=1e-2, tol=2e-2):
 S = (3, 4)
 for op in ["add", "sub", "mul", "div", "max", "min"]:
     kind = "spread" if op in ("max", "min") else ("pos" if op == "div" else "any")
-    case(op, {"a": (S, kind), "b": (S, "pos" if op == "div" else kind)},
+    # max/min: b's values sit between a's, so no pair ties within the step.
+    case(op, {"a": (S, kind), "b": (S, "pos" if op == "div" else ("spread_offset" if kind == "spread" else kind))},
          f"%y = weft.{op} %a, %b : {t(S)}", S)
 case("pow", {"a": (S, "pos"), "b": (S, "any")}, f"%y = weft.pow %a, %b : {t(S)}", S)
 for op in ["neg", "exp", "tanh", "sigmoid", "silu", "relu"]:
@@ -58,8 +59,8 @@ case("broadcast_in_dim", {"a": ((4,), "any"), "c": ((3, 1), "any")},
      f"  %b2 = weft.broadcast_in_dim %c, dims = [0, 1] : {t((3, 1))} -> {t(S)}\n"
      f"  %y = weft.mul %b1, %b2 : {t(S)}", S)
 case("reshape_transpose", {"a": ((2, 6), "any")},
-     f"%r = weft.reshape %a : {t((2, 6))} -> {t((2, 3, 2))}\n"
-     f"  %y = weft.transpose %r, perm = [1, 2, 0] : {t((2, 3, 2))} -> {t((3, 2, 2))}", (3, 2, 2))
+     f"%rs = weft.reshape %a : {t((2, 6))} -> {t((2, 3, 2))}\n"
+     f"  %y = weft.transpose %rs, perm = [1, 2, 0] : {t((2, 3, 2))} -> {t((3, 2, 2))}", (3, 2, 2))
 case("slice", {"a": ((4, 5), "any")},
      f"%y = weft.slice %a, start = [1, 2], limit = [3, 5] : {t((4, 5))} -> {t((2, 3))}", (2, 3))
 case("concat", {"a": ((2, 3), "any"), "b": ((2, 2), "any")},
@@ -144,9 +145,10 @@ def check(name, c, tmp):
     for n, (shape, kind) in c["params"].items():
         if kind == "pos":
             params[n] = rng.uniform(0.5, 2.0, shape).astype(np.float32)
-        elif kind == "spread":  # distinct values, so max/min/relu have no ties near the step
+        elif kind.startswith("spread"):  # distinct values 0.3 apart: no ties near the step
             v = rng.permutation(np.prod(shape)).reshape(shape).astype(np.float32)
-            params[n] = ((v - v.mean()) * 0.3).astype(np.float32)
+            offset = 0.15 if kind == "spread_offset" else 0.0
+            params[n] = ((v - v.mean()) * 0.3 + offset).astype(np.float32)
         else:
             params[n] = rng.standard_normal(shape).astype(np.float32)
     inputs = {}
