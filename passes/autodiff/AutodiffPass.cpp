@@ -139,6 +139,9 @@ LogicalResult Differentiator::matmul(MatmulOp op) {
 }
 
 LogicalResult Differentiator::differentiate(Operation *op) {
+  // Gradient ops carry their forward op's location, so profiles and errors
+  // of the backward pass point at the model line they differentiate.
+  loc = op->getLoc();
   return llvm::TypeSwitch<Operation *, LogicalResult>(op)
       .Case([&](ConstantOp) { return success(); })
       .Case([&](AddOp o) {
