@@ -42,70 +42,70 @@ module {
     %0 = weft.embedding %arg2, %arg0 : (tensor<128x64xf32>, tensor<8x32xi32>) -> tensor<8x32x64xf32>
     %1 = weft.broadcast_in_dim %arg3, dims = [1, 2] : tensor<32x64xf32> -> tensor<8x32x64xf32>
     %2 = weft.add %0, %1 : tensor<8x32x64xf32>
-    %3 = weft.layer_norm %2, %arg4, %arg5 : (tensor<8x32x64xf32>, tensor<64xf32>, tensor<64xf32>) -> tensor<8x32x64xf32>
-    %4 = weft.matmul %3, %arg6 : (tensor<8x32x64xf32>, tensor<64x64xf32>) -> tensor<8x32x64xf32>
-    %5 = weft.broadcast_in_dim %arg7, dims = [2] : tensor<64xf32> -> tensor<8x32x64xf32>
-    %6 = weft.add %4, %5 : tensor<8x32x64xf32>
-    %7 = weft.reshape %6 : tensor<8x32x64xf32> -> tensor<8x32x8x8xf32>
-    %8 = weft.transpose %7, perm = [0, 2, 1, 3] : tensor<8x32x8x8xf32> -> tensor<8x8x32x8xf32>
-    %9 = weft.matmul %3, %arg8 : (tensor<8x32x64xf32>, tensor<64x64xf32>) -> tensor<8x32x64xf32>
-    %10 = weft.broadcast_in_dim %arg9, dims = [2] : tensor<64xf32> -> tensor<8x32x64xf32>
-    %11 = weft.add %9, %10 : tensor<8x32x64xf32>
-    %12 = weft.reshape %11 : tensor<8x32x64xf32> -> tensor<8x32x8x8xf32>
-    %13 = weft.transpose %12, perm = [0, 2, 1, 3] : tensor<8x32x8x8xf32> -> tensor<8x8x32x8xf32>
-    %14 = weft.matmul %3, %arg10 : (tensor<8x32x64xf32>, tensor<64x64xf32>) -> tensor<8x32x64xf32>
-    %15 = weft.broadcast_in_dim %arg11, dims = [2] : tensor<64xf32> -> tensor<8x32x64xf32>
-    %16 = weft.add %14, %15 : tensor<8x32x64xf32>
-    %17 = weft.reshape %16 : tensor<8x32x64xf32> -> tensor<8x32x8x8xf32>
-    %18 = weft.transpose %17, perm = [0, 2, 1, 3] : tensor<8x32x8x8xf32> -> tensor<8x8x32x8xf32>
-    %19 = weft.attention %8, %13, %18 {causal = true} : (tensor<8x8x32x8xf32>, tensor<8x8x32x8xf32>, tensor<8x8x32x8xf32>) -> tensor<8x8x32x8xf32>
-    %20 = weft.transpose %19, perm = [0, 2, 1, 3] : tensor<8x8x32x8xf32> -> tensor<8x32x8x8xf32>
-    %21 = weft.reshape %20 : tensor<8x32x8x8xf32> -> tensor<8x32x64xf32>
-    %22 = weft.matmul %21, %arg12 : (tensor<8x32x64xf32>, tensor<64x64xf32>) -> tensor<8x32x64xf32>
-    %23 = weft.broadcast_in_dim %arg13, dims = [2] : tensor<64xf32> -> tensor<8x32x64xf32>
-    %24 = weft.add %22, %23 : tensor<8x32x64xf32>
-    %25 = weft.add %2, %24 : tensor<8x32x64xf32>
-    %26 = weft.layer_norm %25, %arg14, %arg15 : (tensor<8x32x64xf32>, tensor<64xf32>, tensor<64xf32>) -> tensor<8x32x64xf32>
-    %27 = weft.matmul %26, %arg16 : (tensor<8x32x64xf32>, tensor<64x256xf32>) -> tensor<8x32x256xf32>
-    %28 = weft.broadcast_in_dim %arg17, dims = [2] : tensor<256xf32> -> tensor<8x32x256xf32>
-    %29 = weft.add %27, %28 : tensor<8x32x256xf32>
-    %30 = weft.gelu %29 {approximate = "tanh"} : tensor<8x32x256xf32>
-    %31 = weft.matmul %30, %arg18 : (tensor<8x32x256xf32>, tensor<256x64xf32>) -> tensor<8x32x64xf32>
-    %32 = weft.broadcast_in_dim %arg19, dims = [2] : tensor<64xf32> -> tensor<8x32x64xf32>
-    %33 = weft.add %31, %32 : tensor<8x32x64xf32>
-    %34 = weft.add %25, %33 : tensor<8x32x64xf32>
-    %35 = weft.layer_norm %34, %arg20, %arg21 : (tensor<8x32x64xf32>, tensor<64xf32>, tensor<64xf32>) -> tensor<8x32x64xf32>
-    %36 = weft.matmul %35, %arg22 : (tensor<8x32x64xf32>, tensor<64x64xf32>) -> tensor<8x32x64xf32>
-    %37 = weft.broadcast_in_dim %arg23, dims = [2] : tensor<64xf32> -> tensor<8x32x64xf32>
-    %38 = weft.add %36, %37 : tensor<8x32x64xf32>
-    %39 = weft.reshape %38 : tensor<8x32x64xf32> -> tensor<8x32x8x8xf32>
-    %40 = weft.transpose %39, perm = [0, 2, 1, 3] : tensor<8x32x8x8xf32> -> tensor<8x8x32x8xf32>
-    %41 = weft.matmul %35, %arg24 : (tensor<8x32x64xf32>, tensor<64x64xf32>) -> tensor<8x32x64xf32>
-    %42 = weft.broadcast_in_dim %arg25, dims = [2] : tensor<64xf32> -> tensor<8x32x64xf32>
-    %43 = weft.add %41, %42 : tensor<8x32x64xf32>
-    %44 = weft.reshape %43 : tensor<8x32x64xf32> -> tensor<8x32x8x8xf32>
-    %45 = weft.transpose %44, perm = [0, 2, 1, 3] : tensor<8x32x8x8xf32> -> tensor<8x8x32x8xf32>
-    %46 = weft.matmul %35, %arg26 : (tensor<8x32x64xf32>, tensor<64x64xf32>) -> tensor<8x32x64xf32>
-    %47 = weft.broadcast_in_dim %arg27, dims = [2] : tensor<64xf32> -> tensor<8x32x64xf32>
-    %48 = weft.add %46, %47 : tensor<8x32x64xf32>
-    %49 = weft.reshape %48 : tensor<8x32x64xf32> -> tensor<8x32x8x8xf32>
-    %50 = weft.transpose %49, perm = [0, 2, 1, 3] : tensor<8x32x8x8xf32> -> tensor<8x8x32x8xf32>
-    %51 = weft.attention %40, %45, %50 {causal = true} : (tensor<8x8x32x8xf32>, tensor<8x8x32x8xf32>, tensor<8x8x32x8xf32>) -> tensor<8x8x32x8xf32>
-    %52 = weft.transpose %51, perm = [0, 2, 1, 3] : tensor<8x8x32x8xf32> -> tensor<8x32x8x8xf32>
-    %53 = weft.reshape %52 : tensor<8x32x8x8xf32> -> tensor<8x32x64xf32>
-    %54 = weft.matmul %53, %arg28 : (tensor<8x32x64xf32>, tensor<64x64xf32>) -> tensor<8x32x64xf32>
-    %55 = weft.broadcast_in_dim %arg29, dims = [2] : tensor<64xf32> -> tensor<8x32x64xf32>
-    %56 = weft.add %54, %55 : tensor<8x32x64xf32>
-    %57 = weft.add %34, %56 : tensor<8x32x64xf32>
-    %58 = weft.layer_norm %57, %arg30, %arg31 : (tensor<8x32x64xf32>, tensor<64xf32>, tensor<64xf32>) -> tensor<8x32x64xf32>
-    %59 = weft.matmul %58, %arg32 : (tensor<8x32x64xf32>, tensor<64x256xf32>) -> tensor<8x32x256xf32>
-    %60 = weft.broadcast_in_dim %arg33, dims = [2] : tensor<256xf32> -> tensor<8x32x256xf32>
-    %61 = weft.add %59, %60 : tensor<8x32x256xf32>
-    %62 = weft.gelu %61 {approximate = "tanh"} : tensor<8x32x256xf32>
-    %63 = weft.matmul %62, %arg34 : (tensor<8x32x256xf32>, tensor<256x64xf32>) -> tensor<8x32x64xf32>
-    %64 = weft.broadcast_in_dim %arg35, dims = [2] : tensor<64xf32> -> tensor<8x32x64xf32>
-    %65 = weft.add %63, %64 : tensor<8x32x64xf32>
-    %66 = weft.add %57, %65 : tensor<8x32x64xf32>
+    %3 = weft.layer_norm %2, %arg4, %arg5 {weft.block = 0 : i64} : (tensor<8x32x64xf32>, tensor<64xf32>, tensor<64xf32>) -> tensor<8x32x64xf32>
+    %4 = weft.matmul %3, %arg6 {weft.block = 0 : i64} : (tensor<8x32x64xf32>, tensor<64x64xf32>) -> tensor<8x32x64xf32>
+    %5 = weft.broadcast_in_dim %arg7, dims = [2] {weft.block = 0 : i64} : tensor<64xf32> -> tensor<8x32x64xf32>
+    %6 = weft.add %4, %5 {weft.block = 0 : i64} : tensor<8x32x64xf32>
+    %7 = weft.reshape %6 {weft.block = 0 : i64} : tensor<8x32x64xf32> -> tensor<8x32x8x8xf32>
+    %8 = weft.transpose %7, perm = [0, 2, 1, 3] {weft.block = 0 : i64} : tensor<8x32x8x8xf32> -> tensor<8x8x32x8xf32>
+    %9 = weft.matmul %3, %arg8 {weft.block = 0 : i64} : (tensor<8x32x64xf32>, tensor<64x64xf32>) -> tensor<8x32x64xf32>
+    %10 = weft.broadcast_in_dim %arg9, dims = [2] {weft.block = 0 : i64} : tensor<64xf32> -> tensor<8x32x64xf32>
+    %11 = weft.add %9, %10 {weft.block = 0 : i64} : tensor<8x32x64xf32>
+    %12 = weft.reshape %11 {weft.block = 0 : i64} : tensor<8x32x64xf32> -> tensor<8x32x8x8xf32>
+    %13 = weft.transpose %12, perm = [0, 2, 1, 3] {weft.block = 0 : i64} : tensor<8x32x8x8xf32> -> tensor<8x8x32x8xf32>
+    %14 = weft.matmul %3, %arg10 {weft.block = 0 : i64} : (tensor<8x32x64xf32>, tensor<64x64xf32>) -> tensor<8x32x64xf32>
+    %15 = weft.broadcast_in_dim %arg11, dims = [2] {weft.block = 0 : i64} : tensor<64xf32> -> tensor<8x32x64xf32>
+    %16 = weft.add %14, %15 {weft.block = 0 : i64} : tensor<8x32x64xf32>
+    %17 = weft.reshape %16 {weft.block = 0 : i64} : tensor<8x32x64xf32> -> tensor<8x32x8x8xf32>
+    %18 = weft.transpose %17, perm = [0, 2, 1, 3] {weft.block = 0 : i64} : tensor<8x32x8x8xf32> -> tensor<8x8x32x8xf32>
+    %19 = weft.attention %8, %13, %18 {causal = true, weft.block = 0 : i64} : (tensor<8x8x32x8xf32>, tensor<8x8x32x8xf32>, tensor<8x8x32x8xf32>) -> tensor<8x8x32x8xf32>
+    %20 = weft.transpose %19, perm = [0, 2, 1, 3] {weft.block = 0 : i64} : tensor<8x8x32x8xf32> -> tensor<8x32x8x8xf32>
+    %21 = weft.reshape %20 {weft.block = 0 : i64} : tensor<8x32x8x8xf32> -> tensor<8x32x64xf32>
+    %22 = weft.matmul %21, %arg12 {weft.block = 0 : i64} : (tensor<8x32x64xf32>, tensor<64x64xf32>) -> tensor<8x32x64xf32>
+    %23 = weft.broadcast_in_dim %arg13, dims = [2] {weft.block = 0 : i64} : tensor<64xf32> -> tensor<8x32x64xf32>
+    %24 = weft.add %22, %23 {weft.block = 0 : i64} : tensor<8x32x64xf32>
+    %25 = weft.add %2, %24 {weft.block = 0 : i64} : tensor<8x32x64xf32>
+    %26 = weft.layer_norm %25, %arg14, %arg15 {weft.block = 0 : i64} : (tensor<8x32x64xf32>, tensor<64xf32>, tensor<64xf32>) -> tensor<8x32x64xf32>
+    %27 = weft.matmul %26, %arg16 {weft.block = 0 : i64} : (tensor<8x32x64xf32>, tensor<64x256xf32>) -> tensor<8x32x256xf32>
+    %28 = weft.broadcast_in_dim %arg17, dims = [2] {weft.block = 0 : i64} : tensor<256xf32> -> tensor<8x32x256xf32>
+    %29 = weft.add %27, %28 {weft.block = 0 : i64} : tensor<8x32x256xf32>
+    %30 = weft.gelu %29 {approximate = "tanh", weft.block = 0 : i64} : tensor<8x32x256xf32>
+    %31 = weft.matmul %30, %arg18 {weft.block = 0 : i64} : (tensor<8x32x256xf32>, tensor<256x64xf32>) -> tensor<8x32x64xf32>
+    %32 = weft.broadcast_in_dim %arg19, dims = [2] {weft.block = 0 : i64} : tensor<64xf32> -> tensor<8x32x64xf32>
+    %33 = weft.add %31, %32 {weft.block = 0 : i64} : tensor<8x32x64xf32>
+    %34 = weft.add %25, %33 {weft.block = 0 : i64} : tensor<8x32x64xf32>
+    %35 = weft.layer_norm %34, %arg20, %arg21 {weft.block = 1 : i64} : (tensor<8x32x64xf32>, tensor<64xf32>, tensor<64xf32>) -> tensor<8x32x64xf32>
+    %36 = weft.matmul %35, %arg22 {weft.block = 1 : i64} : (tensor<8x32x64xf32>, tensor<64x64xf32>) -> tensor<8x32x64xf32>
+    %37 = weft.broadcast_in_dim %arg23, dims = [2] {weft.block = 1 : i64} : tensor<64xf32> -> tensor<8x32x64xf32>
+    %38 = weft.add %36, %37 {weft.block = 1 : i64} : tensor<8x32x64xf32>
+    %39 = weft.reshape %38 {weft.block = 1 : i64} : tensor<8x32x64xf32> -> tensor<8x32x8x8xf32>
+    %40 = weft.transpose %39, perm = [0, 2, 1, 3] {weft.block = 1 : i64} : tensor<8x32x8x8xf32> -> tensor<8x8x32x8xf32>
+    %41 = weft.matmul %35, %arg24 {weft.block = 1 : i64} : (tensor<8x32x64xf32>, tensor<64x64xf32>) -> tensor<8x32x64xf32>
+    %42 = weft.broadcast_in_dim %arg25, dims = [2] {weft.block = 1 : i64} : tensor<64xf32> -> tensor<8x32x64xf32>
+    %43 = weft.add %41, %42 {weft.block = 1 : i64} : tensor<8x32x64xf32>
+    %44 = weft.reshape %43 {weft.block = 1 : i64} : tensor<8x32x64xf32> -> tensor<8x32x8x8xf32>
+    %45 = weft.transpose %44, perm = [0, 2, 1, 3] {weft.block = 1 : i64} : tensor<8x32x8x8xf32> -> tensor<8x8x32x8xf32>
+    %46 = weft.matmul %35, %arg26 {weft.block = 1 : i64} : (tensor<8x32x64xf32>, tensor<64x64xf32>) -> tensor<8x32x64xf32>
+    %47 = weft.broadcast_in_dim %arg27, dims = [2] {weft.block = 1 : i64} : tensor<64xf32> -> tensor<8x32x64xf32>
+    %48 = weft.add %46, %47 {weft.block = 1 : i64} : tensor<8x32x64xf32>
+    %49 = weft.reshape %48 {weft.block = 1 : i64} : tensor<8x32x64xf32> -> tensor<8x32x8x8xf32>
+    %50 = weft.transpose %49, perm = [0, 2, 1, 3] {weft.block = 1 : i64} : tensor<8x32x8x8xf32> -> tensor<8x8x32x8xf32>
+    %51 = weft.attention %40, %45, %50 {causal = true, weft.block = 1 : i64} : (tensor<8x8x32x8xf32>, tensor<8x8x32x8xf32>, tensor<8x8x32x8xf32>) -> tensor<8x8x32x8xf32>
+    %52 = weft.transpose %51, perm = [0, 2, 1, 3] {weft.block = 1 : i64} : tensor<8x8x32x8xf32> -> tensor<8x32x8x8xf32>
+    %53 = weft.reshape %52 {weft.block = 1 : i64} : tensor<8x32x8x8xf32> -> tensor<8x32x64xf32>
+    %54 = weft.matmul %53, %arg28 {weft.block = 1 : i64} : (tensor<8x32x64xf32>, tensor<64x64xf32>) -> tensor<8x32x64xf32>
+    %55 = weft.broadcast_in_dim %arg29, dims = [2] {weft.block = 1 : i64} : tensor<64xf32> -> tensor<8x32x64xf32>
+    %56 = weft.add %54, %55 {weft.block = 1 : i64} : tensor<8x32x64xf32>
+    %57 = weft.add %34, %56 {weft.block = 1 : i64} : tensor<8x32x64xf32>
+    %58 = weft.layer_norm %57, %arg30, %arg31 {weft.block = 1 : i64} : (tensor<8x32x64xf32>, tensor<64xf32>, tensor<64xf32>) -> tensor<8x32x64xf32>
+    %59 = weft.matmul %58, %arg32 {weft.block = 1 : i64} : (tensor<8x32x64xf32>, tensor<64x256xf32>) -> tensor<8x32x256xf32>
+    %60 = weft.broadcast_in_dim %arg33, dims = [2] {weft.block = 1 : i64} : tensor<256xf32> -> tensor<8x32x256xf32>
+    %61 = weft.add %59, %60 {weft.block = 1 : i64} : tensor<8x32x256xf32>
+    %62 = weft.gelu %61 {approximate = "tanh", weft.block = 1 : i64} : tensor<8x32x256xf32>
+    %63 = weft.matmul %62, %arg34 {weft.block = 1 : i64} : (tensor<8x32x256xf32>, tensor<256x64xf32>) -> tensor<8x32x64xf32>
+    %64 = weft.broadcast_in_dim %arg35, dims = [2] {weft.block = 1 : i64} : tensor<64xf32> -> tensor<8x32x64xf32>
+    %65 = weft.add %63, %64 {weft.block = 1 : i64} : tensor<8x32x64xf32>
+    %66 = weft.add %57, %65 {weft.block = 1 : i64} : tensor<8x32x64xf32>
     %67 = weft.layer_norm %66, %arg36, %arg37 : (tensor<8x32x64xf32>, tensor<64xf32>, tensor<64xf32>) -> tensor<8x32x64xf32>
     %68 = weft.matmul %67, %arg2 {transpose_b = true} : (tensor<8x32x64xf32>, tensor<128x64xf32>) -> tensor<8x32x128xf32>
     %69 = weft.cross_entropy %68, %arg1 : (tensor<8x32x128xf32>, tensor<8x32xi32>) -> tensor<f32>

@@ -21,9 +21,16 @@ def AutodiffPass : Pass<"weft-autodiff", "::mlir::ModuleOp"> {
     the result marked `weft.loss`, every op's gradient rule, in reverse, up
     to every `weft.param`. The gradients become extra results marked
     `weft.grad = "<param>"` (a parameter the loss does not depend on gets
-    zeros). Activations are saved: the backward ops read the forward values
-    they need. An op without a gradient rule is an error naming it.
+    zeros). By default activations are saved: the backward ops read the
+    forward values they need. With `recompute`, each block (ops tagged
+    `weft.block`, e.g. a transformer layer) is run again just before its
+    backward, from its saved inputs, so only block boundaries stay alive
+    through the step. An op without a gradient rule is an error naming it.
   }];
+  let options = [
+    Option<"recompute", "recompute", "bool", "false",
+           "Recompute each weft.block in the backward pass instead of saving its activations">,
+  ];
   let dependentDialects = ["::mlir::weft::WeftDialect"];
 }
 

@@ -12,7 +12,9 @@ void mlir::weft::addWeftDefaultPipeline(OpPassManager &pm,
                                         const WeftPipelineOptions &options) {
   pm.addPass(createVerifyModelPass());
   if (!options.train.empty()) {
-    pm.addPass(createAutodiffPass());
+    AutodiffPassOptions autodiff;
+    autodiff.recompute = options.recompute;
+    pm.addPass(createAutodiffPass(autodiff));
   }
   if (!options.train.empty() && options.train != "grad") {
     OptimizerPassOptions opt;

@@ -11,6 +11,10 @@ struct WeftPipelineOptions : public PassPipelineOptions<WeftPipelineOptions> {
   PassOptions::Option<std::string> train{
       *this, "train", llvm::cl::desc("Build a training step: sgd or adamw; grad returns the gradients instead of applying them (empty: inference)"),
       llvm::cl::init("")};
+  PassOptions::Option<bool> recompute{
+      *this, "recompute",
+      llvm::cl::desc("Recompute each block in the backward pass instead of saving activations"),
+      llvm::cl::init(false)};
   PassOptions::Option<float> lr{*this, "lr", llvm::cl::desc("Learning rate"),
                                 llvm::cl::init(1e-3f)};
   PassOptions::Option<float> weightDecay{

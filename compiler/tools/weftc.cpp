@@ -77,6 +77,10 @@ static cl::opt<float> momentum("momentum", cl::desc("SGD momentum"), cl::init(0.
 static cl::opt<float> beta1("beta1", cl::desc("AdamW beta1"), cl::init(0.9f), cl::cat(trainCategory));
 static cl::opt<float> beta2("beta2", cl::desc("AdamW beta2"), cl::init(0.999f), cl::cat(trainCategory));
 static cl::opt<float> adamEps("eps", cl::desc("AdamW epsilon"), cl::init(1e-8f), cl::cat(trainCategory));
+static cl::opt<bool> recompute("recompute",
+                               cl::desc("Recompute each layer in the backward pass instead of "
+                                        "keeping its activations (less memory, one more forward)"),
+                               cl::cat(trainCategory));
 static cl::opt<float> clipNorm("clip-norm", cl::desc("Clip gradients to this global L2 norm (0: off)"),
                                cl::init(0.0f), cl::cat(trainCategory));
 
@@ -251,6 +255,7 @@ int main(int argc, char **argv) {
     options.beta2 = beta2;
     options.eps = adamEps;
     options.clipNorm = clipNorm;
+    options.recompute = recompute;
     weft::addWeftDefaultPipeline(pm, options);
     if (failed(pm.run(*module)))
       return 1; // the failing pass has reported where and why

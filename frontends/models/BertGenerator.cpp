@@ -28,6 +28,7 @@ OwningOpRef<ModuleOp> mlir::weft::generateBert(MLIRContext *ctx,
   h = m.layerNorm(h, "embeddings.ln");
   for (int64_t l = 0; l < s.layers; ++l) {
     std::string p = "layer." + std::to_string(l);
+    m.beginBlock(l);
     Value a = m.selfAttention(h, p + ".attn", s.heads, /*causal=*/false, 0.02);
     h = m.layerNorm(AddOp::create(m.b, m.loc, h, a), p + ".ln_1");
     Value w1 = m.param(p + ".mlp.fc.weight", {d, ffn}, Init::normal(0.02));
@@ -37,6 +38,7 @@ OwningOpRef<ModuleOp> mlir::weft::generateBert(MLIRContext *ctx,
     Value f = GeluOp::create(m.b, m.loc, m.linear(h, w1, b1), "none");
     h = m.layerNorm(AddOp::create(m.b, m.loc, h, m.linear(f, w2, b2)),
                     p + ".ln_2");
+    m.endBlock();
   }
   Value wt = m.param("mlm.dense.weight", {d, d}, Init::normal(0.02));
   Value bt = m.param("mlm.dense.bias", {d}, Init::zeros());

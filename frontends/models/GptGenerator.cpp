@@ -28,6 +28,7 @@ OwningOpRef<ModuleOp> mlir::weft::generateGpt(MLIRContext *ctx,
   h = AddOp::create(m.b, m.loc, h, m.broadcastTo(wpe, {s.batch, s.seq, d}, {1, 2}));
   for (int64_t l = 0; l < s.layers; ++l) {
     std::string p = "h." + std::to_string(l);
+    m.beginBlock(l);
     Value a = m.layerNorm(h, p + ".ln_1");
     a = m.selfAttention(a, p + ".attn", s.heads, /*causal=*/true, residualStd);
     h = AddOp::create(m.b, m.loc, h, a);
@@ -38,6 +39,7 @@ OwningOpRef<ModuleOp> mlir::weft::generateGpt(MLIRContext *ctx,
     Value b2 = m.param(p + ".mlp.proj.bias", {d}, Init::zeros());
     f = GeluOp::create(m.b, m.loc, m.linear(f, w1, b1), "tanh");
     h = AddOp::create(m.b, m.loc, h, m.linear(f, w2, b2));
+    m.endBlock();
   }
   h = m.layerNorm(h, "ln_f");
   // The LM head is wte itself: logits = h @ wte^T.

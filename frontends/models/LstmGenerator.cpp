@@ -35,6 +35,7 @@ OwningOpRef<ModuleOp> mlir::weft::generateLstm(MLIRContext *ctx,
   };
   for (int64_t l = 0; l < s.layers; ++l) {
     std::string p = "lstm." + std::to_string(l);
+    m.beginBlock(l);
     Value wih = m.param(p + ".w_ih", {hdim, 4 * hdim}, Init::uniform(-bound, bound));
     Value whh = m.param(p + ".w_hh", {hdim, 4 * hdim}, Init::uniform(-bound, bound));
     Value bias = m.param(p + ".bias", {4 * hdim}, Init::zeros());
@@ -51,6 +52,7 @@ OwningOpRef<ModuleOp> mlir::weft::generateLstm(MLIRContext *ctx,
       h = MulOp::create(m.b, m.loc, o, TanhOp::create(m.b, m.loc, c));
       xs[t] = h; // the next layer's input
     }
+    m.endBlock();
   }
   SmallVector<Value> seqOut;
   for (Value h : xs)

@@ -19,11 +19,13 @@ OwningOpRef<ModuleOp> mlir::weft::generateMlp(MLIRContext *ctx,
   int64_t in = s.features;
   for (int64_t l = 0; l < s.layers; ++l) {
     std::string p = "fc" + std::to_string(l);
+    m.beginBlock(l);
     // He initialisation for a relu layer: std = sqrt(2 / fan_in).
     Value w = m.param(p + ".weight", {in, s.hidden},
                       Init::normal(std::sqrt(2.0 / in)));
     Value b = m.param(p + ".bias", {s.hidden}, Init::zeros());
     x = ReluOp::create(m.b, m.loc, m.linear(x, w, b));
+    m.endBlock();
     in = s.hidden;
   }
   Value w = m.param("head.weight", {in, s.classes},

@@ -128,3 +128,18 @@ Value ModelBuilder::selfAttention(Value x, StringRef prefix, int64_t heads,
   auto [wo, bo] = proj("o_proj", outStd);
   return linear(merged, wo, bo);
 }
+
+void ModelBuilder::beginBlock(int64_t index) {
+  Block &body = fn.front();
+  blockStart = body.empty() ? nullptr : &body.back();
+  blockIndex = index;
+}
+
+void ModelBuilder::endBlock() {
+  Block &body = fn.front();
+  auto it = blockStart ? std::next(blockStart->getIterator()) : body.begin();
+  for (; it != body.end(); ++it)
+    it->setAttr("weft.block", b.getI64IntegerAttr(blockIndex));
+  blockStart = nullptr;
+  blockIndex = -1;
+}

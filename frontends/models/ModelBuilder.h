@@ -53,6 +53,12 @@ public:
                       double outStd);
   Value layerNorm(Value x, StringRef prefix);
 
+  /// Ops built between beginBlock(i) and endBlock() are tagged
+  /// `weft.block = i`: the unit weft-autodiff recomputes with --recompute
+  /// (a transformer layer, an LSTM layer).
+  void beginBlock(int64_t index);
+  void endBlock();
+
   OpBuilder b;
   Location loc;
   Type f32, i32;
@@ -63,6 +69,8 @@ private:
   SmallVector<DictionaryAttr> argAttrs;
   SmallVector<Value> results;
   SmallVector<DictionaryAttr> resultAttrs;
+  Operation *blockStart = nullptr; // the last op before the open block
+  int64_t blockIndex = -1;
 };
 
 RankedTensorType tensorType(Value v);

@@ -12,6 +12,7 @@
 #include "dialects/weft/IR/ModelVerifier.h"
 #include "passes/Passes.h"
 
+#include "mlir/IR/IRMapping.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 namespace mlir::weft {
@@ -355,6 +356,8 @@ LogicalResult Differentiator::differentiate(Operation *op) {
 }
 
 struct AutodiffPass : mlir::weft::impl::AutodiffPassBase<AutodiffPass> {
+  using Base::Base;
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     func::FuncOp forward = getForward(module);
@@ -405,7 +408,43 @@ struct AutodiffPass : mlir::weft::impl::AutodiffPassBase<AutodiffPass> {
       return signalPassFailure();
     }
     diff.adjoint[loss] = diff.scalarF32(1.0f);
-    for (Operation *op : llvm::reverse(ops)) {
+
+    // Recomputation: the ops of each weft.block, in forward order.
+    DenseMap<int64_t, SmallVector<Operation *>> blocks;
+    if (recompute)
+      for (Operation *op : ops)
+        if (auto tag = op->getAttrOfType<IntegerAttr>("weft.block"))
+          blocks[tag.getInt()].push_back(op);
+    DenseMap<Operation *, Operation *> recomputed; // forward op -> its clone
+    auto recomputeBlock = [&](int64_t index) {
+      // Clone the block where the backward pass stands now; values from
+      // outside the block (its saved inputs, parameters) are used as they are.
+      IRMapping map;
+      for (Operation *op : blocks[index]) {
+        Operation *clone = b.clone(*op, map);
+        clone->removeAttr("weft.block");
+        recomputed[op] = clone;
+        for (auto [r, c] : llvm::zip(op->getResults(), clone->getResults()))
+          if (diff.active.contains(r))
+            diff.active.insert(c);
+      }
+      // Adjoints already gathered for the block's values move to the clones.
+      for (Operation *op : blocks[index])
+        for (auto [r, c] : llvm::zip(op->getResults(), recomputed[op]->getResults()))
+          if (auto it = diff.adjoint.find(r); it != diff.adjoint.end())
+            diff.adjoint[c] = it->second;
+    };
+
+    for (Operation *forwardOp : llvm::reverse(ops)) {
+      Operation *op = forwardOp;
+      if (auto tag = forwardOp->getAttrOfType<IntegerAttr>("weft.block");
+          tag && blocks.count(tag.getInt())) {
+        if (!recomputed.count(forwardOp)) {
+          b.setInsertionPoint(ret);
+          recomputeBlock(tag.getInt());
+        }
+        op = recomputed[forwardOp];
+      }
       if (llvm::none_of(op->getResults(), [&](Value r) { return diff.adjoint.count(r); }))
         continue;
       // Results without an adjoint (unused outputs of a multi-result op)
@@ -417,6 +456,15 @@ struct AutodiffPass : mlir::weft::impl::AutodiffPassBase<AutodiffPass> {
       if (failed(diff.differentiate(op)))
         return signalPassFailure();
     }
+
+    // Recomputed values the backward pass did not need are dropped.
+    SmallVector<Operation *> clones;
+    for (auto &[op, clone] : recomputed)
+      clones.push_back(clone);
+    llvm::sort(clones, [](Operation *x, Operation *y) { return y->isBeforeInBlock(x); });
+    for (Operation *clone : clones)
+      if (clone->use_empty())
+        clone->erase();
 
     // Return the gradients after the original results.
     SmallVector<Value> results(ret->getOperands());

@@ -140,6 +140,12 @@ struct FuseElementwisePass
           break;
         }
     }
+    if (outputs.empty()) {
+      // Nothing outside reads the group: it is dead code.
+      for (Operation *m : llvm::reverse(g.members))
+        m->erase();
+      return;
+    }
     Operation *last = g.members.back();
     OpBuilder b(last);
     auto fused = FusedOp::create(b, last->getLoc(),
