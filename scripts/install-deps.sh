@@ -10,7 +10,7 @@ DEBS=(
   libopenblas-dev nlohmann-json3-dev zlib1g-dev libzstd-dev libcurl4-openssl-dev libedit-dev libxml2-dev
   python3 python3-pip
 )
-PIPS=(numpy safetensors)   # safetensors: the reference that IoTest checks against
+PIPS=(numpy safetensors "jax[cpu]")   # safetensors: IoTest's reference; jax: the training oracle
 
 missing=()
 for p in "${DEBS[@]}"; do
@@ -25,8 +25,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 py_missing=()
-for p in "${PIPS[@]}"; do
-  python3 -c "import importlib.metadata as m; m.version('$p')" 2>/dev/null || py_missing+=("$p")
+for p in "${PIPS[@]}"; do   # the distribution's name without extras: jax[cpu] -> jax
+  python3 -c "import importlib.metadata as m; m.version('${p%%\[*}')" 2>/dev/null || py_missing+=("$p")
 done
 if [ ${#py_missing[@]} -gt 0 ]; then
   echo "install-deps: pip install ${py_missing[*]}"
