@@ -30,5 +30,9 @@ for p in "${PIPS[@]}"; do   # the distribution's name without extras: jax[cpu] -
 done
 if [ ${#py_missing[@]} -gt 0 ]; then
   echo "install-deps: pip install ${py_missing[*]}"
-  python3 -m pip install -q --disable-pip-version-check "${py_missing[@]}" 2>&1 | grep -v "Running pip as the 'root'" || true
+  # Debian's own python3 is "externally managed" (PEP 668); these are test
+  # oracles, installed for the user running the tests.
+  export PIP_BREAK_SYSTEM_PACKAGES=1
+  python3 -m pip install -q --disable-pip-version-check "${py_missing[@]}" 2>&1 \
+    | { grep -v "Running pip as the 'root'" || true; }
 fi
