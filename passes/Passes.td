@@ -58,6 +58,36 @@ def OptimizerPass : Pass<"weft-optimizer", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::weft::WeftDialect"];
 }
 
+def PartitionBatchPass : Pass<"weft-partition-batch", "::mlir::ModuleOp"> {
+  let summary = "Data parallelism: splits @forward's batch over a dp mesh axis";
+  let description = [{
+    Creates `shard.grid @mesh` with one axis of `dp` devices, gives every
+    input its local batch (dimension 0 divided by dp) and propagates the
+    split through @forward: every value that carries the batch gets its local
+    shape, parameters stay replicated. A value that would need the batch
+    gathered (a reduction over it, a transpose or reshape that moves it, a
+    non-splat constant with it) is reported with its location.
+    Our own pass rather than upstream's sharding-propagation + shard-partition:
+    weft ops do not implement ShardingInterface yet, and for a pure batch
+    split the rewrite is a shape change that the ops' own inference checks.
+  }];
+  let options = [
+    Option<"dp", "dp", "int64_t", "1", "Devices on the data-parallel axis">,
+  ];
+  let dependentDialects = ["::mlir::weft::WeftDialect", "::mlir::shard::ShardDialect"];
+}
+
+def SyncGradientsPass : Pass<"weft-sync-gradients", "::mlir::ModuleOp"> {
+  let summary = "Averages gradients and the loss over the data-parallel axis";
+  let description = [{
+    After weft-autodiff on a batch-partitioned model: every `weft.grad`
+    result and the `weft.loss` output of the step function get a
+    `shard.all_reduce ... reduction = average` over @mesh, so each device
+    holds the gradient of the global mean loss before the optimizer runs.
+  }];
+  let dependentDialects = ["::mlir::shard::ShardDialect"];
+}
+
 def FuseElementwisePass : Pass<"weft-fuse-elementwise", "::mlir::func::FuncOp"> {
   let summary = "Groups elementwise ops and broadcasts into weft.fused regions";
   let description = [{

@@ -14,6 +14,7 @@
 #include "runtime/artifact/artifact_generated.h"
 #include "runtime/artifact/format.h"
 
+#include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/Path.h"
@@ -440,6 +441,21 @@ LogicalResult Writer::lower(Operation *op) {
         emit(op, std::move(in));
         return success();
       })
+      .Case([&](shard::AllReduceOp a) -> LogicalResult {
+        int64_t kind;
+        switch (a.getReduction()) {
+        case shard::ReductionKind::Sum: kind = 0; break;
+        case shard::ReductionKind::Average: kind = 1; break;
+        case shard::ReductionKind::Max: kind = 2; break;
+        case shard::ReductionKind::Min: kind = 3; break;
+        default:
+          return a.emitError() << "the runtime has no all-reduce for this reduction";
+        }
+        Instr in{fb::Opcode::AllReduce, operandIds(), arenaResults()};
+        in.ints = {kind, cast<RankedTensorType>(a.getType()).getNumElements()};
+        emit(op, std::move(in));
+        return success();
+      })
       .Default([&](Operation *other) {
         return other->emitError()
                << "the CPU backend has no kernel for " << other->getName()
@@ -580,14 +596,18 @@ LogicalResult Writer::run(StringRef source, llvm::raw_ostream &os) {
   for (BlockArgument arg : fn.getArguments()) {
     unsigned i = arg.getArgNumber();
     auto tensorSpec = [&](StringRef name) {
+      // Inputs split over the mesh are described by their global shape.
       auto shape = shapeOf(arg.getType());
+      if (auto global = fn.getArgAttrOfType<DenseI64ArrayAttr>(i, "weft.global_shape"))
+        shape.assign(global.asArrayRef().begin(), global.asArrayRef().end());
       return fb::CreateTensorSpecDirect(fbb, name.str().c_str(),
                                         dtypeOf(arg.getType()), &shape);
     };
     if (auto name = fn.getArgAttrOfType<StringAttr>(i, WeftDialect::kInput)) {
       inputValues.push_back(addValue(arg, fb::Storage::Input, inputs.size()));
-      inputs.push_back(fb::CreateInputSpec(fbb, tensorSpec(name.getValue()),
-                                           intBound(arg)));
+      inputs.push_back(fb::CreateInputSpec(
+          fbb, tensorSpec(name.getValue()), intBound(arg),
+          static_cast<bool>(fn.getArgAttr(i, "weft.global_shape"))));
     } else if (auto sname = fn.getArgAttrOfType<StringAttr>(i, "weft.state")) {
       auto init = fn.getArgAttrOfType<DictionaryAttr>(i, WeftDialect::kInit);
       storageByName[sname.getValue()] = {fb::Storage::State, states.size()};
@@ -646,8 +666,8 @@ LogicalResult Writer::run(StringRef source, llvm::raw_ostream &os) {
                           : grad ? ("grad:" + grad.getValue()).str()
                                  : ("result" + Twine(i)).str();
     outputs.push_back(fb::CreateOutputSpecDirect(
-        fbb, outName.c_str(),
-        static_cast<bool>(fn.getResultAttr(i, WeftDialect::kLoss))));
+        fbb, outName.c_str(), static_cast<bool>(fn.getResultAttr(i, WeftDialect::kLoss)),
+        static_cast<bool>(fn.getResultAttr(i, "weft.global_shape"))));
     outputValues.push_back(id(v));
   }
 
@@ -658,12 +678,22 @@ LogicalResult Writer::run(StringRef source, llvm::raw_ostream &os) {
   auto arena = fn->getAttrOfType<IntegerAttr>("weft.arena_bytes");
   if (!arena)
     return fn.emitError() << "no memory plan: run weft-plan-memory first";
-  std::vector<fbs::Offset<fb::RankProgram>> ranks = {fb::CreateRankProgramDirect(
-      fbb, &values, &inputValues, &paramValues, &stateValues, &outputValues,
-      &instructions, arena.getInt())};
+  auto rank = fb::CreateRankProgramDirect(fbb, &values, &inputValues, &paramValues,
+                                          &stateValues, &outputValues, &instructions,
+                                          arena.getInt());
+  // Data parallelism: every rank runs the same program on its slice, so
+  // the ranks share one table.
+  int64_t dp = 1;
+  std::vector<fbs::Offset<fb::MeshAxis>> mesh;
+  if (auto m = fn->getParentOfType<ModuleOp>()->getAttrOfType<DictionaryAttr>("weft.mesh"))
+    if (auto d = m.getAs<IntegerAttr>("dp")) {
+      dp = d.getInt();
+      mesh.push_back(fb::CreateMeshAxisDirect(fbb, "dp", dp));
+    }
+  std::vector<fbs::Offset<fb::RankProgram>> ranks(dp, rank);
   auto root = fb::CreateArtifactDirect(
       fbb, artifact::kFormatVersion, source.str().c_str(), &inputs, &params,
-      &outputs, &states, &constants, /*mesh=*/nullptr, &ranks, /*kernels=*/nullptr);
+      &outputs, &states, &constants, &mesh, &ranks, /*kernels=*/nullptr);
   fb::FinishArtifactBuffer(fbb, root);
   std::string header =
       artifact::MakeHeader(fbb.GetBufferPointer(), fbb.GetSize());

@@ -11,11 +11,18 @@ using namespace mlir;
 void mlir::weft::addWeftDefaultPipeline(OpPassManager &pm,
                                         const WeftPipelineOptions &options) {
   pm.addPass(createVerifyModelPass());
+  if (options.dp > 1) {
+    PartitionBatchPassOptions partition;
+    partition.dp = options.dp;
+    pm.addPass(createPartitionBatchPass(partition));
+  }
   if (!options.train.empty()) {
     AutodiffPassOptions autodiff;
     autodiff.recompute = options.recompute;
     pm.addPass(createAutodiffPass(autodiff));
   }
+  if (options.dp > 1)
+    pm.addPass(createSyncGradientsPass());
   if (!options.train.empty() && options.train != "grad") {
     OptimizerPassOptions opt;
     opt.kind = options.train;

@@ -11,6 +11,9 @@ struct WeftPipelineOptions : public PassPipelineOptions<WeftPipelineOptions> {
   PassOptions::Option<std::string> train{
       *this, "train", llvm::cl::desc("Build a training step: sgd or adamw; grad returns the gradients instead of applying them (empty: inference)"),
       llvm::cl::init("")};
+  PassOptions::Option<int64_t> dp{*this, "dp",
+                                   llvm::cl::desc("Data-parallel devices (batch split)"),
+                                   llvm::cl::init(1)};
   PassOptions::Option<bool> recompute{
       *this, "recompute",
       llvm::cl::desc("Recompute each block in the backward pass instead of saving activations"),

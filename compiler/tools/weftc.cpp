@@ -62,6 +62,42 @@ static cl::opt<int64_t> features("features", cl::desc("MLP input features"),
 static cl::opt<int64_t> classes("classes", cl::desc("MLP output classes"),
                                 cl::init(defaults.classes), cl::cat(category));
 
+// Parallelism.
+static cl::OptionCategory meshCategory("weftc parallelism options");
+static cl::opt<std::string> mesh("mesh",
+                                 cl::desc("Device mesh, e.g. dp=4 (data parallel over 4 devices; "
+                                          "tp and pp arrive with issues 5 and 6)"),
+                                 cl::value_desc("axes"), cl::cat(meshCategory));
+
+// Parses "dp=2,tp=1" into the dp size; other axes of size > 1 are refused.
+static FailureOr<int64_t> parseMesh(llvm::StringRef spec, std::string &error) {
+  int64_t dp = 1;
+  llvm::SmallVector<llvm::StringRef> parts;
+  spec.split(parts, ',', -1, false);
+  for (llvm::StringRef part : parts) {
+    auto [axis, value] = part.split('=');
+    int64_t size;
+    if (value.getAsInteger(10, size) || size < 1) {
+      error = ("--mesh: '" + part + "' is not axis=size with a positive size").str();
+      return failure();
+    }
+    axis = axis.trim();
+    if (axis == "dp") {
+      dp = size;
+    } else if (axis == "tp" || axis == "pp" || axis == "sp") {
+      if (size > 1) {
+        error = ("--mesh: the " + axis + " axis is not implemented yet (tensor and pipeline "
+                 "parallelism arrive with issues 5 and 6); dp works today").str();
+        return failure();
+      }
+    } else {
+      error = ("--mesh: unknown axis '" + axis + "'; expected dp, tp, pp or sp").str();
+      return failure();
+    }
+  }
+  return dp;
+}
+
 // Training.
 static cl::OptionCategory trainCategory("weftc training options");
 static cl::opt<std::string> train("train",
@@ -92,7 +128,6 @@ struct Pending {
 static cl::OptionCategory later("weftc options of later phases (not yet implemented)");
 #define WEFT_PENDING(var, name, help)                                          \
   static cl::opt<std::string> var(name, cl::desc(help), cl::cat(later))
-WEFT_PENDING(mesh, "mesh", "Device mesh, e.g. dp=2,tp=2,pp=2");
 WEFT_PENDING(tpStyle, "tp-style", "Tensor-parallel annotation style: megatron");
 WEFT_PENDING(zero, "zero", "ZeRO stage: 0 or 1");
 WEFT_PENDING(microbatches, "microbatches", "Pipeline microbatches");
@@ -106,7 +141,6 @@ WEFT_PENDING(explain, "explain", "Explain the planner's choice: text or json");
 WEFT_PENDING(target, "target", "Code generation target: cpu or cuda");
 WEFT_PENDING(precision, "precision", "Matmul precision: f32 or bf16");
 static const Pending pending[] = {
-    {&mesh, "data/tensor parallelism (issue 5)"},
     {&tpStyle, "data/tensor parallelism (issue 5)"},
     {&zero, "data/tensor parallelism (issue 5)"},
     {&microbatches, "pipeline parallelism (issue 6)"},
@@ -177,7 +211,7 @@ int main(int argc, char **argv) {
   static cl::opt<bool> stats("stats",
                              cl::desc("Print parameters, FLOPs and bytes"),
                              cl::cat(category));
-  cl::HideUnrelatedOptions({&category, &trainCategory, &later});
+  cl::HideUnrelatedOptions({&category, &meshCategory, &trainCategory, &later});
   (void)0;
   cl::ParseCommandLineOptions(argc, argv, "Weft compiler\n");
 
@@ -247,6 +281,13 @@ int main(int argc, char **argv) {
                           clipNorm.getNumOccurrences()))
       return fail("--lr, --weight-decay and --clip-norm need --train=sgd|adamw");
     weft::WeftPipelineOptions options;
+    if (!mesh.empty()) {
+      std::string error;
+      FailureOr<int64_t> dp = parseMesh(mesh, error);
+      if (failed(dp))
+        return fail(error);
+      options.dp = *dp;
+    }
     options.train = train;
     options.lr = lr;
     options.weightDecay = weightDecay;

@@ -116,7 +116,13 @@ class RankChecker {
                                 : v.storage() == fb::Storage::Param
                                     ? a_.params()->Get(v.index())->tensor()
                                     : a_.states()->Get(v.index())->tensor();
-      if (t == nullptr || NumElements(t->shape()) != n || t->dtype() != v.dtype())
+      int64_t whole = t ? NumElements(t->shape()) : -1;
+      // A split input: each rank sees 1/ranks of it.
+      if (v.storage() == fb::Storage::Input && a_.inputs()->Get(v.index())->split()) {
+        const int64_t ranks = a_.ranks()->size();
+        whole = whole % ranks == 0 ? whole / ranks : -1;
+      }
+      if (t == nullptr || whole != n || t->dtype() != v.dtype())
         return Bad(name_, StrCat("value #", i, " does not match the tensor it views"));
     }
     return absl::OkStatus();
@@ -358,6 +364,12 @@ class RankChecker {
         if (I(1) <= 0 || !is_f32(ops[0]) || !is_int(ops[1]) || !is_f32(ops[2]) ||
             !is_f32(res[0]) || elems(ops[0]) != Prod({I(0), I(1)}) || elems(ops[1]) != I(0) ||
             elems(ops[2]) != 1 || elems(res[0]) != elems(ops[0]))
+          return mismatch;
+        return absl::OkStatus();
+      case fb::Opcode::AllReduce:
+        if (auto s = need(1, 1, 2); !s.ok()) return s;
+        if (I(0) < 0 || I(0) > 3 || elems(ops[0]) != I(1) || elems(res[0]) != I(1) ||
+            ops[0]->dtype() != res[0]->dtype())
           return mismatch;
         return absl::OkStatus();
       case fb::Opcode::SgdUpdate:

@@ -7,10 +7,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <set>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "runtime/artifact/reader.h"
+#include "runtime/collectives/communicator.h"
 #include "runtime/cpu/fused.h"
 #include "runtime/cpu/grad_kernels.h"
 #include "runtime/cpu/kernels.h"
@@ -49,22 +51,31 @@ cpu::FusedKernel Decode(const fb::FusedProgram &p) {
 
 }  // namespace
 
-struct Program::Impl {
-  std::shared_ptr<const artifact::Artifact> art;
-  const fb::RankProgram *rank = nullptr;
-  std::vector<Tensor> params;
-  std::vector<Tensor> states;
-  std::vector<Tensor> constants;
+// One rank: its program, its copy of the parameters and optimizer state,
+// its arena, and its communicator. Data-parallel ranks hold identical
+// parameters (same init, same averaged updates).
+struct Rank {
+  const fb::RankProgram *prog = nullptr;
+  std::vector<Tensor> params, states;
   std::unique_ptr<uint8_t, AlignedFree> arena;
   std::vector<cpu::FusedKernel> fused;  // per instruction; empty unless Fused
   std::vector<void *> ptr;              // value id -> its bytes, set per run
-  bool profiling = false;
+  std::unique_ptr<Communicator> comm;
   std::vector<int64_t> calls;           // per instruction, when profiling
   std::vector<double> seconds;
 
-  const fb::ValueDesc &Value(uint32_t id) const { return *rank->values()->Get(id); }
+  const fb::ValueDesc &Value(uint32_t id) const { return *prog->values()->Get(id); }
   DType TypeOf(uint32_t id) const { return static_cast<DType>(Value(id).dtype()); }
   absl::Status Execute(const fb::Instruction &in, size_t index);
+  absl::Status RunAll(bool profiling);
+};
+
+struct Program::Impl {
+  std::shared_ptr<const artifact::Artifact> art;
+  std::vector<Rank> ranks;
+  std::vector<Tensor> constants;  // shared by the ranks, read only
+  bool profiling = false;
+  int threads_per_rank = 0;
 };
 
 absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(const RuntimeOptions &options) {
@@ -91,34 +102,24 @@ absl::StatusOr<std::unique_ptr<Program>> Runtime::LoadFromBytes(std::string byte
   auto impl = std::make_unique<Program::Impl>();
   impl->art = *art;
   const fb::Artifact &a = *impl->art->root;
-  if (a.ranks()->size() != 1)
-    return absl::UnimplementedError(
-        StrCat(name, ": the artifact has ", a.ranks()->size(),
-               " ranks; multi-device execution arrives with issue 5"));
-  impl->rank = a.ranks()->Get(0);
+  const int num_ranks = static_cast<int>(a.ranks()->size());
   // Refuse what this machine cannot hold before allocating any of it.
-  uint64_t need = impl->rank->arena_bytes();
-  for (const auto *list : {a.params(), a.states()})
-    if (list)
-      for (const fb::ParamSpec *p : *list) {
-        uint64_t n = DTypeSize(static_cast<DType>(p->tensor()->dtype()));
-        for (int64_t d : *p->tensor()->shape()) n *= d;
-        need += n;
-      }
+  uint64_t need = 0;
+  for (const fb::RankProgram *r : *a.ranks()) {
+    need += r->arena_bytes();
+    for (const auto *list : {a.params(), a.states()})
+      if (list)
+        for (const fb::ParamSpec *p : *list) {
+          uint64_t n = DTypeSize(static_cast<DType>(p->tensor()->dtype()));
+          for (int64_t d : *p->tensor()->shape()) n *= d;
+          need += n;
+        }
+  }
   const uint64_t have = static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGESIZE);
   if (need > have)
     return absl::ResourceExhaustedError(StrCat(name, ": the model needs ", need,
-                                               " bytes for parameters and activations; this "
-                                               "machine has ", have));
-  for (const fb::ParamSpec *p : *a.params()) {
-    TensorInfo info = InfoOf(*p->tensor());
-    impl->params.emplace_back(info.dtype, info.shape);
-  }
-  if (a.states())
-    for (const fb::ParamSpec *p : *a.states()) {
-      TensorInfo info = InfoOf(*p->tensor());
-      impl->states.emplace_back(info.dtype, info.shape);
-    }
+                                               " bytes for parameters and activations on ",
+                                               num_ranks, " rank(s); this machine has ", have));
   // Constants are copied out so that they are aligned for the kernels.
   if (a.constants())
     for (const fb::ConstantData *c : *a.constants()) {
@@ -126,12 +127,32 @@ absl::StatusOr<std::unique_ptr<Program>> Runtime::LoadFromBytes(std::string byte
       std::memcpy(t.data(), c->data()->data(), c->data()->size());
       impl->constants.push_back(t);
     }
-  size_t arena = std::max<uint64_t>(impl->rank->arena_bytes(), 64);
-  impl->arena.reset(static_cast<uint8_t *>(std::aligned_alloc(64, (arena + 63) / 64 * 64)));
-  if (!impl->arena) return absl::ResourceExhaustedError(StrCat("cannot allocate ", arena, " bytes"));
-  for (const fb::Instruction *in : *impl->rank->instructions())
-    impl->fused.push_back(in->op() == fb::Opcode::Fused ? Decode(*in->fused()) : cpu::FusedKernel());
-  impl->ptr.resize(impl->rank->values()->size());
+  auto comms = num_ranks > 1 ? CreateInProcessGroup(num_ranks)
+                             : std::vector<std::unique_ptr<Communicator>>{};
+  impl->ranks.resize(num_ranks);
+  for (int r = 0; r < num_ranks; ++r) {
+    Rank &rank = impl->ranks[r];
+    rank.prog = a.ranks()->Get(r);
+    for (const fb::ParamSpec *p : *a.params()) {
+      TensorInfo info = InfoOf(*p->tensor());
+      rank.params.emplace_back(info.dtype, info.shape);
+    }
+    if (a.states())
+      for (const fb::ParamSpec *p : *a.states()) {
+        TensorInfo info = InfoOf(*p->tensor());
+        rank.states.emplace_back(info.dtype, info.shape);
+      }
+    size_t arena = std::max<uint64_t>(rank.prog->arena_bytes(), 64);
+    rank.arena.reset(static_cast<uint8_t *>(std::aligned_alloc(64, (arena + 63) / 64 * 64)));
+    if (!rank.arena) return absl::ResourceExhaustedError(StrCat("cannot allocate ", arena, " bytes"));
+    for (const fb::Instruction *in : *rank.prog->instructions())
+      rank.fused.push_back(in->op() == fb::Opcode::Fused ? Decode(*in->fused()) : cpu::FusedKernel());
+    rank.ptr.resize(rank.prog->values()->size());
+    if (num_ranks > 1) rank.comm = std::move(comms[r]);
+  }
+  // Ranks on threads share the cores rather than each taking them all.
+  impl->threads_per_rank =
+      std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / num_ranks);
 
   std::unique_ptr<Program> program(new Program(std::move(impl)));
   for (const fb::InputSpec *in : *a.inputs()) {
@@ -141,10 +162,13 @@ absl::StatusOr<std::unique_ptr<Program>> Runtime::LoadFromBytes(std::string byte
   for (const fb::ParamSpec *p : *a.params()) program->params_.push_back(InfoOf(*p->tensor()));
   if (a.states())
     for (const fb::ParamSpec *p : *a.states()) program->states_.push_back(InfoOf(*p->tensor()));
+  const Rank &first = program->impl_->ranks[0];
   for (unsigned i = 0; i < a.outputs()->size(); ++i) {
     const fb::OutputSpec *o = a.outputs()->Get(i);
-    const fb::ValueDesc &v = program->impl_->Value(program->impl_->rank->outputs()->Get(i));
-    program->outputs_.push_back({o->name()->str(), static_cast<DType>(v.dtype()), ShapeOf(v.shape())});
+    const fb::ValueDesc &v = first.Value(first.prog->outputs()->Get(i));
+    std::vector<int64_t> shape = ShapeOf(v.shape());
+    if (o->gather() && !shape.empty()) shape[0] *= num_ranks;
+    program->outputs_.push_back({o->name()->str(), static_cast<DType>(v.dtype()), shape});
     if (o->is_loss()) program->loss_ = o->name()->str();
   }
   return program;
@@ -155,15 +179,17 @@ Program::~Program() = default;
 
 absl::Status Program::InitParameters(uint64_t seed) {
   const fb::Artifact &a = *impl_->art->root;
-  for (unsigned i = 0; i < a.params()->size(); ++i) {
-    const fb::InitSpec &init = *a.params()->Get(i)->init();
-    FillRandom(impl_->params[i], static_cast<InitDist>(init.dist()), init.a(), init.b(), seed,
-               params_[i].name);
-  }
-  for (unsigned i = 0; i < states_.size(); ++i) {
-    const fb::InitSpec &init = *a.states()->Get(i)->init();
-    FillRandom(impl_->states[i], static_cast<InitDist>(init.dist()), init.a(), init.b(), seed,
-               states_[i].name);
+  for (Rank &rank : impl_->ranks) {
+    for (unsigned i = 0; i < a.params()->size(); ++i) {
+      const fb::InitSpec &init = *a.params()->Get(i)->init();
+      FillRandom(rank.params[i], static_cast<InitDist>(init.dist()), init.a(), init.b(), seed,
+                 params_[i].name);
+    }
+    for (unsigned i = 0; i < states_.size(); ++i) {
+      const fb::InitSpec &init = *a.states()->Get(i)->init();
+      FillRandom(rank.states[i], static_cast<InitDist>(init.dist()), init.a(), init.b(), seed,
+                 states_[i].name);
+    }
   }
   return absl::OkStatus();
 }
@@ -171,7 +197,7 @@ absl::Status Program::InitParameters(uint64_t seed) {
 int64_t Program::step() const {
   for (size_t i = 0; i < states_.size(); ++i)
     if (states_[i].name == "optimizer.step")
-      return static_cast<int64_t>(impl_->states[i].data_as<float>()[0]);
+      return static_cast<int64_t>(impl_->ranks[0].states[i].data_as<float>()[0]);
   return 0;
 }
 
@@ -182,7 +208,7 @@ absl::Status Program::SetParameter(const std::string &name, const Tensor &value)
       return absl::InvalidArgumentError(
           StrCat("parameter '", name, "' is ", DTypeName(params_[i].dtype),
                  ShapeString(params_[i].shape), ", got ", value.DebugString()));
-    std::memcpy(impl_->params[i].data(), value.data(), value.byte_size());
+    for (Rank &rank : impl_->ranks) std::memcpy(rank.params[i].data(), value.data(), value.byte_size());
     return absl::OkStatus();
   }
   return absl::NotFoundError(StrCat("the model has no parameter '", name, "'"));
@@ -190,9 +216,9 @@ absl::Status Program::SetParameter(const std::string &name, const Tensor &value)
 
 absl::StatusOr<Tensor> Program::GetParameter(const std::string &name) const {
   for (size_t i = 0; i < params_.size(); ++i)
-    if (params_[i].name == name) return impl_->params[i].Clone();
+    if (params_[i].name == name) return impl_->ranks[0].params[i].Clone();
   for (size_t i = 0; i < states_.size(); ++i)
-    if (states_[i].name == name) return impl_->states[i].Clone();
+    if (states_[i].name == name) return impl_->ranks[0].states[i].Clone();
   return absl::NotFoundError(StrCat("the model has no parameter '", name, "'"));
 }
 
@@ -201,8 +227,7 @@ absl::Status Program::LoadParameters(const std::string &path, bool require_state
   if (!file.ok()) return file.status();
   std::vector<std::string> problems;
   std::set<std::string> known;
-  auto load = [&](const std::vector<TensorInfo> &infos, std::vector<Tensor> &tensors,
-                  bool required) {
+  auto load = [&](const std::vector<TensorInfo> &infos, bool is_state, bool required) {
     for (size_t i = 0; i < infos.size(); ++i) {
       const TensorInfo &p = infos[i];
       known.insert(p.name);
@@ -218,11 +243,13 @@ absl::Status Program::LoadParameters(const std::string &path, bool require_state
                                   ", the model needs ", DTypeName(p.dtype), ShapeString(p.shape)));
         continue;
       }
-      std::memcpy(tensors[i].data(), it->second.data(), it->second.byte_size());
+      for (Rank &rank : impl_->ranks)
+        std::memcpy((is_state ? rank.states : rank.params)[i].data(), it->second.data(),
+                    it->second.byte_size());
     }
   };
-  load(params_, impl_->params, /*required=*/true);
-  load(states_, impl_->states, require_state);
+  load(params_, /*is_state=*/false, /*required=*/true);
+  load(states_, /*is_state=*/true, require_state);
   for (const auto &[name, t] : file->tensors)
     if (!known.count(name)) problems.push_back(StrCat("unexpected '", name, "' (not a parameter of the model)"));
   if (!problems.empty())
@@ -233,8 +260,10 @@ absl::Status Program::LoadParameters(const std::string &path, bool require_state
 
 absl::Status Program::SaveParameters(const std::string &path) const {
   io::Safetensors file;
-  for (size_t i = 0; i < params_.size(); ++i) file.tensors[params_[i].name] = impl_->params[i];
-  for (size_t i = 0; i < states_.size(); ++i) file.tensors[states_[i].name] = impl_->states[i];
+  // Every rank holds the same values; rank 0 speaks for them.
+  const Rank &rank = impl_->ranks[0];
+  for (size_t i = 0; i < params_.size(); ++i) file.tensors[params_[i].name] = rank.params[i];
+  for (size_t i = 0; i < states_.size(); ++i) file.tensors[states_[i].name] = rank.states[i];
   file.metadata["format"] = "pt";  // what other safetensors readers expect
   file.metadata["weft.source"] = impl_->art->root->source() ? impl_->art->root->source()->str() : "";
   return io::WriteSafetensors(path, file);
@@ -242,8 +271,10 @@ absl::Status Program::SaveParameters(const std::string &path) const {
 
 void Program::set_profiling(bool on) {
   impl_->profiling = on;
-  impl_->calls.assign(impl_->rank->instructions()->size(), 0);
-  impl_->seconds.assign(impl_->rank->instructions()->size(), 0.0);
+  for (Rank &rank : impl_->ranks) {
+    rank.calls.assign(rank.prog->instructions()->size(), 0);
+    rank.seconds.assign(rank.prog->instructions()->size(), 0.0);
+  }
 }
 
 std::vector<InstructionProfile> Program::profile() const {
@@ -252,26 +283,28 @@ std::vector<InstructionProfile> Program::profile() const {
                                          "embedding", "attention", "cross_entropy", "pad", "softmax_grad",
                                          "layer_norm_grad", "rms_norm_grad", "embedding_grad",
                                          "attention_grad", "cross_entropy_grad", "sgd_update",
-                                         "adamw_update"};
+                                         "adamw_update", "all_reduce"};
   std::vector<InstructionProfile> out;
-  const auto &instructions = *impl_->rank->instructions();
-  for (size_t i = 0; i < impl_->calls.size(); ++i) {
+  const Rank &rank = impl_->ranks[0];  // rank 0's clock; the others run the same list
+  const auto &instructions = *rank.prog->instructions();
+  for (size_t i = 0; i < rank.calls.size(); ++i) {
     const fb::Instruction &in = *instructions[i];
     out.push_back({kKernels[static_cast<int>(in.op())], in.name() ? in.name()->str() : "",
-                   in.loc() ? in.loc()->str() : "", impl_->calls[i], impl_->seconds[i]});
+                   in.loc() ? in.loc()->str() : "", rank.calls[i], rank.seconds[i]});
   }
   return out;
 }
 
-int64_t Program::arena_bytes() const { return impl_->rank->arena_bytes(); }
+// Per device (rank 0): what one device of the mesh must hold.
+int64_t Program::arena_bytes() const { return impl_->ranks[0].prog->arena_bytes(); }
 int64_t Program::parameter_bytes() const {
   int64_t n = 0;
-  for (const Tensor &t : impl_->params) n += t.byte_size();
+  for (const Tensor &t : impl_->ranks[0].params) n += t.byte_size();
   return n;
 }
 int64_t Program::peak_bytes() const {
   int64_t n = arena_bytes() + parameter_bytes();
-  for (const Tensor &t : impl_->states) n += t.byte_size();
+  for (const Tensor &t : impl_->ranks[0].states) n += t.byte_size();
   for (const TensorInfo &in : inputs_) {
     int64_t elements = 1;
     for (int64_t d : in.shape) elements *= d;
@@ -283,7 +316,8 @@ int64_t Program::peak_bytes() const {
 absl::StatusOr<std::map<std::string, Tensor>> Program::Run(
     const std::map<std::string, Tensor> &inputs) {
   Impl &m = *impl_;
-  // Bind every value to its bytes.
+  const fb::Artifact &a = *m.art->root;
+  const int num_ranks = static_cast<int>(m.ranks.size());
   std::vector<const Tensor *> bound(inputs_.size());
   for (size_t i = 0; i < inputs_.size(); ++i) {
     auto it = inputs.find(inputs_[i].name);
@@ -303,45 +337,74 @@ absl::StatusOr<std::map<std::string, Tensor>> Program::Run(
     for (const TensorInfo &in : inputs_) known |= in.name == name;
     if (!known) return absl::InvalidArgumentError(StrCat("the model has no input '", name, "'"));
   }
-  // Outputs computed by an instruction are written straight into the
-  // tensors returned; the rest (views of inputs, constants, ...) are copied.
+  // Outputs computed by an instruction are written straight into the tensors
+  // returned; a gathered output gets one slice per rank. The rest (views of
+  // inputs, constants, ...) are copied from rank 0 afterwards.
   std::vector<Tensor> out_tensors(outputs_.size());
+  std::vector<std::vector<Tensor>> per_rank(outputs_.size());
   for (size_t i = 0; i < outputs_.size(); ++i) {
-    const fb::ValueDesc &v = m.Value(m.rank->outputs()->Get(i));
-    if (v.storage() == fb::Storage::Output && v.index() == i)
+    const Rank &first = m.ranks[0];
+    const fb::ValueDesc &v = first.Value(first.prog->outputs()->Get(i));
+    if (v.storage() != fb::Storage::Output || v.index() != i) continue;
+    if (a.outputs()->Get(i)->gather() || num_ranks == 1) {
       out_tensors[i] = Tensor::Uninitialized(outputs_[i].dtype, outputs_[i].shape);
-  }
-  for (uint32_t id = 0; id < m.rank->values()->size(); ++id) {
-    const fb::ValueDesc &v = m.Value(id);
-    switch (v.storage()) {
-      case fb::Storage::Output: m.ptr[id] = out_tensors[v.index()].data(); break;
-      case fb::Storage::Input: m.ptr[id] = const_cast<void *>(bound[v.index()]->data()); break;
-      case fb::Storage::Param: m.ptr[id] = m.params[v.index()].data(); break;
-      case fb::Storage::State: m.ptr[id] = m.states[v.index()].data(); break;
-      case fb::Storage::Constant: m.ptr[id] = m.constants[v.index()].data(); break;
-      case fb::Storage::Arena: m.ptr[id] = m.arena.get() + v.index(); break;
+    } else {
+      for (int r = 0; r < num_ranks; ++r)
+        per_rank[i].push_back(Tensor::Uninitialized(outputs_[i].dtype, ShapeOf(v.shape())));
+      out_tensors[i] = per_rank[i][0];
     }
   }
-  const auto &instructions = *m.rank->instructions();
-  for (size_t i = 0; i < instructions.size(); ++i) {
-    const fb::Instruction &in = *instructions[i];
-    const auto start = m.profiling ? std::chrono::steady_clock::now()
-                                   : std::chrono::steady_clock::time_point();
-    absl::Status s = m.Execute(in, i);
-    if (m.profiling) {
-      m.calls[i] += 1;
-      m.seconds[i] +=
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  for (int r = 0; r < num_ranks; ++r) {
+    Rank &rank = m.ranks[r];
+    for (uint32_t id = 0; id < rank.prog->values()->size(); ++id) {
+      const fb::ValueDesc &v = rank.Value(id);
+      switch (v.storage()) {
+        case fb::Storage::Input: {
+          // A split input: this rank's slice of dimension 0.
+          const Tensor &t = *bound[v.index()];
+          const size_t slice = a.inputs()->Get(v.index())->split() ? t.byte_size() / num_ranks : 0;
+          rank.ptr[id] = static_cast<char *>(const_cast<void *>(t.data())) + r * slice;
+          break;
+        }
+        case fb::Storage::Param: rank.ptr[id] = rank.params[v.index()].data(); break;
+        case fb::Storage::State: rank.ptr[id] = rank.states[v.index()].data(); break;
+        case fb::Storage::Constant: rank.ptr[id] = m.constants[v.index()].data(); break;
+        case fb::Storage::Arena: rank.ptr[id] = rank.arena.get() + v.index(); break;
+        case fb::Storage::Output: {
+          const size_t o = v.index();
+          if (!per_rank[o].empty()) {
+            rank.ptr[id] = per_rank[o][r].data();
+          } else {
+            const size_t slice = num_ranks > 1 ? out_tensors[o].byte_size() / num_ranks : 0;
+            rank.ptr[id] = static_cast<char *>(out_tensors[o].data()) + r * slice;
+          }
+          break;
+        }
+      }
     }
-    if (!s.ok())
-      return absl::Status(s.code(), StrCat(in.loc() ? in.loc()->str() : "?", ": ",
-                                           in.name() ? in.name()->str() : "?", ": ", s.message()));
   }
+  absl::Status status;
+  if (num_ranks == 1) {
+    status = m.ranks[0].RunAll(m.profiling);
+  } else {
+    std::vector<absl::Status> statuses(num_ranks);
+    std::vector<std::thread> threads;
+    for (int r = 0; r < num_ranks; ++r)
+      threads.emplace_back([&, r] {
+        omp_set_num_threads(m.threads_per_rank);
+        statuses[r] = m.ranks[r].RunAll(m.profiling);
+      });
+    for (std::thread &t : threads) t.join();
+    for (int r = 0; r < num_ranks && status.ok(); ++r)
+      if (!statuses[r].ok())
+        status = absl::Status(statuses[r].code(), StrCat("rank ", r, ": ", statuses[r].message()));
+  }
+  if (!status.ok()) return status;
   std::map<std::string, Tensor> out;
   for (size_t i = 0; i < outputs_.size(); ++i) {
     if (out_tensors[i].empty()) {
       out_tensors[i] = Tensor::Uninitialized(outputs_[i].dtype, outputs_[i].shape);
-      std::memcpy(out_tensors[i].data(), m.ptr[m.rank->outputs()->Get(i)],
+      std::memcpy(out_tensors[i].data(), m.ranks[0].ptr[m.ranks[0].prog->outputs()->Get(i)],
                   out_tensors[i].byte_size());
     }
     out[outputs_[i].name] = out_tensors[i];
@@ -349,7 +412,25 @@ absl::StatusOr<std::map<std::string, Tensor>> Program::Run(
   return out;
 }
 
-absl::Status Program::Impl::Execute(const fb::Instruction &in, size_t index) {
+absl::Status Rank::RunAll(bool profiling) {
+  const auto &instructions = *prog->instructions();
+  for (size_t i = 0; i < instructions.size(); ++i) {
+    const fb::Instruction &in = *instructions[i];
+    const auto start =
+        profiling ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
+    absl::Status s = Execute(in, i);
+    if (profiling) {
+      calls[i] += 1;
+      seconds[i] += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    }
+    if (!s.ok())
+      return absl::Status(s.code(), StrCat(in.loc() ? in.loc()->str() : "?", ": ",
+                                           in.name() ? in.name()->str() : "?", ": ", s.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Rank::Execute(const fb::Instruction &in, size_t index) {
   auto op = [&](unsigned k) { return ptr[in.operands()->Get(k)]; };
   auto f_op = [&](unsigned k) { return static_cast<const float *>(op(k)); };
   auto res = [&](unsigned k) { return ptr[in.results()->Get(k)]; };
@@ -456,6 +537,13 @@ absl::Status Program::Impl::Execute(const fb::Instruction &in, size_t index) {
       cpu::AdamwUpdate(f_op(0), f_op(1), f_op(2), f_op(3), f_op(4)[0], f_res(0), f_res(1),
                        f_res(2), I(0), F(0), F(1), F(2), F(3), F(4));
       return absl::OkStatus();
+    case fb::Opcode::AllReduce:
+      if (!comm) {  // one device: the reduction over one rank is the identity
+        if (res(0) != op(0)) std::memcpy(res(0), op(0), I(1) * DTypeSize(TypeOf(in.operands()->Get(0))));
+        return absl::OkStatus();
+      }
+      return comm->AllReduce(op(0), res(0), I(1), TypeOf(in.operands()->Get(0)),
+                             static_cast<ReduceKind>(I(0)));
   }
   return absl::InternalError("unknown opcode");
 }

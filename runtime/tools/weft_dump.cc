@@ -26,7 +26,7 @@ const char *const kOpcodes[] = {"fused",    "copy",    "cast",      "matmul",
                                 "embedding", "attention", "cross_entropy", "pad", "softmax_grad",
                                          "layer_norm_grad", "rms_norm_grad", "embedding_grad",
                                          "attention_grad", "cross_entropy_grad", "sgd_update",
-                                         "adamw_update"};
+                                         "adamw_update", "all_reduce"};
 const char *const kEwOps[] = {"add",  "sub",   "mul",  "div",     "max",  "min",
                               "pow",  "neg",   "exp",  "log",     "sqrt", "rsqrt",
                               "tanh", "sigmoid", "relu", "silu",  "gelu", "gelu_tanh",

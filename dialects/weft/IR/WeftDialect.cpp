@@ -137,6 +137,12 @@ LogicalResult WeftDialect::verifyRegionArgAttribute(Operation *op, unsigned,
                 "\"normal\", std = 0.02 : f32}";
     return success();
   }
+  if (key == "weft.global_shape") {
+    // weft-partition-batch: the shape before the split, for the runtime.
+    if (!llvm::isa<DenseI64ArrayAttr>(attr.getValue()))
+      return emitError(loc) << "'weft.global_shape' must be an array<i64: ...>";
+    return success();
+  }
   if (key == "weft.state") {
     // Optimizer state (weft-optimizer): named and initialised like a parameter.
     if (failed(verifyName(loc, attr, "state")))
@@ -178,6 +184,8 @@ LogicalResult WeftDialect::verifyRegionResultAttribute(Operation *op, unsigned,
   }
   // Results of @train_step: gradients (weft-autodiff) and the new values of
   // parameters and optimizer state (weft-optimizer).
+  if (key == "weft.global_shape")
+    return success(llvm::isa<DenseI64ArrayAttr>(attr.getValue()));
   if (key == "weft.grad")
     return verifyName(op->getLoc(), attr, "parameter it is the gradient of");
   if (key == "weft.update")

@@ -1,0 +1,45 @@
+// weft::Communicator: the collectives between the ranks of a program. One
+// interface, several implementations: `inprocess` (ranks on threads of one
+// process, always built), and later `nccl` (GPUs) and `mpi` (processes).
+// Every rank calls each collective in the same order with the same count;
+// results are bit-identical on every rank and from run to run (reductions
+// add the ranks' values in rank order).
+#ifndef WEFT_RUNTIME_COLLECTIVES_COMMUNICATOR_H
+#define WEFT_RUNTIME_COLLECTIVES_COMMUNICATOR_H
+
+#include <memory>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "weft/tensor.h"
+
+namespace weft {
+
+enum class ReduceKind { kSum = 0, kAverage = 1, kMax = 2, kMin = 3 };
+
+class Communicator {
+ public:
+  virtual ~Communicator() = default;
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+
+  /// recv[i] = reduce over ranks of send[i], for i < count; send may be recv.
+  virtual absl::Status AllReduce(const void *send, void *recv, int64_t count, DType dtype,
+                                 ReduceKind kind) = 0;
+  /// recv holds size() * count elements: rank r's send at r * count.
+  virtual absl::Status AllGather(const void *send, void *recv, int64_t count, DType dtype) = 0;
+  /// send holds size() * count elements; rank r receives the reduction of
+  /// every rank's slice r.
+  virtual absl::Status ReduceScatter(const void *send, void *recv, int64_t count, DType dtype,
+                                     ReduceKind kind) = 0;
+  /// Every rank's buf becomes root's.
+  virtual absl::Status Broadcast(void *buf, int64_t count, DType dtype, int root) = 0;
+  virtual absl::Status Barrier() = 0;
+};
+
+/// `size` communicators of one group, one per rank thread of this process.
+std::vector<std::unique_ptr<Communicator>> CreateInProcessGroup(int size);
+
+}  // namespace weft
+
+#endif

@@ -1,0 +1,206 @@
+// The in-process communicator: ranks are threads sharing memory. Each
+// collective publishes every rank's buffers, meets at a barrier, lets each
+// rank do its 1/size share of the work reading the others' buffers directly,
+// and meets again so no buffer is reused early. Written here because the
+// alternative, MPI with one process per rank, cannot run ranks as threads
+// of one program.
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
+
+#include "absl/strings/str_cat.h"
+#include "runtime/collectives/communicator.h"
+#include "runtime/cpu/kernels.h"
+
+namespace weft {
+namespace {
+
+class Barrier {
+ public:
+  explicit Barrier(int n) : n_(n) {}
+  void Wait() {
+    std::unique_lock<std::mutex> lock(mu_);
+    const uint64_t gen = generation_;
+    if (++arrived_ == n_) {
+      arrived_ = 0;
+      ++generation_;
+      cv_.notify_all();
+    } else {
+      cv_.wait(lock, [&] { return generation_ != gen; });
+    }
+  }
+
+ private:
+  const int n_;
+  int arrived_ = 0;
+  uint64_t generation_ = 0;
+  std::mutex mu_;
+  std::condition_variable cv_;
+};
+
+struct Shared {
+  explicit Shared(int n) : size(n), barrier(n), send(n), recv(n), counts(n) {}
+  const int size;
+  Barrier barrier;
+  std::vector<const void *> send;
+  std::vector<void *> recv;
+  std::vector<int64_t> counts;
+};
+
+double Load(const void *p, DType t, int64_t i) {
+  switch (t) {
+    case DType::kF32: return static_cast<const float *>(p)[i];
+    case DType::kBF16: return cpu::Bf16ToF32(static_cast<const uint16_t *>(p)[i]);
+    case DType::kF16: return cpu::F16ToF32(static_cast<const uint16_t *>(p)[i]);
+    case DType::kI32: return static_cast<const int32_t *>(p)[i];
+    case DType::kI64: return static_cast<double>(static_cast<const int64_t *>(p)[i]);
+  }
+  return 0;
+}
+
+void Store(void *p, DType t, int64_t i, double v) {
+  switch (t) {
+    case DType::kF32: static_cast<float *>(p)[i] = static_cast<float>(v); break;
+    case DType::kBF16: static_cast<uint16_t *>(p)[i] = cpu::F32ToBf16(static_cast<float>(v)); break;
+    case DType::kF16: static_cast<uint16_t *>(p)[i] = cpu::F32ToF16(static_cast<float>(v)); break;
+    case DType::kI32: static_cast<int32_t *>(p)[i] = static_cast<int32_t>(v); break;
+    case DType::kI64: static_cast<int64_t *>(p)[i] = static_cast<int64_t>(v); break;
+  }
+}
+
+// Element i of the reduction over ranks, in rank order. f32 adds in float,
+// as a GPU all-reduce would; i64 sums exactly.
+template <typename T>
+T Reduce(const std::vector<const void *> &bufs, int64_t offset, int64_t i, ReduceKind kind) {
+  T acc = static_cast<const T *>(bufs[0])[offset + i];
+  for (size_t r = 1; r < bufs.size(); ++r) {
+    T v = static_cast<const T *>(bufs[r])[offset + i];
+    switch (kind) {
+      case ReduceKind::kSum:
+      case ReduceKind::kAverage: acc += v; break;
+      case ReduceKind::kMax: acc = v > acc ? v : acc; break;
+      case ReduceKind::kMin: acc = v < acc ? v : acc; break;
+    }
+  }
+  if (kind == ReduceKind::kAverage) acc = static_cast<T>(acc / static_cast<T>(bufs.size()));
+  return acc;
+}
+
+// Writes the reduction of elements [begin, end) of the send buffers
+// (starting `offset` into each) to dst[begin - base ...].
+void ReduceRange(const std::vector<const void *> &send, int64_t offset, int64_t begin,
+                 int64_t end, DType t, ReduceKind kind, void *dst, int64_t dst_offset) {
+  for (int64_t i = begin; i < end; ++i) {
+    switch (t) {
+      case DType::kF32:
+        static_cast<float *>(dst)[dst_offset + i - begin] = Reduce<float>(send, offset, i, kind);
+        break;
+      case DType::kI32:
+        static_cast<int32_t *>(dst)[dst_offset + i - begin] = Reduce<int32_t>(send, offset, i, kind);
+        break;
+      case DType::kI64:
+        static_cast<int64_t *>(dst)[dst_offset + i - begin] = Reduce<int64_t>(send, offset, i, kind);
+        break;
+      default: {  // bf16 / f16: widen to float in rank order
+        float acc = static_cast<float>(Load(send[0], t, offset + i));
+        for (size_t r = 1; r < send.size(); ++r) {
+          float v = static_cast<float>(Load(send[r], t, offset + i));
+          acc = kind == ReduceKind::kMax   ? std::max(acc, v)
+                : kind == ReduceKind::kMin ? std::min(acc, v)
+                                           : acc + v;
+        }
+        if (kind == ReduceKind::kAverage) acc /= static_cast<float>(send.size());
+        Store(dst, t, dst_offset + i - begin, acc);
+      }
+    }
+  }
+}
+
+class InProcess final : public Communicator {
+ public:
+  InProcess(std::shared_ptr<Shared> shared, int rank) : s_(std::move(shared)), rank_(rank) {}
+  int rank() const override { return rank_; }
+  int size() const override { return s_->size; }
+
+  absl::Status AllReduce(const void *send, void *recv, int64_t count, DType dtype,
+                         ReduceKind kind) override {
+    if (auto st = Publish(send, recv, count); !st.ok()) return st;
+    // This rank reduces its share of the elements into a scratch buffer
+    // (a send buffer may be a recv buffer), then writes it to every rank.
+    const int64_t begin = count * rank_ / size(), end = count * (rank_ + 1) / size();
+    std::vector<char> mine((end - begin) * DTypeSize(dtype));
+    ReduceRange(s_->send, 0, begin, end, dtype, kind, mine.data(), 0);
+    s_->barrier.Wait();  // every rank has read all the inputs it needs
+    for (int r = 0; r < size(); ++r)
+      std::memcpy(static_cast<char *>(s_->recv[r]) + begin * DTypeSize(dtype), mine.data(),
+                  mine.size());
+    s_->barrier.Wait();
+    return absl::OkStatus();
+  }
+
+  absl::Status AllGather(const void *send, void *recv, int64_t count, DType dtype) override {
+    if (auto st = Publish(send, recv, count); !st.ok()) return st;
+    const size_t bytes = count * DTypeSize(dtype);
+    for (int r = 0; r < size(); ++r)
+      std::memmove(static_cast<char *>(s_->recv[r]) + rank_ * bytes, send, bytes);
+    s_->barrier.Wait();
+    return absl::OkStatus();
+  }
+
+  absl::Status ReduceScatter(const void *send, void *recv, int64_t count, DType dtype,
+                             ReduceKind kind) override {
+    if (auto st = Publish(send, recv, count); !st.ok()) return st;
+    std::vector<char> mine(count * DTypeSize(dtype));
+    ReduceRange(s_->send, rank_ * count, 0, count, dtype, kind, mine.data(), 0);
+    s_->barrier.Wait();
+    std::memcpy(recv, mine.data(), mine.size());
+    s_->barrier.Wait();
+    return absl::OkStatus();
+  }
+
+  absl::Status Broadcast(void *buf, int64_t count, DType dtype, int root) override {
+    if (root < 0 || root >= size())
+      return absl::InvalidArgumentError(absl::StrCat("broadcast root ", root, " of ", size()));
+    if (auto st = Publish(buf, buf, count); !st.ok()) return st;
+    if (rank_ != root) std::memcpy(buf, s_->send[root], count * DTypeSize(dtype));
+    s_->barrier.Wait();
+    return absl::OkStatus();
+  }
+
+  absl::Status Barrier() override {
+    s_->barrier.Wait();
+    return absl::OkStatus();
+  }
+
+ private:
+  // Publishes this rank's buffers and waits for everyone's; a count that
+  // differs between ranks is an error on every rank.
+  absl::Status Publish(const void *send, void *recv, int64_t count) {
+    s_->send[rank_] = send;
+    s_->recv[rank_] = recv;
+    s_->counts[rank_] = count;
+    s_->barrier.Wait();
+    for (int r = 0; r < size(); ++r)
+      if (s_->counts[r] != count) {
+        s_->barrier.Wait();
+        return absl::InvalidArgumentError(absl::StrCat("collective size mismatch: rank ", rank_,
+                                                       " has ", count, ", rank ", r, " has ",
+                                                       s_->counts[r]));
+      }
+    return absl::OkStatus();
+  }
+
+  std::shared_ptr<Shared> s_;
+  const int rank_;
+};
+
+}  // namespace
+
+std::vector<std::unique_ptr<Communicator>> CreateInProcessGroup(int size) {
+  auto shared = std::make_shared<Shared>(size);
+  std::vector<std::unique_ptr<Communicator>> group;
+  for (int r = 0; r < size; ++r) group.push_back(std::make_unique<InProcess>(shared, r));
+  return group;
+}
+
+}  // namespace weft
