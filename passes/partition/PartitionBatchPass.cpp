@@ -145,7 +145,7 @@ struct PartitionBatchPass
       }
       if (b0 % dp != 0) {
         emitError(arg.getLoc()) << "the batch of input '" << name.getValue() << "' (" << b0
-                                << ") is not divisible by dp=" << dp;
+                                << ") is not divisible by dp=" << static_cast<int64_t>(dp);
         return signalPassFailure();
       }
       marked.insert(arg);
@@ -165,7 +165,7 @@ struct PartitionBatchPass
         if (llvm::none_of(l.values, [&](Value v) { return marked.contains(v); }))
           continue;
         if (!l.blocker.empty()) {
-          op.emitError() << "cannot split the batch over dp=" << dp << ": " << l.blocker
+          op.emitError() << "cannot split the batch over dp=" << static_cast<int64_t>(dp) << ": " << l.blocker
                          << " is not supported yet";
           return signalPassFailure();
         }
@@ -186,7 +186,7 @@ struct PartitionBatchPass
         continue;
       if (fn.getArgAttr(arg.getArgNumber(), WeftDialect::kParam)) {
         emitError(arg.getLoc()) << "parameter #" << arg.getArgNumber()
-                                << " would have to be split by batch under dp=" << dp;
+                                << " would have to be split by batch under dp=" << static_cast<int64_t>(dp);
         return signalPassFailure();
       }
       fn.setArgAttr(arg.getArgNumber(), "weft.global_shape",

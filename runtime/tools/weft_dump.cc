@@ -92,9 +92,10 @@ json ToJson(const weft::artifact::Artifact &art) {
   j["state_bytes"] = state_bytes;
   for (const fb::OutputSpec *o : *a.outputs())
     j["outputs"].push_back({{"name", o->name()->str()}, {"is_loss", o->is_loss()}});
-  j["mesh"] = json::array();
+  j["mesh"] = json::object();
   if (a.mesh())
-    for (const fb::MeshAxis *ax : *a.mesh()) j["mesh"].push_back({{ax->name()->str(), ax->size()}});
+    for (const fb::MeshAxis *ax : *a.mesh()) j["mesh"][ax->name()->str()] = ax->size();
+  j["num_ranks"] = a.ranks()->size();
   for (unsigned r = 0; r < a.ranks()->size(); ++r) {
     const fb::RankProgram &rank = *a.ranks()->Get(r);
     json jr;
@@ -133,6 +134,18 @@ json ToJson(const weft::artifact::Artifact &art) {
                       {"dst_strides", List(c->dst_strides())}};
       jr["instructions"].push_back(ji);
     }
+    // Collective traffic of one step on this rank: what the mesh costs.
+    json collectives = json::object();
+    for (const fb::Instruction *in : *rank.instructions()) {
+      if (in->op() != fb::Opcode::AllReduce) continue;
+      const fb::ValueDesc &v = *rank.values()->Get(in->operands()->Get(0));
+      if (!collectives.contains("all_reduce"))
+        collectives["all_reduce"] = {{"count", 0}, {"bytes", int64_t{0}}};
+      json &c = collectives["all_reduce"];
+      c["count"] = c["count"].get<int>() + 1;
+      c["bytes"] = c["bytes"].get<int64_t>() + Bytes(v);
+    }
+    jr["collectives"] = collectives;
     jr["interface"] = {{"inputs", List(rank.inputs())},
                        {"parameters", List(rank.params())},
                        {"outputs", List(rank.outputs())}};
@@ -150,6 +163,11 @@ std::string Join(const json &a) {
 void PrintText(const json &j) {
   std::printf("artifact %s (format %d) from %s\n", j["artifact"].get<std::string>().c_str(),
               j["format_version"].get<int>(), j["source"].get<std::string>().c_str());
+  if (!j["mesh"].empty()) {
+    std::vector<std::string> axes;
+    for (const auto &[axis, size] : j["mesh"].items()) axes.push_back(absl::StrCat(axis, "=", size.get<int>()));
+    std::printf("mesh: %s, %d ranks\n", absl::StrJoin(axes, ", ").c_str(), j["num_ranks"].get<int>());
+  }
   std::printf("\ninputs:\n");
   for (const json &in : j.value("inputs", json::array()))
     std::printf("  %-24s %s%s\n", in["name"].get<std::string>().c_str(),
@@ -171,12 +189,21 @@ void PrintText(const json &j) {
   std::printf("\noutputs:\n");
   for (const json &o : j.value("outputs", json::array()))
     std::printf("  %s%s\n", o["name"].get<std::string>().c_str(), o["is_loss"].get<bool>() ? " (loss)" : "");
+  // Data-parallel ranks run one shared program: print it once.
   for (const json &r : j["ranks"]) {
+    if (r["rank"].get<int>() > 0 && r["instructions"] == j["ranks"][0]["instructions"]) {
+      std::printf("\nrank %d: the same program as rank 0\n", r["rank"].get<int>());
+      continue;
+    }
     const json &values = r["values"];
     std::printf("\nrank %d: %zu instructions, arena %lld bytes, peak %lld bytes (arena + parameters + state)\n",
                 r["rank"].get<int>(), r["instructions"].size(),
                 static_cast<long long>(r["arena_bytes"].get<int64_t>()),
                 static_cast<long long>(r["peak_bytes"].get<int64_t>()));
+    if (r["collectives"].contains("all_reduce"))
+      std::printf("collectives per step: %d all-reduces, %lld bytes\n",
+                  r["collectives"]["all_reduce"]["count"].get<int>(),
+                  static_cast<long long>(r["collectives"]["all_reduce"]["bytes"].get<int64_t>()));
     int i = 0;
     for (const json &in : r["instructions"]) {
       std::vector<std::string> res, ops;

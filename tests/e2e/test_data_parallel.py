@@ -48,6 +48,16 @@ def train(model, dp, tmp):
     return json.load(open(report))["losses"], st.load(ckpt)
 
 
+def infer(model, dp, tmp):
+    """The serving path: an inference artifact split over dp devices."""
+    tag = f"{os.path.basename(model)}.infer.dp{dp}"
+    weft, out = os.path.join(tmp, tag + ".weft"), os.path.join(tmp, tag + ".npz")
+    subprocess.run([f"{args.bin}/weftc", model, f"--mesh=dp={dp}", "-o", weft], check=True)
+    subprocess.run([f"{args.bin}/weft-run", weft, "--seed=11", f"--outputs={out}"], check=True,
+                   capture_output=True)
+    return dict(np.load(out))
+
+
 def rel(a, b):
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     return float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-6))
@@ -70,6 +80,14 @@ def main():
             ok = loss_err <= 1e-5 and worst <= 5e-5 and noise_ok
             print(f"{name:10s} dp={dp}  losses {loss_err:.1e}  parameters {worst:.1e} ({where})  "
                   f"{'PASS' if ok else 'FAIL'}")
+            passed += ok
+            failed += not ok
+        ref_out = infer(model, 1, tmp)
+        for dp in (4,):
+            out = infer(model, dp, tmp)
+            worst = max(rel(out[k], ref_out[k]) for k in ref_out)
+            ok = sorted(out) == sorted(ref_out) and worst <= 1e-6
+            print(f"{name:10s} dp={dp}  inference outputs {worst:.1e}  {'PASS' if ok else 'FAIL'}")
             passed += ok
             failed += not ok
     print(f"{passed} passed, {failed} failed")
