@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "runtime/artifact/names.h"
 #include "runtime/artifact/reader.h"
 #include "runtime/collectives/communicator.h"
 #include "runtime/cpu/fused.h"
@@ -278,18 +279,13 @@ void Program::set_profiling(bool on) {
 }
 
 std::vector<InstructionProfile> Program::profile() const {
-  static const char *const kKernels[] = {"fused",    "copy",    "cast",       "matmul",
-                                         "reduce",   "softmax", "layer_norm", "rms_norm",
-                                         "embedding", "attention", "cross_entropy", "pad", "softmax_grad",
-                                         "layer_norm_grad", "rms_norm_grad", "embedding_grad",
-                                         "attention_grad", "cross_entropy_grad", "sgd_update",
-                                         "adamw_update", "all_reduce"};
+
   std::vector<InstructionProfile> out;
   const Rank &rank = impl_->ranks[0];  // rank 0's clock; the others run the same list
   const auto &instructions = *rank.prog->instructions();
   for (size_t i = 0; i < rank.calls.size(); ++i) {
     const fb::Instruction &in = *instructions[i];
-    out.push_back({kKernels[static_cast<int>(in.op())], in.name() ? in.name()->str() : "",
+    out.push_back({artifact::OpcodeName(in.op()), in.name() ? in.name()->str() : "",
                    in.loc() ? in.loc()->str() : "", rank.calls[i], rank.seconds[i]});
   }
   return out;

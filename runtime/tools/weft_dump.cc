@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "nlohmann/json.hpp"
+#include "runtime/artifact/names.h"
 #include "runtime/artifact/reader.h"
 #include "weft/tensor.h"
 
@@ -21,19 +22,6 @@ namespace {
 using nlohmann::json;
 namespace fb = weft::fb;
 
-const char *const kOpcodes[] = {"fused",    "copy",    "cast",      "matmul",
-                                "reduce",   "softmax", "layer_norm", "rms_norm",
-                                "embedding", "attention", "cross_entropy", "pad", "softmax_grad",
-                                         "layer_norm_grad", "rms_norm_grad", "embedding_grad",
-                                         "attention_grad", "cross_entropy_grad", "sgd_update",
-                                         "adamw_update", "all_reduce"};
-const char *const kEwOps[] = {"add",  "sub",   "mul",  "div",     "max",  "min",
-                              "pow",  "neg",   "exp",  "log",     "sqrt", "rsqrt",
-                              "tanh", "sigmoid", "relu", "silu",  "gelu", "gelu_tanh",
-                              "relu_grad", "silu_grad", "sigmoid_grad", "tanh_grad", "gelu_grad",
-                              "gelu_tanh_grad", "max_grad", "min_grad", "scale"};
-const char *const kStorage[] = {"input", "param", "constant", "arena", "output", "state"};
-const char *const kDist[] = {"zeros", "ones", "normal", "uniform"};
 
 template <typename T>
 json List(const flatbuffers::Vector<T> *v) {
@@ -73,7 +61,7 @@ json ToJson(const weft::artifact::Artifact &art) {
     j["parameters"].push_back({{"name", p->tensor()->name()->str()},
                                {"type", TypeStr(p->tensor()->dtype(), p->tensor()->shape())},
                                {"bytes", n},
-                               {"init", {{"dist", kDist[static_cast<int>(p->init()->dist())]},
+                               {"init", {{"dist", weft::artifact::DistName(p->init()->dist())},
                                          {"a", p->init()->a()},
                                          {"b", p->init()->b()}}}});
   }
@@ -106,12 +94,12 @@ json ToJson(const weft::artifact::Artifact &art) {
       const fb::ValueDesc &v = *rank.values()->Get(i);
       jr["values"].push_back({{"id", i},
                               {"type", TypeStr(v.dtype(), v.shape())},
-                              {"storage", kStorage[static_cast<int>(v.storage())]},
+                              {"storage", weft::artifact::StorageName(v.storage())},
                               {v.storage() == fb::Storage::Arena ? "offset" : "index", v.index()},
                               {"bytes", Bytes(v)}});
     }
     for (const fb::Instruction *in : *rank.instructions()) {
-      json ji = {{"op", kOpcodes[static_cast<int>(in->op())]},
+      json ji = {{"op", weft::artifact::OpcodeName(in->op())},
                  {"source_op", in->name() ? in->name()->str() : ""},
                  {"loc", in->loc() ? in->loc()->str() : ""},
                  {"operands", List(in->operands())},
@@ -121,7 +109,7 @@ json ToJson(const weft::artifact::Artifact &art) {
       if (const fb::FusedProgram *p = in->fused()) {
         json steps = json::array();
         for (const fb::FusedStep *s : *p->steps())
-          steps.push_back({{"op", kEwOps[static_cast<int>(s->op())]}, {"a", s->a()}, {"b", s->b()}});
+          steps.push_back({{"op", weft::artifact::EwOpName(s->op())}, {"a", s->a()}, {"b", s->b()}});
         json loads = json::array();
         for (const fb::FusedLoad *l : *p->loads())
           loads.push_back({{"operand", l->operand()}, {"strides", List(l->strides())}});

@@ -70,11 +70,16 @@ FailureOr<Type> binaryRule(Value lhs, Value rhs, const Reporter &r) {
   return lhs.getType();
 }
 
-FailureOr<Type> geluRule(GeluOp::Adaptor a, const Reporter &r) {
-  StringRef approx = a.getApproximate();
+LogicalResult checkApproximate(StringRef approx, const Reporter &r) {
   if (approx != "none" && approx != "tanh")
     return r.fail("attribute 'approximate' must be \"none\" or \"tanh\", got \"",
                   approx, "\"");
+  return success();
+}
+
+FailureOr<Type> geluRule(GeluOp::Adaptor a, const Reporter &r) {
+  if (failed(checkApproximate(a.getApproximate(), r)))
+    return failure();
   return a.getOperand().getType();
 }
 
@@ -341,10 +346,8 @@ FailureOr<Type> constantRule(ConstantOp::Adaptor a, const Reporter &r) {
 using Types = SmallVector<Type>;
 
 FailureOr<Type> geluGradRule(GeluGradOp::Adaptor a, const Reporter &r) {
-  StringRef approx = a.getApproximate();
-  if (approx != "none" && approx != "tanh")
-    return r.fail("attribute 'approximate' must be \"none\" or \"tanh\", got \"",
-                  approx, "\"");
+  if (failed(checkApproximate(a.getApproximate(), r)))
+    return failure();
   return binaryRule(a.getLhs(), a.getRhs(), r);
 }
 
