@@ -8,6 +8,7 @@ DEBS=(
   libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools   # MLIR 22; mlir-tblgen; FileCheck
   libabsl-dev libgtest-dev libflatbuffers-dev flatbuffers-compiler
   libopenblas-dev nlohmann-json3-dev zlib1g-dev libzstd-dev libcurl4-openssl-dev libedit-dev libxml2-dev
+  libopenmpi-dev openmpi-bin                               # the mpi communicator
   python3 python3-pip
 )
 PIPS=(numpy safetensors "jax[cpu]")   # safetensors: IoTest's reference; jax: the training oracle

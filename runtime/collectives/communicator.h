@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "weft/tensor.h"
 
 namespace weft {
@@ -39,6 +40,13 @@ class Communicator {
 
 /// `size` communicators of one group, one per rank thread of this process.
 std::vector<std::unique_ptr<Communicator>> CreateInProcessGroup(int size);
+
+/// True when this process was started by mpirun/srun with more than one
+/// process (the launcher's environment says so) and MPI support is built.
+bool LaunchedUnderMpi();
+/// Initialises MPI once (it is finalised at exit) and returns this process's
+/// communicator over all processes; an error when MPI is not built in.
+absl::StatusOr<std::unique_ptr<Communicator>> CreateMpiCommunicator();
 
 }  // namespace weft
 

@@ -56,6 +56,7 @@ cpu::FusedKernel Decode(const fb::FusedProgram &p) {
 // its arena, and its communicator. Data-parallel ranks hold identical
 // parameters (same init, same averaged updates).
 struct Rank {
+  int index = 0;  // the rank in the mesh
   const fb::RankProgram *prog = nullptr;
   std::vector<Tensor> params, states;
   std::unique_ptr<uint8_t, AlignedFree> arena;
@@ -77,6 +78,8 @@ struct Program::Impl {
   std::vector<Tensor> constants;  // shared by the ranks, read only
   bool profiling = false;
   int threads_per_rank = 0;
+  int num_ranks = 1;         // of the mesh; more than ranks.size() under MPI
+  Communicator *process_comm = nullptr;  // under MPI: this process's rank's
 };
 
 absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(const RuntimeOptions &options) {
@@ -86,8 +89,19 @@ absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(const RuntimeOptions &o
   if (options.backend != "cpu")
     return absl::InvalidArgumentError(
         StrCat("unknown backend '", options.backend, "'; expected cpu or cuda"));
+  if (options.communicator != "auto" && options.communicator != "inprocess" &&
+      options.communicator != "mpi")
+    return absl::InvalidArgumentError(StrCat("unknown communicator '", options.communicator,
+                                             "'; expected auto, inprocess or mpi"));
+  RuntimeOptions resolved = options;
+  if (resolved.communicator == "auto")
+    resolved.communicator = LaunchedUnderMpi() ? "mpi" : "inprocess";
+  if (resolved.communicator == "mpi") {
+    auto comm = CreateMpiCommunicator();  // initialises MPI once per process
+    if (!comm.ok()) return comm.status();
+  }
   if (options.threads > 0) omp_set_num_threads(options.threads);
-  return std::unique_ptr<Runtime>(new Runtime(options));
+  return std::unique_ptr<Runtime>(new Runtime(resolved));
 }
 
 absl::StatusOr<std::unique_ptr<Program>> Runtime::Load(const std::string &path) {
@@ -128,11 +142,28 @@ absl::StatusOr<std::unique_ptr<Program>> Runtime::LoadFromBytes(std::string byte
       std::memcpy(t.data(), c->data()->data(), c->data()->size());
       impl->constants.push_back(t);
     }
-  auto comms = num_ranks > 1 ? CreateInProcessGroup(num_ranks)
-                             : std::vector<std::unique_ptr<Communicator>>{};
-  impl->ranks.resize(num_ranks);
-  for (int r = 0; r < num_ranks; ++r) {
-    Rank &rank = impl->ranks[r];
+  // In process, every rank is a thread here; under MPI this process is one.
+  std::vector<std::unique_ptr<Communicator>> comms;
+  std::vector<int> local;
+  if (options_.communicator == "mpi") {
+    auto comm = CreateMpiCommunicator();
+    if (!comm.ok()) return comm.status();
+    if ((*comm)->size() != num_ranks)
+      return absl::FailedPreconditionError(
+          StrCat(name, " has ", num_ranks, " ranks but ", (*comm)->size(),
+                 " MPI processes were started; run it with mpirun -np ", num_ranks));
+    local = {(*comm)->rank()};
+    comms.push_back(std::move(*comm));
+  } else {
+    for (int r = 0; r < num_ranks; ++r) local.push_back(r);
+    if (num_ranks > 1) comms = CreateInProcessGroup(num_ranks);
+  }
+  impl->num_ranks = num_ranks;
+  impl->ranks.resize(local.size());
+  for (size_t l = 0; l < local.size(); ++l) {
+    const int r = local[l];
+    Rank &rank = impl->ranks[l];
+    rank.index = r;
     rank.prog = a.ranks()->Get(r);
     for (const fb::ParamSpec *p : *a.params()) {
       TensorInfo info = InfoOf(*p->tensor());
@@ -149,11 +180,12 @@ absl::StatusOr<std::unique_ptr<Program>> Runtime::LoadFromBytes(std::string byte
     for (const fb::Instruction *in : *rank.prog->instructions())
       rank.fused.push_back(in->op() == fb::Opcode::Fused ? Decode(*in->fused()) : cpu::FusedKernel());
     rank.ptr.resize(rank.prog->values()->size());
-    if (num_ranks > 1) rank.comm = std::move(comms[r]);
+    if (!comms.empty()) rank.comm = std::move(comms[l]);
   }
+  if (options_.communicator == "mpi") impl->process_comm = impl->ranks[0].comm.get();
   // Ranks on threads share the cores rather than each taking them all.
-  impl->threads_per_rank =
-      std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / num_ranks);
+  impl->threads_per_rank = std::max(
+      1, static_cast<int>(std::thread::hardware_concurrency()) / static_cast<int>(local.size()));
 
   std::unique_ptr<Program> program(new Program(std::move(impl)));
   for (const fb::InputSpec *in : *a.inputs()) {
@@ -194,6 +226,9 @@ absl::Status Program::InitParameters(uint64_t seed) {
   }
   return absl::OkStatus();
 }
+
+int Program::num_ranks() const { return impl_->num_ranks; }
+int Program::process_rank() const { return impl_->ranks[0].index; }
 
 int64_t Program::step() const {
   for (size_t i = 0; i < states_.size(); ++i)
@@ -313,7 +348,8 @@ absl::StatusOr<std::map<std::string, Tensor>> Program::Run(
     const std::map<std::string, Tensor> &inputs) {
   Impl &m = *impl_;
   const fb::Artifact &a = *m.art->root;
-  const int num_ranks = static_cast<int>(m.ranks.size());
+  const int num_ranks = m.num_ranks;  // of the mesh
+  const bool distributed = m.process_comm != nullptr;  // other ranks in other processes
   std::vector<const Tensor *> bound(inputs_.size());
   for (size_t i = 0; i < inputs_.size(); ++i) {
     auto it = inputs.find(inputs_[i].name);
@@ -336,22 +372,29 @@ absl::StatusOr<std::map<std::string, Tensor>> Program::Run(
   // Outputs computed by an instruction are written straight into the tensors
   // returned; a gathered output gets one slice per rank. The rest (views of
   // inputs, constants, ...) are copied from rank 0 afterwards.
-  std::vector<Tensor> out_tensors(outputs_.size());
+  // Under MPI a gathered output is this process's slice, all-gathered
+  // after the run.
+  std::vector<Tensor> out_tensors(outputs_.size()), slices(outputs_.size());
   std::vector<std::vector<Tensor>> per_rank(outputs_.size());
   for (size_t i = 0; i < outputs_.size(); ++i) {
     const Rank &first = m.ranks[0];
     const fb::ValueDesc &v = first.Value(first.prog->outputs()->Get(i));
     if (v.storage() != fb::Storage::Output || v.index() != i) continue;
-    if (a.outputs()->Get(i)->gather() || num_ranks == 1) {
+    const bool gather = a.outputs()->Get(i)->gather();
+    if (gather && distributed) {
+      slices[i] = Tensor::Uninitialized(outputs_[i].dtype, ShapeOf(v.shape()));
+      out_tensors[i] = Tensor::Uninitialized(outputs_[i].dtype, outputs_[i].shape);
+    } else if (gather || m.ranks.size() == 1) {
       out_tensors[i] = Tensor::Uninitialized(outputs_[i].dtype, outputs_[i].shape);
     } else {
-      for (int r = 0; r < num_ranks; ++r)
+      for (size_t l = 0; l < m.ranks.size(); ++l)
         per_rank[i].push_back(Tensor::Uninitialized(outputs_[i].dtype, ShapeOf(v.shape())));
       out_tensors[i] = per_rank[i][0];
     }
   }
-  for (int r = 0; r < num_ranks; ++r) {
-    Rank &rank = m.ranks[r];
+  for (size_t l = 0; l < m.ranks.size(); ++l) {
+    Rank &rank = m.ranks[l];
+    const int r = rank.index;
     for (uint32_t id = 0; id < rank.prog->values()->size(); ++id) {
       const fb::ValueDesc &v = rank.Value(id);
       switch (v.storage()) {
@@ -368,10 +411,14 @@ absl::StatusOr<std::map<std::string, Tensor>> Program::Run(
         case fb::Storage::Arena: rank.ptr[id] = rank.arena.get() + v.index(); break;
         case fb::Storage::Output: {
           const size_t o = v.index();
-          if (!per_rank[o].empty()) {
-            rank.ptr[id] = per_rank[o][r].data();
+          if (!slices[o].empty()) {
+            rank.ptr[id] = slices[o].data();
+          } else if (!per_rank[o].empty()) {
+            rank.ptr[id] = per_rank[o][l].data();
           } else {
-            const size_t slice = num_ranks > 1 ? out_tensors[o].byte_size() / num_ranks : 0;
+            // A gathered output: this rank's slice of dimension 0.
+            const bool gather = a.outputs()->Get(o)->gather() && num_ranks > 1;
+            const size_t slice = gather ? out_tensors[o].byte_size() / num_ranks : 0;
             rank.ptr[id] = static_cast<char *>(out_tensors[o].data()) + r * slice;
           }
           break;
@@ -380,22 +427,29 @@ absl::StatusOr<std::map<std::string, Tensor>> Program::Run(
     }
   }
   absl::Status status;
-  if (num_ranks == 1) {
+  if (m.ranks.size() == 1) {
     status = m.ranks[0].RunAll(m.profiling);
   } else {
-    std::vector<absl::Status> statuses(num_ranks);
+    std::vector<absl::Status> statuses(m.ranks.size());
     std::vector<std::thread> threads;
-    for (int r = 0; r < num_ranks; ++r)
-      threads.emplace_back([&, r] {
+    for (size_t l = 0; l < m.ranks.size(); ++l)
+      threads.emplace_back([&, l] {
         omp_set_num_threads(m.threads_per_rank);
-        statuses[r] = m.ranks[r].RunAll(m.profiling);
+        statuses[l] = m.ranks[l].RunAll(m.profiling);
       });
     for (std::thread &t : threads) t.join();
-    for (int r = 0; r < num_ranks && status.ok(); ++r)
-      if (!statuses[r].ok())
-        status = absl::Status(statuses[r].code(), StrCat("rank ", r, ": ", statuses[r].message()));
+    for (size_t l = 0; l < m.ranks.size() && status.ok(); ++l)
+      if (!statuses[l].ok())
+        status = absl::Status(statuses[l].code(),
+                              StrCat("rank ", m.ranks[l].index, ": ", statuses[l].message()));
   }
   if (!status.ok()) return status;
+  for (size_t i = 0; i < outputs_.size(); ++i)
+    if (!slices[i].empty())
+      if (absl::Status s = m.process_comm->AllGather(slices[i].data(), out_tensors[i].data(),
+                                                     slices[i].num_elements(), outputs_[i].dtype);
+          !s.ok())
+        return s;
   std::map<std::string, Tensor> out;
   for (size_t i = 0; i < outputs_.size(); ++i) {
     if (out_tensors[i].empty()) {

@@ -169,11 +169,15 @@ int main(int argc, char **argv) {
   const int steps = std::max(1, absl::GetFlag(FLAGS_steps));
   const int64_t first = p.step();
   const auto [per_step, unit] = Throughput(p);
+  // Under mpirun every process runs one rank; rank 0 speaks for all of them
+  // (its loss is the global one) and writes the files.
+  const bool root = p.process_rank() == 0;
   const bool tty = isatty(fileno(stderr));
-  const bool show = steps > 1 || p.is_training();
-  if (p.is_training())
-    std::fprintf(stderr, "training %s from step %lld for %d steps on %s data\n", model.c_str(),
-                 static_cast<long long>(first), steps, source->kind().c_str());
+  const bool show = root && (steps > 1 || p.is_training());
+  if (p.is_training() && root)
+    std::fprintf(stderr, "training %s from step %lld for %d steps on %s data%s\n", model.c_str(),
+                 static_cast<long long>(first), steps, source->kind().c_str(),
+                 p.num_ranks() > 1 ? absl::StrCat(", ", p.num_ranks(), " ranks").c_str() : "");
   p.set_profiling(absl::GetFlag(FLAGS_profile));
   std::vector<double> step_s, losses;
   std::map<std::string, weft::Tensor> outputs;
@@ -193,6 +197,7 @@ int main(int argc, char **argv) {
                total_s / (i + 1) * (steps - i - 1), tty);
   }
   if (show && tty) std::fprintf(stderr, "\n");
+  if (!root) return 0;
 
   for (const weft::TensorInfo &o : p.outputs()) {
     const weft::Tensor &t = outputs[o.name];

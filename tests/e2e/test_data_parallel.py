@@ -24,7 +24,7 @@ tensor's largest value. Losses stay within 1e-5 (measured: ~1e-7).
 
 Usage: python3 tests/e2e/test_data_parallel.py --bin build/bin [--tmp DIR]
 """
-import argparse, json, os, subprocess, sys, tempfile
+import argparse, json, os, shutil, subprocess, sys, tempfile
 
 import numpy as np
 
@@ -38,12 +38,20 @@ args = ap.parse_args()
 root = os.path.join(os.path.dirname(__file__), "..", "..")
 
 
-def train(model, dp, tmp):
-    tag = f"{os.path.basename(model)}.dp{dp}"
+MPIRUN = shutil.which("mpirun")
+
+
+def launcher(mpi, dp):
+    """One process per rank under mpirun, or all ranks as threads."""
+    return [MPIRUN, "--allow-run-as-root", "--oversubscribe", "-np", str(dp)] if mpi else []
+
+
+def train(model, dp, tmp, mpi=False):
+    tag = f"{os.path.basename(model)}.dp{dp}{'.mpi' if mpi else ''}"
     weft, ckpt, report = (os.path.join(tmp, tag + ext) for ext in (".weft", ".safetensors", ".json"))
     subprocess.run([f"{args.bin}/weftc", model, "--train=adamw", "--lr=3e-3", "--eps=1e-6", f"--mesh=dp={dp}", "-o", weft],
                    check=True)
-    subprocess.run([f"{args.bin}/weft-run", weft, "--steps=5", "--seed=11", f"--save={ckpt}",
+    subprocess.run(launcher(mpi, dp) + [f"{args.bin}/weft-run", weft, "--steps=5", "--seed=11", f"--save={ckpt}",
                     f"--report={report}"], check=True, capture_output=True)
     return json.load(open(report))["losses"], st.load(ckpt)
 
@@ -70,15 +78,16 @@ def main():
     for name in ("gpt_tiny", "bert_tiny", "lstm_lm", "mlp"):
         model = os.path.join(root, "examples", name + ".mlir")
         ref_losses, ref_params = train(model, 1, tmp)
-        for dp in (2, 4, 8):
-            losses, params = train(model, dp, tmp)
+        runs = [(dp, False) for dp in (2, 4, 8)] + ([(4, True)] if MPIRUN else [])
+        for dp, mpi in runs:
+            losses, params = train(model, dp, tmp, mpi)
             loss_err = rel(losses, ref_losses)
             assert sorted(params) == sorted(ref_params)
             noise = [k for k in params if "k_proj.bias" in k]
             worst, where = max((rel(params[k], ref_params[k]), k) for k in params if k not in noise)
             noise_ok = all(np.max(np.abs(params[k])) < 1e-4 for k in noise)
             ok = loss_err <= 1e-5 and worst <= 5e-5 and noise_ok
-            print(f"{name:10s} dp={dp}  losses {loss_err:.1e}  parameters {worst:.1e} ({where})  "
+            print(f"{name:10s} dp={dp}{' mpirun' if mpi else ''}  losses {loss_err:.1e}  parameters {worst:.1e} ({where})  "
                   f"{'PASS' if ok else 'FAIL'}")
             passed += ok
             failed += not ok
@@ -90,6 +99,8 @@ def main():
             print(f"{name:10s} dp={dp}  inference outputs {worst:.1e}  {'PASS' if ok else 'FAIL'}")
             passed += ok
             failed += not ok
+    if not MPIRUN:
+        print("note: mpirun not found, the multi-process runs were not done")
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
 

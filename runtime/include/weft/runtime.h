@@ -43,6 +43,10 @@ struct InstructionProfile {
 struct RuntimeOptions {
   std::string backend = "cpu";  // "cpu" today; "cuda" with the CUDA backend
   int threads = 0;              // 0: all cores
+  // How the ranks of a program talk: "inprocess" (all ranks are threads of
+  // this process), "mpi" (this process is one rank; mpirun/srun starts the
+  // others), or "auto": mpi when launched by mpirun with several processes.
+  std::string communicator = "auto";
 };
 
 class Program;
@@ -79,6 +83,10 @@ class Program {
   bool is_training() const { return !states_.empty(); }
   /// The number of optimizer updates done so far (0 for inference).
   int64_t step() const;
+  /// Ranks of the mesh, and the first one this process runs (0 unless
+  /// under MPI, where each process runs one). Rank 0 reports and saves.
+  int num_ranks() const;
+  int process_rank() const;
   /// The output marked as the loss, or "".
   const std::string &loss_output() const { return loss_; }
 

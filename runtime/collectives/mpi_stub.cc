@@ -1,0 +1,13 @@
+// Built when MPI is not: the runtime still links, and says what is missing.
+#include "runtime/collectives/communicator.h"
+
+namespace weft {
+
+bool LaunchedUnderMpi() { return false; }
+
+absl::StatusOr<std::unique_ptr<Communicator>> CreateMpiCommunicator() {
+  return absl::UnimplementedError(
+      "this runtime was built without MPI (install libopenmpi-dev and rebuild)");
+}
+
+}  // namespace weft

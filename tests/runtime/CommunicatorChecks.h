@@ -1,0 +1,105 @@
+// The Communicator conformance checks, shared by the in-process harness
+// (CommunicatorTest.cc: ranks on threads) and the MPI harness
+// (MpiCommunicatorTest.cc: ranks as processes under mpirun). Each check runs
+// on one rank and compares with values computed here.
+#ifndef WEFT_TESTS_RUNTIME_COMMUNICATORCHECKS_H
+#define WEFT_TESTS_RUNTIME_COMMUNICATORCHECKS_H
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "runtime/collectives/communicator.h"
+#include "runtime/cpu/kernels.h"
+
+namespace weft::conformance {
+
+struct Case {
+  int ranks;
+  int64_t count;
+  DType dtype;
+};
+
+inline std::string CaseName(const Case &c) {
+  return std::to_string(c.ranks) + "ranks_" + std::to_string(c.count) + "_" + DTypeName(c.dtype);
+}
+
+// A value that is exact in every dtype (small integers), distinct per rank.
+inline double ValueOf(int rank, int64_t i) { return static_cast<double>((rank * 7 + i * 3) % 23) - 11; }
+
+inline void Put(Tensor &t, int64_t i, double v) {
+  switch (t.dtype()) {
+    case DType::kF32: t.data_as<float>()[i] = static_cast<float>(v); break;
+    case DType::kBF16: t.data_as<uint16_t>()[i] = cpu::F32ToBf16(static_cast<float>(v)); break;
+    case DType::kF16: t.data_as<uint16_t>()[i] = cpu::F32ToF16(static_cast<float>(v)); break;
+    case DType::kI32: t.data_as<int32_t>()[i] = static_cast<int32_t>(v); break;
+    case DType::kI64: t.data_as<int64_t>()[i] = static_cast<int64_t>(v); break;
+  }
+}
+inline double Get(const Tensor &t, int64_t i) {
+  switch (t.dtype()) {
+    case DType::kF32: return t.data_as<float>()[i];
+    case DType::kBF16: return cpu::Bf16ToF32(t.data_as<uint16_t>()[i]);
+    case DType::kF16: return cpu::F16ToF32(t.data_as<uint16_t>()[i]);
+    case DType::kI32: return t.data_as<int32_t>()[i];
+    case DType::kI64: return static_cast<double>(t.data_as<int64_t>()[i]);
+  }
+  return 0;
+}
+
+inline void CheckAllReduce(int r, Communicator &comm, const Case &c) {
+  for (ReduceKind kind : {ReduceKind::kSum, ReduceKind::kMax, ReduceKind::kMin, ReduceKind::kAverage}) {
+    if (kind == ReduceKind::kAverage && (c.dtype == DType::kI32 || c.dtype == DType::kI64)) continue;
+    Tensor t(c.dtype, {c.count});
+    for (int64_t i = 0; i < c.count; ++i) Put(t, i, ValueOf(r, i));
+    ASSERT_TRUE(comm.AllReduce(t.data(), t.data(), c.count, c.dtype, kind).ok());  // in place
+    for (int64_t i = 0; i < c.count; ++i) {
+      double want = ValueOf(0, i);
+      for (int s = 1; s < c.ranks; ++s) {
+        double v = ValueOf(s, i);
+        want = kind == ReduceKind::kMax   ? std::max(want, v)
+               : kind == ReduceKind::kMin ? std::min(want, v)
+                                          : want + v;
+      }
+      if (kind == ReduceKind::kAverage) want /= c.ranks;
+      const double tol = c.dtype == DType::kBF16 ? 0.05 * std::abs(want) + 0.05 : 1e-3;
+      ASSERT_NEAR(Get(t, i), want, tol) << "rank " << r << " element " << i;
+    }
+  }
+}
+
+inline void CheckAllGather(int r, Communicator &comm, const Case &c) {
+  Tensor send(c.dtype, {c.count}), recv(c.dtype, {c.count * c.ranks});
+  for (int64_t i = 0; i < c.count; ++i) Put(send, i, ValueOf(r, i));
+  ASSERT_TRUE(comm.AllGather(send.data(), recv.data(), c.count, c.dtype).ok());
+  Tensor want(c.dtype, {c.count * c.ranks});
+  for (int s = 0; s < c.ranks; ++s)
+    for (int64_t i = 0; i < c.count; ++i) Put(want, s * c.count + i, ValueOf(s, i));
+  for (int64_t i = 0; i < c.count * c.ranks; ++i) ASSERT_EQ(Get(recv, i), Get(want, i));
+}
+
+inline void CheckReduceScatter(int r, Communicator &comm, const Case &c) {
+  Tensor send(c.dtype, {c.count * c.ranks}), recv(c.dtype, {c.count});
+  for (int64_t i = 0; i < c.count * c.ranks; ++i) Put(send, i, ValueOf(r, i));
+  ASSERT_TRUE(comm.ReduceScatter(send.data(), recv.data(), c.count, c.dtype, ReduceKind::kSum).ok());
+  for (int64_t i = 0; i < c.count; ++i) {
+    double want = 0;
+    for (int s = 0; s < c.ranks; ++s) want += ValueOf(s, r * c.count + i);
+    ASSERT_NEAR(Get(recv, i), want, c.dtype == DType::kBF16 ? 0.5 : 1e-3);
+  }
+}
+
+inline void CheckBroadcast(int r, Communicator &comm, const Case &c) {
+  Tensor t(c.dtype, {c.count});
+  for (int64_t i = 0; i < c.count; ++i) Put(t, i, ValueOf(r, i));
+  ASSERT_TRUE(comm.Broadcast(t.data(), c.count, c.dtype, c.ranks - 1).ok());
+  Tensor want(c.dtype, {c.count});
+  for (int64_t i = 0; i < c.count; ++i) Put(want, i, ValueOf(c.ranks - 1, i));
+  for (int64_t i = 0; i < c.count; ++i) ASSERT_EQ(Get(t, i), Get(want, i));
+}
+
+}  // namespace weft::conformance
+
+#endif

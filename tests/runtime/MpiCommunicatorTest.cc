@@ -1,0 +1,42 @@
+// The Communicator conformance suite on MPI: every process is one rank.
+// Run it as `mpirun -np 4 weft-mpi-communicator-test` (ctest does); with one
+// process it says it needs mpirun and fails rather than passing for nothing.
+#include "CommunicatorChecks.h"
+
+namespace weft {
+namespace {
+
+using namespace conformance;
+
+Communicator &World() {
+  static std::unique_ptr<Communicator> comm = [] {
+    auto c = CreateMpiCommunicator();
+    EXPECT_TRUE(c.ok()) << c.status().message();
+    return c.ok() ? std::move(*c) : nullptr;
+  }();
+  return *comm;
+}
+
+std::vector<Case> Cases() {
+  std::vector<Case> cases;
+  for (auto [count, dtype] : std::vector<std::pair<int64_t, DType>>{
+           {1, DType::kF32}, {7, DType::kF32}, {1001, DType::kF32}, {13, DType::kBF16},
+           {9, DType::kF16}, {11, DType::kI32}, {6, DType::kI64}, {0, DType::kF32}})
+    cases.push_back({World().size(), count, dtype});
+  return cases;
+}
+
+TEST(MpiCommunicatorTest, EveryCollectiveEveryDtype) {
+  ASSERT_GT(World().size(), 1) << "run under mpirun -np N with N > 1";
+  for (const Case &c : Cases()) {
+    SCOPED_TRACE(CaseName(c));
+    CheckAllReduce(World().rank(), World(), c);
+    CheckAllGather(World().rank(), World(), c);
+    CheckReduceScatter(World().rank(), World(), c);
+    CheckBroadcast(World().rank(), World(), c);
+  }
+  ASSERT_TRUE(World().Barrier().ok());
+}
+
+}  // namespace
+}  // namespace weft
