@@ -142,6 +142,9 @@ int main(int argc, char **argv) {
     return 2;
   }
   const std::string model = args[1];
+  if (absl::GetFlag(FLAGS_steps) < 1)
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat("--steps must be at least 1, got ", absl::GetFlag(FLAGS_steps))));
   auto start = std::chrono::steady_clock::now();
   auto runtime = weft::Runtime::Create({absl::GetFlag(FLAGS_backend), absl::GetFlag(FLAGS_threads)});
   if (!runtime.ok()) return Fail(runtime.status());
@@ -162,11 +165,17 @@ int main(int argc, char **argv) {
   }
   if (!s.ok()) return Fail(s);
 
+  const bool data_given = absl::GetFlag(FLAGS_data) != "synthetic";
+  if (data_given && !p.is_training())
+    return Fail(absl::InvalidArgumentError(
+        "--data feeds training artifacts (weftc --train); give an inference artifact --inputs"));
+  if (data_given && !absl::GetFlag(FLAGS_inputs).empty())
+    return Fail(absl::InvalidArgumentError("give --data or --inputs, not both"));
   auto source = DataSource::Open(p, absl::GetFlag(FLAGS_inputs),
                                  p.is_training() ? absl::GetFlag(FLAGS_data) : "", seed);
   if (!source.ok()) return Fail(source.status());
 
-  const int steps = std::max(1, absl::GetFlag(FLAGS_steps));
+  const int steps = absl::GetFlag(FLAGS_steps);
   const int64_t first = p.step();
   const auto [per_step, unit] = Throughput(p);
   // Under mpirun every process runs one rank; rank 0 speaks for all of them
