@@ -2,6 +2,7 @@
 #include "compiler/pipelines/Registration.h"
 #include "compiler/pipelines/Pipelines.h"
 #include "dialects/weft/IR/WeftDialect.h"
+#include "dialects/weft/Interfaces/ShardingInterfaceImpl.h"
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -18,6 +19,7 @@ void mlir::weft::registerWeftDialects(DialectRegistry &registry) {
                   tensor::TensorDialect, shard::ShardDialect>();
   func::registerShardingInterfaceExternalModels(registry);
   tensor::registerShardingInterfaceExternalModels(registry);
+  weft::registerShardingInterfaceExternalModels(registry);
 }
 
 void mlir::weft::registerAllWeftPasses() {
