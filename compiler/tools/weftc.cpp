@@ -20,11 +20,15 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Parser/Parser.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
+#include <unistd.h>
 #include "mlir/Support/FileUtilities.h"
+
+#include <cmath>
 
 using namespace mlir;
 namespace cl = llvm::cl;
@@ -74,8 +78,13 @@ static FailureOr<int64_t> parseMesh(llvm::StringRef spec, std::string &error) {
   int64_t dp = 1;
   llvm::SmallVector<llvm::StringRef> parts;
   spec.split(parts, ',', -1, false);
+  llvm::StringSet<> seen;
   for (llvm::StringRef part : parts) {
     auto [axis, value] = part.split('=');
+    if (!seen.insert(axis.trim()).second) {
+      error = ("--mesh: axis '" + axis.trim() + "' is given twice").str();
+      return failure();
+    }
     int64_t size;
     if (value.getAsInteger(10, size) || size < 1) {
       error = ("--mesh: '" + part + "' is not axis=size with a positive size").str();
@@ -86,8 +95,8 @@ static FailureOr<int64_t> parseMesh(llvm::StringRef spec, std::string &error) {
       dp = size;
     } else if (axis == "tp" || axis == "pp" || axis == "sp") {
       if (size > 1) {
-        error = ("--mesh: the " + axis + " axis is not implemented yet (tensor and pipeline "
-                 "parallelism arrive with issues 5 and 6); dp works today").str();
+        error = ("--mesh: the " + axis + " axis is not implemented yet (tensor, pipeline and "
+                 "sequence parallelism are still to come); dp works today").str();
         return failure();
       }
     } else {
@@ -231,6 +240,16 @@ int main(int argc, char **argv) {
   llvm::SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler diagHandler(sourceMgr, &ctx);
 
+  const bool compileFlags = !train.empty() || !mesh.empty();
+  if (!generate.empty() && (compileFlags || inputFile != "-"))
+    return fail("--generate prints a model and takes no input file, --train or --mesh; write it "
+                "with -o model.mlir, then compile that: weftc model.mlir --train=... -o model.weft");
+  if (!generate.empty() && llvm::StringRef(outputFile).ends_with(".weft"))
+    return fail("--generate writes the model's text (.mlir), not an artifact; use -o model.mlir");
+  if (generate.empty() && inputFile == "-" && isatty(fileno(stdin)))
+    return fail("no model given: weftc model.mlir [--stats | -o model.weft] (or --generate=KIND; "
+                "--help lists the flags)");
+
   if (!generate.empty()) {
     weft::ModelSpec spec{generate, layers, hidden, heads, vocab, seq,
                          batch,    ffn,    features, classes};
@@ -252,6 +271,9 @@ int main(int argc, char **argv) {
     auto file = openInputFile(inputFile, &err);
     if (!file)
       return fail(err);
+    if (file->getBuffer().starts_with(llvm::StringRef("WEFTART\0", 8)))
+      return fail(inputFile + " is a compiled artifact; weftc reads models (.mlir). Inspect it "
+                              "with weft-dump, run it with weft-run");
     sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
     module = parseSourceFile<ModuleOp>(sourceMgr, ParserConfig(&ctx));
     if (!module)
@@ -278,8 +300,36 @@ int main(int argc, char **argv) {
     if (!train.empty() && train != "sgd" && train != "adamw" && train != "grad")
       return fail("--train=" + train + " is not an optimizer; expected sgd, adamw or grad");
     if (train.empty() && (lr.getNumOccurrences() || weightDecay.getNumOccurrences() ||
-                          clipNorm.getNumOccurrences()))
-      return fail("--lr, --weight-decay and --clip-norm need --train=sgd|adamw");
+                          clipNorm.getNumOccurrences() || momentum.getNumOccurrences() ||
+                          beta1.getNumOccurrences() || beta2.getNumOccurrences() ||
+                          adamEps.getNumOccurrences() || recompute.getNumOccurrences()))
+      return fail("--lr, --weight-decay, --clip-norm, --momentum, --beta1, --beta2, --eps and "
+                  "--recompute need --train=sgd|adamw");
+    // Optimizer settings are checked here, where the user wrote them.
+    auto check = [&](bool ok, const llvm::Twine &what) { return ok ? 0 : fail(what); };
+    if (int rc = check(std::isfinite(lr) && lr > 0, "--lr must be a positive finite number, got " +
+                                                       llvm::Twine(std::to_string(lr.getValue()))))
+      return rc;
+    if (int rc = check(beta1 >= 0 && beta1 < 1, "--beta1 must be in [0, 1), got " + llvm::Twine(std::to_string(beta1.getValue()))))
+      return rc;
+    if (int rc = check(beta2 >= 0 && beta2 < 1, "--beta2 must be in [0, 1), got " + llvm::Twine(std::to_string(beta2.getValue()))))
+      return rc;
+    if (int rc = check(adamEps > 0, "--eps must be positive, got " + llvm::Twine(std::to_string(adamEps.getValue()))))
+      return rc;
+    if (int rc = check(clipNorm >= 0, "--clip-norm must be 0 (off) or positive, got " +
+                                          llvm::Twine(std::to_string(clipNorm.getValue()))))
+      return rc;
+    if (int rc = check(weightDecay >= 0 || !weightDecay.getNumOccurrences(),
+                       "--weight-decay must not be negative, got " + llvm::Twine(std::to_string(weightDecay.getValue()))))
+      return rc;
+    if (int rc = check(momentum >= 0 && momentum < 1, "--momentum must be in [0, 1), got " +
+                                                          llvm::Twine(std::to_string(momentum.getValue()))))
+      return rc;
+    if (train == "adamw" && momentum.getNumOccurrences())
+      return fail("--momentum is an SGD setting; AdamW takes --beta1 and --beta2");
+    if (train == "sgd" && (beta1.getNumOccurrences() || beta2.getNumOccurrences() ||
+                           adamEps.getNumOccurrences()))
+      return fail("--beta1, --beta2 and --eps are AdamW settings; SGD takes --momentum");
     weft::WeftPipelineOptions options;
     if (!mesh.empty()) {
       std::string error;

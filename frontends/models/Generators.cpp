@@ -17,9 +17,12 @@ mlir::weft::generateModel(MLIRContext *ctx, const ModelSpec &s,
   if (!positive("layers", s.layers) || !positive("hidden", s.hidden) ||
       !positive("batch", s.batch) || !positive("seq", s.seq) ||
       !positive("vocab", s.vocab) || !positive("heads", s.heads) ||
-      !positive("features", s.features) || !positive("classes", s.classes) ||
-      s.ffn < 0)
+      !positive("features", s.features) || !positive("classes", s.classes))
     return failure();
+  if (s.ffn < 0) {
+    error = "--ffn must be 0 (4 x hidden) or positive, got " + std::to_string(s.ffn);
+    return failure();
+  }
   if (s.kind == "mlp")
     return generateMlp(ctx, s);
   if (s.kind == "lstm")

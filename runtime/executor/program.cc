@@ -96,11 +96,17 @@ absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(const RuntimeOptions &o
   RuntimeOptions resolved = options;
   if (resolved.communicator == "auto")
     resolved.communicator = LaunchedUnderMpi() ? "mpi" : "inprocess";
+  int threads = options.threads;
   if (resolved.communicator == "mpi") {
     auto comm = CreateMpiCommunicator();  // initialises MPI once per process
     if (!comm.ok()) return comm.status();
+    // The processes on one node share its cores.
+    const char *local = std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+    const int per_node = local ? std::max(1, std::atoi(local)) : 1;
+    if (threads <= 0)
+      threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / per_node);
   }
-  if (options.threads > 0) omp_set_num_threads(options.threads);
+  if (threads > 0) omp_set_num_threads(threads);
   return std::unique_ptr<Runtime>(new Runtime(resolved));
 }
 
@@ -150,8 +156,9 @@ absl::StatusOr<std::unique_ptr<Program>> Runtime::LoadFromBytes(std::string byte
     if (!comm.ok()) return comm.status();
     if ((*comm)->size() != num_ranks)
       return absl::FailedPreconditionError(
-          StrCat(name, " has ", num_ranks, " ranks but ", (*comm)->size(),
-                 " MPI processes were started; run it with mpirun -np ", num_ranks));
+          StrCat(name, " is compiled for ", num_ranks, num_ranks == 1 ? " rank" : " ranks", " but ",
+                 (*comm)->size(), " MPI processes were started; run it with mpirun -np ",
+                 num_ranks));
     local = {(*comm)->rank()};
     comms.push_back(std::move(*comm));
   } else {
@@ -258,20 +265,21 @@ absl::StatusOr<Tensor> Program::GetParameter(const std::string &name) const {
   return absl::NotFoundError(StrCat("the model has no parameter '", name, "'"));
 }
 
-absl::Status Program::LoadParameters(const std::string &path, bool require_state) {
+absl::Status Program::LoadParameters(const std::string &path, bool with_state) {
   auto file = io::ReadSafetensors(path);
   if (!file.ok()) return file.status();
   std::vector<std::string> problems;
   std::set<std::string> known;
-  auto load = [&](const std::vector<TensorInfo> &infos, bool is_state, bool required) {
+  int found = 0, missing_state = 0;
+  auto load = [&](const std::vector<TensorInfo> &infos, bool is_state) {
     for (size_t i = 0; i < infos.size(); ++i) {
       const TensorInfo &p = infos[i];
       known.insert(p.name);
       auto it = file->tensors.find(p.name);
       if (it == file->tensors.end()) {
-        if (required)
-          problems.push_back(StrCat("missing '", p.name, "' (", DTypeName(p.dtype),
-                                    ShapeString(p.shape), ")"));
+        if (is_state) ++missing_state;
+        else problems.push_back(StrCat("missing '", p.name, "' (", DTypeName(p.dtype),
+                                       ShapeString(p.shape), ")"));
         continue;
       }
       if (it->second.dtype() != p.dtype || it->second.shape() != p.shape) {
@@ -279,19 +287,31 @@ absl::Status Program::LoadParameters(const std::string &path, bool require_state
                                   ", the model needs ", DTypeName(p.dtype), ShapeString(p.shape)));
         continue;
       }
+      if (!is_state) ++found;
       for (Rank &rank : impl_->ranks)
         std::memcpy((is_state ? rank.states : rank.params)[i].data(), it->second.data(),
                     it->second.byte_size());
     }
   };
-  load(params_, /*is_state=*/false, /*required=*/true);
-  load(states_, /*is_state=*/true, require_state);
+  load(params_, /*is_state=*/false);
+  if (with_state) load(states_, /*is_state=*/true);
   for (const auto &[name, t] : file->tensors)
-    if (!known.count(name)) problems.push_back(StrCat("unexpected '", name, "' (not a parameter of the model)"));
-  if (!problems.empty())
-    return absl::InvalidArgumentError(
-        StrCat(path, ": the weights do not fit the model: ", absl::StrJoin(problems, "; ")));
-  return absl::OkStatus();
+    if (!known.count(name) && name.rfind("optimizer.", 0) != 0)
+      problems.push_back(StrCat("unexpected '", name, "' (not a parameter of the model)"));
+  if (with_state && missing_state > 0)
+    problems.insert(problems.begin(),
+                    StrCat(missing_state, " of ", states_.size(),
+                           " optimizer state tensors are missing (e.g. 'optimizer.step'): --resume "
+                           "needs a checkpoint written by --save of a training run; to start "
+                           "fresh from these weights use --weights"));
+  if (problems.empty()) return absl::OkStatus();
+  std::string summary =
+      StrCat(path, ": the weights do not fit the model (", found, " of ", params_.size(),
+             " parameters found", found == 0 ? "; is this file for another model?" : "", "): ");
+  const size_t shown = std::min<size_t>(problems.size(), 6);
+  summary += absl::StrJoin(problems.begin(), problems.begin() + shown, "; ");
+  if (problems.size() > shown) summary += StrCat("; ... and ", problems.size() - shown, " more");
+  return absl::InvalidArgumentError(summary);
 }
 
 absl::Status Program::SaveParameters(const std::string &path) const {
@@ -336,11 +356,13 @@ int64_t Program::parameter_bytes() const {
 int64_t Program::peak_bytes() const {
   int64_t n = arena_bytes() + parameter_bytes();
   for (const Tensor &t : impl_->ranks[0].states) n += t.byte_size();
-  for (const TensorInfo &in : inputs_) {
-    int64_t elements = 1;
-    for (int64_t d : in.shape) elements *= d;
-    n += elements * DTypeSize(in.dtype);
-  }
+  // Inputs and outputs as one device holds them (its slice of split ones).
+  for (const auto *list : {&inputs_, &outputs_})
+    for (const TensorInfo &t : *list) {
+      int64_t elements = 1;
+      for (int64_t d : t.shape) elements *= d;
+      n += elements * DTypeSize(t.dtype) / impl_->num_ranks;
+    }
   return n;
 }
 

@@ -8,6 +8,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "nlohmann/json.hpp"
@@ -164,9 +165,14 @@ void PrintText(const json &j) {
   std::printf("\nparameters: %zu, %lld bytes\n", j.value("parameters", json::array()).size(),
               static_cast<long long>(j["parameter_bytes"].get<int64_t>()));
   for (const json &p : j.value("parameters", json::array()))
-    std::printf("  %-32s %-18s init %s(%g, %g)\n", p["name"].get<std::string>().c_str(),
-                p["type"].get<std::string>().c_str(), p["init"]["dist"].get<std::string>().c_str(),
-                p["init"]["a"].get<double>(), p["init"]["b"].get<double>());
+  {
+    const std::string dist = p["init"]["dist"];
+    const std::string args = dist == "zeros" || dist == "ones" ? ""
+                             : dist == "normal" ? absl::StrCat("(mean ", p["init"]["a"].get<double>(), ", std ", p["init"]["b"].get<double>(), ")")
+                                                : absl::StrCat("(", p["init"]["a"].get<double>(), ", ", p["init"]["b"].get<double>(), ")");
+    std::printf("  %-32s %-18s init %s%s\n", p["name"].get<std::string>().c_str(),
+                p["type"].get<std::string>().c_str(), dist.c_str(), args.c_str());
+  }
   if (!j["states"].empty()) {
     std::printf("\noptimizer state: %zu tensors, %lld bytes (updated in place with the parameters)\n",
                 j["states"].size(), static_cast<long long>(j["state_bytes"].get<int64_t>()));
@@ -224,6 +230,12 @@ void PrintText(const json &j) {
 
 int main(int argc, char **argv) {
   absl::SetProgramUsageMessage("Shows a compiled Weft artifact: weft-dump model.weft [--format=json]");
+  absl::FlagsUsageConfig usage;  // --help lists this tool's flags
+  usage.contains_help_flags = [](absl::string_view file) {
+    return file.find("weft_dump") != absl::string_view::npos;
+  };
+  usage.contains_helpshort_flags = usage.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage);
   std::vector<char *> args = absl::ParseCommandLine(argc, argv);
   if (args.size() != 2) {
     std::cerr << "usage: weft-dump model.weft [--format=text|json]\n";

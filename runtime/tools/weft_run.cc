@@ -7,6 +7,9 @@
 //   weft-run train.weft --steps=100 --resume=final.safetensors   continues bit-exactly
 #include <unistd.h>
 
+#include <cmath>
+#include <cstdlib>
+
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -15,6 +18,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
 #include "runtime/executor/synthetic.h"
@@ -38,9 +42,28 @@ ABSL_FLAG(bool, profile, false, "Time every instruction; print the time per kern
 
 namespace {
 
+// Under mpirun every process would print the same error; rank 0 speaks.
+bool QuietRank() {
+  const char *rank = std::getenv("OMPI_COMM_WORLD_RANK");
+  if (rank == nullptr) rank = std::getenv("PMI_RANK");
+  return rank != nullptr && std::atoi(rank) != 0;
+}
+
 int Fail(const absl::Status &s) {
-  std::cerr << "weft-run: error: " << s.message() << "\n";
+  if (!QuietRank()) std::cerr << "weft-run: error: " << s.message() << "\n";
   return 1;
+}
+
+// A file we will write at the end must be writable now, not after hours of
+// training: its folder must exist and accept files.
+absl::Status CheckWritable(const std::string &flag, const std::string &path) {
+  if (path.empty()) return absl::OkStatus();
+  const size_t slash = path.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+  if (access(dir.c_str(), W_OK) != 0)
+    return absl::InvalidArgumentError(absl::StrCat("--", flag, "=", path, ": cannot write into '", dir,
+                                                   "': ", std::strerror(errno)));
+  return absl::OkStatus();
 }
 
 double Seconds(std::chrono::steady_clock::time_point since) {
@@ -135,6 +158,14 @@ void Progress(int done, int total, float loss, double rate, const char *unit, do
 
 int main(int argc, char **argv) {
   absl::SetProgramUsageMessage("Runs a compiled Weft model: weft-run model.weft [flags]");
+  // --help lists this tool's flags (absl matches flags to the program by
+  // file name, and weft_run.cc is not weft-run).
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view file) {
+    return file.find("weft_run") != absl::string_view::npos;
+  };
+  usage.contains_helpshort_flags = usage.contains_help_flags;
+  absl::SetFlagsUsageConfig(usage);
   std::vector<char *> args = absl::ParseCommandLine(argc, argv);
   if (args.size() != 2) {
     std::cerr << "usage: weft-run model.weft [--weights=..] [--inputs=..|--data=..] [--steps=N] "
@@ -145,6 +176,16 @@ int main(int argc, char **argv) {
   if (absl::GetFlag(FLAGS_steps) < 1)
     return Fail(absl::InvalidArgumentError(
         absl::StrCat("--steps must be at least 1, got ", absl::GetFlag(FLAGS_steps))));
+  if (absl::GetFlag(FLAGS_threads) < 0)
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat("--threads must be 0 (all cores) or more, got ", absl::GetFlag(FLAGS_threads))));
+  if (!absl::GetFlag(FLAGS_weights).empty() && !absl::GetFlag(FLAGS_resume).empty())
+    return Fail(absl::InvalidArgumentError(
+        "give --weights (fresh optimizer state) or --resume (continue a run), not both"));
+  for (const auto &[flag, path] : {std::pair<std::string, std::string>{"save", absl::GetFlag(FLAGS_save)},
+                                   {"outputs", absl::GetFlag(FLAGS_outputs)},
+                                   {"report", absl::GetFlag(FLAGS_report)}})
+    if (absl::Status w = CheckWritable(flag, path); !w.ok()) return Fail(w);
   auto start = std::chrono::steady_clock::now();
   auto runtime = weft::Runtime::Create({absl::GetFlag(FLAGS_backend), absl::GetFlag(FLAGS_threads)});
   if (!runtime.ok()) return Fail(runtime.status());
@@ -158,7 +199,7 @@ int main(int argc, char **argv) {
   if (!absl::GetFlag(FLAGS_resume).empty()) {
     if (!p.is_training())
       return Fail(absl::InvalidArgumentError("--resume needs a training artifact (weftc --train)"));
-    s = p.LoadParameters(absl::GetFlag(FLAGS_resume), /*require_state=*/true);
+    s = p.LoadParameters(absl::GetFlag(FLAGS_resume), /*with_state=*/true);
   } else {
     s = p.InitParameters(seed);
     if (s.ok() && !absl::GetFlag(FLAGS_weights).empty()) s = p.LoadParameters(absl::GetFlag(FLAGS_weights));
@@ -201,6 +242,10 @@ int main(int argc, char **argv) {
     total_s += step_s.back();
     float loss = p.loss_output().empty() ? 0.0f : outputs[p.loss_output()].data_as<float>()[0];
     losses.push_back(loss);
+    if (p.is_training() && !std::isfinite(loss))
+      return Fail(absl::FailedPreconditionError(absl::StrCat(
+          "the loss became ", loss, " at step ", first + i,
+          "; training stopped (lower --lr, or add --clip-norm when compiling)")));
     if (show && (tty || (i + 1) % std::max(1, steps / 10) == 0 || i + 1 == steps))
       Progress(i + 1, steps, loss, per_step * (i + 1) / total_s, unit,
                total_s / (i + 1) * (steps - i - 1), tty);
@@ -216,8 +261,9 @@ int main(int argc, char **argv) {
       std::printf("%s: %s\n", o.name.c_str(), t.DebugString().c_str());
   }
   double best = *std::min_element(step_s.begin(), step_s.end());
-  std::printf("step time: %.3f ms (best of %d), %.0f %s; peak memory %.2f MB (arena %.2f MB)\n",
-              best * 1e3, steps, per_step / best, unit, p.peak_bytes() / 1e6, p.arena_bytes() / 1e6);
+  std::printf("step time: %.3f ms (best of %d), %.0f %s; peak memory %.2f MB%s (arena %.2f MB)\n",
+              best * 1e3, steps, per_step / best, unit, p.peak_bytes() / 1e6,
+              p.num_ranks() > 1 ? " per device" : "", p.arena_bytes() / 1e6);
   if (p.is_training() && steps > 1)
     std::printf("loss: %.6g at step %lld -> %.6g at step %lld\n", losses.front(),
                 static_cast<long long>(first), losses.back(), static_cast<long long>(first + steps - 1));
@@ -279,7 +325,9 @@ int main(int argc, char **argv) {
     }
     if (absl::GetFlag(FLAGS_profile)) report["profile"] = profile_json;
     std::ofstream f(absl::GetFlag(FLAGS_report));
-    if (!f) return Fail(absl::NotFoundError("cannot write " + absl::GetFlag(FLAGS_report)));
+    if (!f)
+      return Fail(absl::NotFoundError(absl::StrCat("cannot write '", absl::GetFlag(FLAGS_report),
+                                                   "': ", std::strerror(errno))));
     f << report.dump(2) << "\n";
   }
   return 0;

@@ -25,6 +25,8 @@ struct Case {
 inline std::string CaseName(const Case &c) {
   return std::to_string(c.ranks) + "ranks_" + std::to_string(c.count) + "_" + DTypeName(c.dtype);
 }
+// gtest prints a parameter with this rather than as raw bytes.
+inline void PrintTo(const Case &c, std::ostream *os) { *os << CaseName(c); }
 
 // A value that is exact in every dtype (small integers), distinct per rank.
 inline double ValueOf(int rank, int64_t i) { return static_cast<double>((rank * 7 + i * 3) % 23) - 11; }

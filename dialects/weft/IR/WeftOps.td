@@ -245,7 +245,7 @@ def Weft_CrossEntropyOp : Weft_ComputeOp<"cross_entropy"> {
 // express. Elementwise ones fuse like any elementwise op.
 //===----------------------------------------------------------------------===//
 
-class Weft_GradBinaryOp<string mnemonic, string sum, string x, dag extra = (ins)>
+class Weft_GradBinaryOp<string mnemonic, string sum, dag extra = (ins)>
     : Weft_ComputeOp<mnemonic> {
   let summary = sum;
   let arguments = !con((ins Weft_FloatTensor:$lhs, Weft_FloatTensor:$rhs), extra);
@@ -256,11 +256,11 @@ class Weft_GradBinaryOp<string mnemonic, string sum, string x, dag extra = (ins)
   }];
 }
 
-def Weft_ReluGradOp : Weft_GradBinaryOp<"relu_grad", "dy where x > 0, else 0 (lhs = x, rhs = dy)", "x">;
-def Weft_SiluGradOp : Weft_GradBinaryOp<"silu_grad", "dy * d/dx silu(x) (lhs = x, rhs = dy)", "x">;
-def Weft_SigmoidGradOp : Weft_GradBinaryOp<"sigmoid_grad", "dy * y * (1 - y) (lhs = y, rhs = dy)", "y">;
-def Weft_TanhGradOp : Weft_GradBinaryOp<"tanh_grad", "dy * (1 - y^2) (lhs = y, rhs = dy)", "y">;
-def Weft_GeluGradOp : Weft_GradBinaryOp<"gelu_grad", "dy * d/dx gelu(x) (lhs = x, rhs = dy)", "x",
+def Weft_ReluGradOp : Weft_GradBinaryOp<"relu_grad", "dy where x > 0, else 0 (lhs = x, rhs = dy)">;
+def Weft_SiluGradOp : Weft_GradBinaryOp<"silu_grad", "dy * d/dx silu(x) (lhs = x, rhs = dy)">;
+def Weft_SigmoidGradOp : Weft_GradBinaryOp<"sigmoid_grad", "dy * y * (1 - y) (lhs = y, rhs = dy)">;
+def Weft_TanhGradOp : Weft_GradBinaryOp<"tanh_grad", "dy * (1 - y^2) (lhs = y, rhs = dy)">;
+def Weft_GeluGradOp : Weft_GradBinaryOp<"gelu_grad", "dy * d/dx gelu(x) (lhs = x, rhs = dy)",
     (ins DefaultValuedAttr<StrAttr, "\"none\"">:$approximate)>;
 
 class Weft_SelectGradOp<string mnemonic, string sum> : Weft_ComputeOp<mnemonic> {

@@ -94,12 +94,13 @@ class Program {
   /// on the seed, the parameter's name and the element's global index, so
   /// every mesh and every run with the same seed starts from the same numbers.
   absl::Status InitParameters(uint64_t seed);
-  /// Initialises every parameter (and zeroes the optimizer state) ... and
-  /// loads parameters by name from a safetensors file; every parameter must
-  /// be there with its shape, and nothing else may be (all problems are
-  /// listed in one error). Optimizer state in the file is loaded too; with
-  /// `require_state` (resuming a run) all of it must be there.
-  absl::Status LoadParameters(const std::string &path, bool require_state = false);
+  /// Loads parameters by name from a safetensors file: every parameter must
+  /// be there with its shape, and no other tensor may be, except optimizer
+  /// state ("optimizer.*"), which is ignored: a training checkpoint feeds an
+  /// inference artifact or a fresh run. With `with_state` (resuming a
+  /// training run) the optimizer state is loaded too, and all of it must be
+  /// there. Problems are listed in one error, summarised when there are many.
+  absl::Status LoadParameters(const std::string &path, bool with_state = false);
   absl::Status SaveParameters(const std::string &path) const;
   absl::Status SetParameter(const std::string &name, const Tensor &value);
   absl::StatusOr<Tensor> GetParameter(const std::string &name) const;
