@@ -6,36 +6,18 @@ Usage: python3 bench/cpu_forward/bench.py --bin build/bin [--layers 12] [--batch
 Prints one line per system (best of --reps forward passes, after a warm-up)
 and the ratios; --json writes them for bench/RESULTS.md.
 """
-import argparse, json, math, os, platform, subprocess, sys, tempfile, time
+import json, math, os, platform, subprocess, sys, tempfile
 
-p = argparse.ArgumentParser()
-p.add_argument("--bin", default="build/bin")
-p.add_argument("--layers", type=int, default=12)
-p.add_argument("--hidden", type=int, default=768)
-p.add_argument("--heads", type=int, default=12)
-p.add_argument("--vocab", type=int, default=50257)
-p.add_argument("--batch", type=int, default=8)
-p.add_argument("--seq", type=int, default=256)
-p.add_argument("--reps", type=int, default=3)
-p.add_argument("--threads", type=int, default=os.cpu_count())
-p.add_argument("--json", default="")
-a = p.parse_args()
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from common import best_of, parse_args  # noqa: E402
 
-# Every peer gets the same threads.
-os.environ["OMP_NUM_THREADS"] = str(a.threads)
-os.environ["XLA_FLAGS"] = f"--xla_cpu_multi_thread_eigen=true intra_op_parallelism_threads={a.threads}"
+a = parse_args(__doc__, layers=12, batch=8)
 import numpy as np
 
 D, H, L, V, B, S = a.hidden, a.heads, a.layers, a.vocab, a.batch, a.seq
 F = 4 * D
 results = {}
 
-def best_of(fn):
-    fn()  # warm-up (and compilation for jit)
-    times = []
-    for _ in range(a.reps):
-        t = time.perf_counter(); fn(); times.append(time.perf_counter() - t)
-    return min(times)
 
 # --- Weft -------------------------------------------------------------------
 with tempfile.TemporaryDirectory() as tmp:
@@ -87,7 +69,7 @@ def torch_forward():
         h = torch.nn.functional.layer_norm(h, (D,), *tp["lnf"])
         logits = h @ tp["wte"].T
         return torch.nn.functional.cross_entropy(logits.view(-1, V), tlab.view(-1)), logits
-results["pytorch_eager"] = best_of(torch_forward)
+results["pytorch_eager"] = best_of(torch_forward, a.reps)
 
 # --- JAX jit ------------------------------------------------------------------
 import jax, jax.numpy as jnp
@@ -115,7 +97,7 @@ def jax_forward(p, ls, tok, lab):
     loss = (lse - jnp.take_along_axis(logits, lab[..., None], -1)[..., 0]).mean()
     return loss, logits
 jt, jlab = jnp.asarray(tokens), jnp.asarray(labels)
-results["jax_jit"] = best_of(lambda: jax.block_until_ready(jax_forward(jp, jl, jt, jlab)))
+results["jax_jit"] = best_of(lambda: jax.block_until_ready(jax_forward(jp, jl, jt, jlab)), a.reps)
 
 print(f"GPT-2-small-shaped forward: layers={L} hidden={D} heads={H} vocab={V} batch={B} seq={S}, "
       f"{flops / 1e9:.1f} GFLOP, {a.threads} threads on {platform.processor() or platform.machine()}")

@@ -5,22 +5,12 @@ hand-written AdamW), same shapes, same threads, same run.
 
 Usage: python3 bench/cpu_train/bench.py --bin build/bin [--layers 4] [--batch 4] [--seq 256] [--reps 3]
 """
-import argparse, json, math, os, platform, subprocess, tempfile, time
+import json, math, os, platform, subprocess, sys, tempfile
 
-p = argparse.ArgumentParser()
-p.add_argument("--bin", default="build/bin")
-p.add_argument("--layers", type=int, default=4)
-p.add_argument("--hidden", type=int, default=768)
-p.add_argument("--heads", type=int, default=12)
-p.add_argument("--vocab", type=int, default=50257)
-p.add_argument("--batch", type=int, default=4)
-p.add_argument("--seq", type=int, default=256)
-p.add_argument("--reps", type=int, default=3)
-p.add_argument("--threads", type=int, default=os.cpu_count())
-p.add_argument("--json", default="")
-a = p.parse_args()
-os.environ["OMP_NUM_THREADS"] = str(a.threads)
-os.environ["XLA_FLAGS"] = f"--xla_cpu_multi_thread_eigen=true intra_op_parallelism_threads={a.threads}"
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from common import best_of, parse_args  # noqa: E402
+
+a = parse_args(__doc__, layers=4, batch=4)
 import numpy as np
 
 D, H, L, V, B, S = a.hidden, a.heads, a.layers, a.vocab, a.batch, a.seq
@@ -28,12 +18,6 @@ F, Dh = 4 * D, a.hidden // a.heads
 results = {}
 
 
-def best_of(fn):
-    fn()  # warm-up (and compilation)
-    times = []
-    for _ in range(a.reps):
-        t = time.perf_counter(); fn(); times.append(time.perf_counter() - t)
-    return min(times)
 
 
 # --- Weft --------------------------------------------------------------------
@@ -93,7 +77,7 @@ def torch_step():
     loss = torch_loss()
     loss.backward()
     opt.step()
-results["pytorch_eager"] = best_of(torch_step)
+results["pytorch_eager"] = best_of(torch_step, a.reps)
 
 # --- JAX jit --------------------------------------------------------------------
 import jax, jax.numpy as jnp
@@ -135,7 +119,7 @@ def jax_run():
     p, m, v, loss = jax_step(*state, 1.0)
     jax.block_until_ready(loss)
     state[:] = [p, m, v]
-results["jax_jit"] = best_of(jax_run)
+results["jax_jit"] = best_of(jax_run, a.reps)
 
 print(f"GPT-2-small-shaped train step (forward, backward, AdamW): layers={L} hidden={D} heads={H} "
       f"vocab={V} batch={B} seq={S}, {flops / 1e9:.0f} GFLOP (3x forward), {a.threads} threads on "
