@@ -105,6 +105,9 @@ struct OptimizerPass : mlir::weft::impl::OptimizerPassBase<OptimizerPass> {
     std::vector<std::string> names; // keeps the StringRefs alive
     names.reserve(grads.size() * 3);
     for (auto &[param, g] : grads) {
+      // An update points at its parameter's declaration.
+      OpBuilder::InsertionGuard guard(b);
+      Location loc = param.getLoc();
       StringRef pname =
           step.getArgAttrOfType<StringAttr>(param.getArgNumber(), WeftDialect::kParam).getValue();
       Type type = param.getType();

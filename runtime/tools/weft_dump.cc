@@ -3,6 +3,8 @@
 // with --format=json. The JSON is built first and the text is printed from
 // it, so the two never disagree.
 #include <cstdio>
+#include <map>
+#include <set>
 #include <iostream>
 
 #include "absl/flags/flag.h"
@@ -16,7 +18,7 @@
 #include "runtime/artifact/reader.h"
 #include "weft/tensor.h"
 
-ABSL_FLAG(std::string, format, "text", "text or json");
+ABSL_FLAG(std::string, format, "text", "text, json or dot (Graphviz: `weft-dump m.weft --format=dot | dot -Tsvg > m.svg`)");
 
 namespace {
 
@@ -226,6 +228,48 @@ void PrintText(const json &j) {
   }
 }
 
+// The dataflow of rank 0's program as a Graphviz graph: one box per
+// instruction (kernel, source line, result types), one ellipse per input,
+// parameter or state it reads, edges along the values. Collectives are
+// drawn in red, so the communication of a partitioned program stands out.
+void PrintDot(const json &j) {
+  const json &r = j["ranks"][0];
+  const json &values = r["values"];
+  std::printf("digraph weft {\n  rankdir=TB;\n  node [fontname=\"monospace\", fontsize=10];\n");
+  std::map<int, std::string> producer;  // value id -> node
+  std::set<int> computed;                // values some instruction writes
+  for (const json &in : r["instructions"])
+    for (const json &res : in["results"]) computed.insert(res.get<int>());
+  for (const json &v : values) {
+    const std::string storage = v["storage"];
+    if (storage == "arena" || storage == "output" || storage == "constant" ||
+        computed.count(v["id"].get<int>()))
+      continue;
+    const int id = v["id"];
+    const std::string node = absl::StrCat("v", id);
+    producer[id] = node;
+    std::printf("  %s [shape=ellipse, label=\"%s %%%d\\n%s\"];\n", node.c_str(), storage.c_str(), id,
+                v["type"].get<std::string>().c_str());
+  }
+  int i = 0;
+  for (const json &in : r["instructions"]) {
+    const std::string node = absl::StrCat("i", i);
+    std::vector<std::string> types;
+    for (const json &res : in["results"]) types.push_back(values[res.get<int>()]["type"]);
+    const bool collective = in["op"] == "all_reduce";
+    std::printf("  %s [shape=box%s, label=\"#%d %s\\n%s\\n%s\"];\n", node.c_str(),
+                collective ? ", color=red, fontcolor=red" : "", i,
+                in["op"].get<std::string>().c_str(), in["loc"].get<std::string>().c_str(),
+                absl::StrJoin(types, ", ").c_str());
+    for (const json &op : in["operands"])
+      if (auto it = producer.find(op.get<int>()); it != producer.end())
+        std::printf("  %s -> %s;\n", it->second.c_str(), node.c_str());
+    for (const json &res : in["results"]) producer[res.get<int>()] = node;
+    ++i;
+  }
+  std::printf("}\n");
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -252,8 +296,10 @@ int main(int argc, char **argv) {
     std::cout << j.dump(2) << "\n";
   } else if (format == "text") {
     PrintText(j);
+  } else if (format == "dot") {
+    PrintDot(j);
   } else {
-    std::cerr << "weft-dump: error: unknown --format=" << format << "; expected text or json\n";
+    std::cerr << "weft-dump: error: unknown --format=" << format << "; expected text, json or dot\n";
     return 2;
   }
   return 0;
