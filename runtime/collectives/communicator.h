@@ -35,6 +35,16 @@ class Communicator {
                                      ReduceKind kind) = 0;
   /// Every rank's buf becomes root's.
   virtual absl::Status Broadcast(void *buf, int64_t count, DType dtype, int root) = 0;
+  /// send and recv hold size() * count elements: slice j of rank i's send
+  /// lands in slice i of rank j's recv.
+  virtual absl::Status AllToAll(const void *send, void *recv, int64_t count, DType dtype) = 0;
+  /// Point to point, for pipeline stages: Recv blocks until the matching
+  /// Send; messages between two ranks arrive in the order they were sent.
+  /// In process, Send buffers and returns at once; under MPI, a large
+  /// message's Send may wait for the peer's Recv (MPI_Send), so a schedule
+  /// must pair them as the pipeline's deadlock check proves.
+  virtual absl::Status Send(const void *buf, int64_t count, DType dtype, int peer) = 0;
+  virtual absl::Status Recv(void *buf, int64_t count, DType dtype, int peer) = 0;
   virtual absl::Status Barrier() = 0;
 };
 

@@ -6,6 +6,8 @@
 // of one program.
 #include <condition_variable>
 #include <cstring>
+#include <deque>
+#include <map>
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
@@ -45,6 +47,10 @@ struct Shared {
   std::vector<const void *> send;
   std::vector<void *> recv;
   std::vector<int64_t> counts;
+  // Point to point: one FIFO of byte messages per (from, to) pair.
+  std::mutex mail_mu;
+  std::condition_variable mail_cv;
+  std::map<std::pair<int, int>, std::deque<std::vector<char>>> mail;
 };
 
 double Load(const void *p, DType t, int64_t i) {
@@ -164,6 +170,52 @@ class InProcess final : public Communicator {
     if (auto st = Publish(buf, buf, count); !st.ok()) return st;
     if (rank_ != root) std::memcpy(buf, s_->send[root], count * DTypeSize(dtype));
     s_->barrier.Wait();
+    return absl::OkStatus();
+  }
+
+  absl::Status AllToAll(const void *send, void *recv, int64_t count, DType dtype) override {
+    if (auto st = Publish(send, recv, count); !st.ok()) return st;
+    // This rank gathers slice `rank_` of every sender into its own recv; a
+    // scratch copy first, since a send buffer may be a recv buffer.
+    const size_t bytes = count * DTypeSize(dtype);
+    std::vector<char> mine(bytes * size());
+    for (int r = 0; r < size(); ++r)
+      std::memcpy(mine.data() + r * bytes, static_cast<const char *>(s_->send[r]) + rank_ * bytes,
+                  bytes);
+    s_->barrier.Wait();
+    std::memcpy(recv, mine.data(), mine.size());
+    s_->barrier.Wait();
+    return absl::OkStatus();
+  }
+
+  absl::Status Send(const void *buf, int64_t count, DType dtype, int peer) override {
+    if (peer < 0 || peer >= size() || peer == rank_)
+      return absl::InvalidArgumentError(absl::StrCat("rank ", rank_, " cannot send to ", peer));
+    const char *p = static_cast<const char *>(buf);
+    std::vector<char> message(p, p + count * DTypeSize(dtype));
+    {
+      std::lock_guard<std::mutex> lock(s_->mail_mu);
+      s_->mail[{rank_, peer}].push_back(std::move(message));
+    }
+    s_->mail_cv.notify_all();
+    return absl::OkStatus();
+  }
+
+  absl::Status Recv(void *buf, int64_t count, DType dtype, int peer) override {
+    if (peer < 0 || peer >= size() || peer == rank_)
+      return absl::InvalidArgumentError(absl::StrCat("rank ", rank_, " cannot receive from ", peer));
+    std::unique_lock<std::mutex> lock(s_->mail_mu);
+    auto &queue = s_->mail[{peer, rank_}];
+    s_->mail_cv.wait(lock, [&] { return !queue.empty(); });
+    std::vector<char> message = std::move(queue.front());
+    queue.pop_front();
+    lock.unlock();
+    const size_t bytes = count * DTypeSize(dtype);
+    if (message.size() != bytes)
+      return absl::InvalidArgumentError(absl::StrCat("rank ", rank_, " expected ", bytes,
+                                                     " bytes from rank ", peer, ", got ",
+                                                     message.size()));
+    std::memcpy(buf, message.data(), bytes);
     return absl::OkStatus();
   }
 

@@ -117,6 +117,35 @@ class Mpi final : public Communicator {
     return absl::OkStatus();
   }
 
+  absl::Status AllToAll(const void *send, void *recv, int64_t count, DType dtype) override {
+    const int bytes = static_cast<int>(count * DTypeSize(dtype));
+    WEFT_MPI(MPI_Alltoall(send == recv ? MPI_IN_PLACE : send, bytes, MPI_BYTE, recv, bytes, MPI_BYTE,
+                          MPI_COMM_WORLD));
+    return absl::OkStatus();
+  }
+
+  absl::Status Send(const void *buf, int64_t count, DType dtype, int peer) override {
+    if (peer < 0 || peer >= size_ || peer == rank_)
+      return absl::InvalidArgumentError(absl::StrCat("rank ", rank_, " cannot send to ", peer));
+    WEFT_MPI(MPI_Send(buf, static_cast<int>(count * DTypeSize(dtype)), MPI_BYTE, peer, 0, MPI_COMM_WORLD));
+    return absl::OkStatus();
+  }
+
+  absl::Status Recv(void *buf, int64_t count, DType dtype, int peer) override {
+    if (peer < 0 || peer >= size_ || peer == rank_)
+      return absl::InvalidArgumentError(absl::StrCat("rank ", rank_, " cannot receive from ", peer));
+    MPI_Status status;
+    WEFT_MPI(MPI_Recv(buf, static_cast<int>(count * DTypeSize(dtype)), MPI_BYTE, peer, 0, MPI_COMM_WORLD,
+                      &status));
+    int got = 0;
+    MPI_Get_count(&status, MPI_BYTE, &got);
+    if (got != static_cast<int>(count * DTypeSize(dtype)))
+      return absl::InvalidArgumentError(absl::StrCat("rank ", rank_, " expected ",
+                                                     count * DTypeSize(dtype), " bytes from rank ",
+                                                     peer, ", got ", got));
+    return absl::OkStatus();
+  }
+
   absl::Status Barrier() override {
     WEFT_MPI(MPI_Barrier(MPI_COMM_WORLD));
     return absl::OkStatus();

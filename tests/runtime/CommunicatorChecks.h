@@ -102,6 +102,37 @@ inline void CheckBroadcast(int r, Communicator &comm, const Case &c) {
   for (int64_t i = 0; i < c.count; ++i) ASSERT_EQ(Get(t, i), Get(want, i));
 }
 
+inline void CheckAllToAll(int r, Communicator &comm, const Case &c) {
+  Tensor send(c.dtype, {c.count * c.ranks}), recv(c.dtype, {c.count * c.ranks});
+  // Slice j of rank r's send carries (r, j) in its values.
+  for (int j = 0; j < c.ranks; ++j)
+    for (int64_t i = 0; i < c.count; ++i) Put(send, j * c.count + i, ValueOf(r, j * 5 + i));
+  ASSERT_TRUE(comm.AllToAll(send.data(), recv.data(), c.count, c.dtype).ok());
+  Tensor want(c.dtype, {c.count * c.ranks});
+  for (int s = 0; s < c.ranks; ++s)
+    for (int64_t i = 0; i < c.count; ++i) Put(want, s * c.count + i, ValueOf(s, r * 5 + i));
+  for (int64_t i = 0; i < c.count * c.ranks; ++i) ASSERT_EQ(Get(recv, i), Get(want, i));
+}
+
+// A ring: every rank sends two messages to the next and receives two from
+// the previous, in order; the pattern of a pipeline's activations and grads.
+inline void CheckSendRecvRing(int r, Communicator &comm, const Case &c) {
+  if (c.ranks < 2) return;
+  const int next = (r + 1) % c.ranks, prev = (r + c.ranks - 1) % c.ranks;
+  for (int m = 0; m < 2; ++m) {
+    Tensor out(c.dtype, {c.count});
+    for (int64_t i = 0; i < c.count; ++i) Put(out, i, ValueOf(r + m, i));
+    ASSERT_TRUE(comm.Send(out.data(), c.count, c.dtype, next).ok());
+  }
+  for (int m = 0; m < 2; ++m) {
+    Tensor in(c.dtype, {c.count}), want(c.dtype, {c.count});
+    ASSERT_TRUE(comm.Recv(in.data(), c.count, c.dtype, prev).ok());
+    for (int64_t i = 0; i < c.count; ++i) Put(want, i, ValueOf(prev + m, i));
+    for (int64_t i = 0; i < c.count; ++i) ASSERT_EQ(Get(in, i), Get(want, i)) << "message " << m;
+  }
+  ASSERT_TRUE(comm.Barrier().ok());
+}
+
 }  // namespace weft::conformance
 
 #endif

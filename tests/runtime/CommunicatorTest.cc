@@ -31,6 +31,12 @@ TEST_P(CommunicatorTest, AllGatherPlacesEachRank) {
 TEST_P(CommunicatorTest, ReduceScatterGivesEachRankItsSlice) {
   OnRanks(GetParam().ranks, [&](int r, Communicator &c) { CheckReduceScatter(r, c, GetParam()); });
 }
+TEST_P(CommunicatorTest, AllToAllTransposesTheSlices) {
+  OnRanks(GetParam().ranks, [&](int r, Communicator &c) { CheckAllToAll(r, c, GetParam()); });
+}
+TEST_P(CommunicatorTest, SendRecvAroundARing) {
+  OnRanks(GetParam().ranks, [&](int r, Communicator &c) { CheckSendRecvRing(r, c, GetParam()); });
+}
 TEST_P(CommunicatorTest, BroadcastFromTheLastRank) {
   OnRanks(GetParam().ranks, [&](int r, Communicator &c) { CheckBroadcast(r, c, GetParam()); });
 }

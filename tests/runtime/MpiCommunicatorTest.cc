@@ -34,6 +34,8 @@ TEST(MpiCommunicatorTest, EveryCollectiveEveryDtype) {
     CheckAllGather(World().rank(), World(), c);
     CheckReduceScatter(World().rank(), World(), c);
     CheckBroadcast(World().rank(), World(), c);
+    CheckAllToAll(World().rank(), World(), c);
+    CheckSendRecvRing(World().rank(), World(), c);
   }
   ASSERT_TRUE(World().Barrier().ok());
 }
