@@ -54,6 +54,9 @@ def OptimizerPass : Pass<"weft-optimizer", "::mlir::ModuleOp"> {
     Option<"beta2", "beta2", "float", "0.999", "AdamW beta2">,
     Option<"eps", "eps", "float", "1e-8", "AdamW epsilon">,
     Option<"clipNorm", "clip-norm", "float", "0", "Clip gradients to this global L2 norm (0: off)">,
+    Option<"zero", "zero", "int64_t", "0",
+           "ZeRO stage: 1 shards the optimizer state over the data-parallel axis "
+           "(reduce-scatter the gradients, update a 1/dp slice, all-gather the parameters)">,
   ];
   let dependentDialects = ["::mlir::weft::WeftDialect"];
 }
@@ -85,6 +88,10 @@ def SyncGradientsPass : Pass<"weft-sync-gradients", "::mlir::ModuleOp"> {
     `shard.all_reduce ... reduction = average` over @mesh, so each device
     holds the gradient of the global mean loss before the optimizer runs.
   }];
+  let options = [
+    Option<"zero", "zero", "int64_t", "0",
+           "With ZeRO-1 the gradients are left to weft-optimizer, which reduce-scatters them">,
+  ];
   let dependentDialects = ["::mlir::shard::ShardDialect"];
 }
 

@@ -456,6 +456,28 @@ LogicalResult Writer::lower(Operation *op) {
         emit(op, std::move(in));
         return success();
       })
+      .Case([&](shard::ReduceScatterOp rs) -> LogicalResult {
+        if (rs.getReduction() != shard::ReductionKind::Sum &&
+            rs.getReduction() != shard::ReductionKind::Average)
+          return rs.emitError() << "the runtime reduce-scatters by sum or average only";
+        Instr in{fb::Opcode::ReduceScatter, operandIds(), arenaResults()};
+        in.ints = {rs.getReduction() == shard::ReductionKind::Sum ? 0 : 1,
+                   cast<RankedTensorType>(rs.getType()).getNumElements()};
+        emit(op, std::move(in));
+        return success();
+      })
+      .Case([&](shard::AllSliceOp sl) -> LogicalResult {
+        Instr in{fb::Opcode::AllSlice, operandIds(), arenaResults()};
+        in.ints = {cast<RankedTensorType>(sl.getType()).getNumElements()};
+        emit(op, std::move(in));
+        return success();
+      })
+      .Case([&](shard::AllGatherOp ag) -> LogicalResult {
+        Instr in{fb::Opcode::AllGather, operandIds(), arenaResults()};
+        in.ints = {cast<RankedTensorType>(ag.getInput().getType()).getNumElements()};
+        emit(op, std::move(in));
+        return success();
+      })
       .Default([&](Operation *other) {
         return other->emitError()
                << "the CPU backend has no kernel for " << other->getName()
@@ -612,8 +634,9 @@ LogicalResult Writer::run(StringRef source, llvm::raw_ostream &os) {
       auto init = fn.getArgAttrOfType<DictionaryAttr>(i, WeftDialect::kInit);
       storageByName[sname.getValue()] = {fb::Storage::State, states.size()};
       stateValues.push_back(addValue(arg, fb::Storage::State, states.size()));
-      states.push_back(fb::CreateParamSpec(fbb, tensorSpec(sname.getValue()),
-                                           initSpec(fbb, init)));
+      states.push_back(fb::CreateParamSpec(
+          fbb, tensorSpec(sname.getValue()), initSpec(fbb, init),
+          static_cast<bool>(fn.getArgAttr(i, "weft.global_shape"))));
     } else {
       auto pname = fn.getArgAttrOfType<StringAttr>(i, WeftDialect::kParam);
       auto init = fn.getArgAttrOfType<DictionaryAttr>(i, WeftDialect::kInit);

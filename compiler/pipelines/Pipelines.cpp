@@ -21,8 +21,11 @@ void mlir::weft::addWeftDefaultPipeline(OpPassManager &pm,
     autodiff.recompute = options.recompute;
     pm.addPass(createAutodiffPass(autodiff));
   }
-  if (options.dp > 1)
-    pm.addPass(createSyncGradientsPass());
+  if (options.dp > 1) {
+    SyncGradientsPassOptions sync;
+    sync.zero = options.zero;
+    pm.addPass(createSyncGradientsPass(sync));
+  }
   if (!options.train.empty() && options.train != "grad") {
     OptimizerPassOptions opt;
     opt.kind = options.train;
@@ -33,6 +36,7 @@ void mlir::weft::addWeftDefaultPipeline(OpPassManager &pm,
     opt.beta2 = options.beta2;
     opt.eps = options.eps;
     opt.clipNorm = options.clipNorm;
+    opt.zero = options.dp > 1 ? options.zero : 0;
     pm.addPass(createOptimizerPass(opt));
   }
   OpPassManager &fn = pm.nest<func::FuncOp>();

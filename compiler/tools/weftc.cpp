@@ -122,6 +122,10 @@ static cl::opt<float> momentum("momentum", cl::desc("SGD momentum"), cl::init(0.
 static cl::opt<float> beta1("beta1", cl::desc("AdamW beta1"), cl::init(0.9f), cl::cat(trainCategory));
 static cl::opt<float> beta2("beta2", cl::desc("AdamW beta2"), cl::init(0.999f), cl::cat(trainCategory));
 static cl::opt<float> adamEps("eps", cl::desc("AdamW epsilon"), cl::init(1e-8f), cl::cat(trainCategory));
+static cl::opt<int> zero("zero",
+                         cl::desc("ZeRO stage under --mesh=dp=N: 1 shards the optimizer state "
+                                  "(each device updates 1/N of every parameter)"),
+                         cl::init(0), cl::cat(meshCategory));
 static cl::opt<bool> recompute("recompute",
                                cl::desc("Recompute each layer in the backward pass instead of "
                                         "keeping its activations (less memory, one more forward)"),
@@ -138,7 +142,6 @@ static cl::OptionCategory later("weftc options of later phases (not yet implemen
 #define WEFT_PENDING(var, name, help)                                          \
   static cl::opt<std::string> var(name, cl::desc(help), cl::cat(later))
 WEFT_PENDING(tpStyle, "tp-style", "Tensor-parallel annotation style: megatron");
-WEFT_PENDING(zero, "zero", "ZeRO stage: 0 or 1");
 WEFT_PENDING(microbatches, "microbatches", "Pipeline microbatches");
 WEFT_PENDING(schedule, "schedule", "Pipeline schedule: gpipe, 1f1b, interleaved");
 WEFT_PENDING(stages, "stages", "Manual pipeline stages, e.g. 0-3,4-7");
@@ -151,7 +154,6 @@ WEFT_PENDING(target, "target", "Code generation target: cpu or cuda");
 WEFT_PENDING(precision, "precision", "Matmul precision: f32 or bf16");
 static const Pending pending[] = {
     {&tpStyle, "data/tensor parallelism (issue 5)"},
-    {&zero, "data/tensor parallelism (issue 5)"},
     {&microbatches, "pipeline parallelism (issue 6)"},
     {&schedule, "pipeline parallelism (issue 6)"},
     {&stages, "pipeline parallelism (issue 6)"},
@@ -350,6 +352,14 @@ int main(int argc, char **argv) {
     options.eps = adamEps;
     options.clipNorm = clipNorm;
     options.recompute = recompute;
+    if (zero != 0 && zero != 1)
+      return fail("--zero=" + std::to_string(zero) + ": only ZeRO stage 0 or 1 is supported");
+    if (zero == 1 && (options.dp < 2 || train.empty() || train == "grad"))
+      return fail("--zero=1 shards the optimizer state: it needs --mesh=dp=N with N > 1 and "
+                  "--train=sgd|adamw");
+    if (zero == 1 && clipNorm > 0)
+      return fail("--clip-norm with --zero=1 is not supported yet");
+    options.zero = zero;
     weft::addWeftDefaultPipeline(pm, options);
     if (failed(pm.run(*module)))
       return 1; // the failing pass has reported where and why

@@ -45,14 +45,26 @@ struct OptimizerPass : mlir::weft::impl::OptimizerPassBase<OptimizerPass> {
     MLIRContext *ctx = &getContext();
 
     auto zerosInit = b.getDictionaryAttr(b.getNamedAttr("dist", b.getStringAttr("zeros")));
-    auto addState = [&](StringRef name, Type type) {
+    // `globalShape`: ZeRO-1 state, of which each device holds a 1/dp slice.
+    auto addState = [&](StringRef name, Type type, ArrayRef<int64_t> globalShape = {}) {
       unsigned index = step.getNumArguments();
-      (void)step.insertArgument(index, type,
-                                b.getDictionaryAttr({b.getNamedAttr("weft.state", b.getStringAttr(name)),
-                                                     b.getNamedAttr("weft.init", zerosInit)}),
-                                loc);
+      SmallVector<NamedAttribute> attrs{b.getNamedAttr("weft.state", b.getStringAttr(name)),
+                                        b.getNamedAttr("weft.init", zerosInit)};
+      if (!globalShape.empty())
+        attrs.push_back(b.getNamedAttr("weft.global_shape", b.getDenseI64ArrayAttr(globalShape)));
+      (void)step.insertArgument(index, type, b.getDictionaryAttr(attrs), loc);
       return step.getArgument(index);
     };
+    // ZeRO-1 needs the data-parallel grid.
+    int64_t dp = 1;
+    if (zero > 0) {
+      auto grid = module.lookupSymbol<shard::GridOp>("mesh");
+      if (!grid) {
+        module.emitError() << "--zero=1 needs a data-parallel mesh (weft-partition-batch)";
+        return signalPassFailure();
+      }
+      dp = grid.getShape()[0];
+    }
     auto scalar = [&](float x) {
       return Value(ConstantOp::create(
           b, loc, DenseElementsAttr::get(RankedTensorType::get({}, b.getF32Type()), x)));
@@ -84,6 +96,10 @@ struct OptimizerPass : mlir::weft::impl::OptimizerPassBase<OptimizerPass> {
     SmallVector<std::pair<StringRef, Value>> updates{{"optimizer.step", t}};
 
     // Clipping by the global L2 norm: g *= min(1, clip / (norm + 1e-6)).
+    if (clipNorm > 0 && zero > 0) {
+      module.emitError() << "gradient clipping with ZeRO-1 is not supported yet";
+      return signalPassFailure();
+    }
     if (clipNorm > 0) {
       Value total;
       for (auto &[param, g] : grads) {
@@ -110,24 +126,56 @@ struct OptimizerPass : mlir::weft::impl::OptimizerPassBase<OptimizerPass> {
       Location loc = param.getLoc();
       StringRef pname =
           step.getArgAttrOfType<StringAttr>(param.getArgNumber(), WeftDialect::kParam).getValue();
-      Type type = param.getType();
+      auto ptype = cast<RankedTensorType>(param.getType());
+      Type type = ptype;
+      Value p = param;
+      SmallVector<int64_t> global;
+      const int64_t n = ptype.getNumElements();
+      // ZeRO-1: this device reduces, keeps state for and updates only its
+      // 1/dp slice of the flattened parameter, then all-gathers it back.
+      const bool sharded = zero > 0 && n % dp == 0;
+      auto flat = RankedTensorType::get({n}, ptype.getElementType());
+      auto slice = RankedTensorType::get({n / dp}, ptype.getElementType());
+      if (sharded) {
+        Value gFlat = ReshapeOp::create(b, loc, flat, g);
+        g = shard::ReduceScatterOp::create(b, loc, slice, "mesh", ArrayRef<shard::GridAxis>{0}, gFlat,
+                                           shard::ReductionKind::Average, llvm::APInt(64, 0));
+        p = shard::AllSliceOp::create(b, loc, slice, "mesh", ArrayRef<shard::GridAxis>{0},
+                                      ReshapeOp::create(b, loc, flat, param), llvm::APInt(64, 0));
+        type = slice;
+        // The state is saved whole, in the parameter's shape, so ZeRO and
+        // plain checkpoints are interchangeable.
+        global.assign(ptype.getShape().begin(), ptype.getShape().end());
+      } else if (zero > 0) {
+        // Not divisible by dp: this parameter keeps the plain average.
+        g = shard::AllReduceOp::create(b, loc, g, "mesh", ArrayRef<shard::GridAxis>{0},
+                                       shard::ReductionKind::Average);
+      }
+      // The whole parameter from its updated slice.
+      auto whole = [&](Value updated) {
+        if (!sharded)
+          return updated;
+        Value full = shard::AllGatherOp::create(b, loc, flat, "mesh", ArrayRef<shard::GridAxis>{0},
+                                                updated, llvm::APInt(64, 0));
+        return Value(ReshapeOp::create(b, loc, ptype, full));
+      };
       if (kind == "adamw") {
         names.push_back(("optimizer.m." + pname).str());
-        Value m = addState(names.back(), type);
+        Value m = addState(names.back(), type, global);
         names.push_back(("optimizer.v." + pname).str());
-        Value v = addState(names.back(), type);
-        auto u = AdamwUpdateOp::create(b, loc, param, g, m, v, t, b.getF32FloatAttr(lr),
+        Value v = addState(names.back(), type, global);
+        auto u = AdamwUpdateOp::create(b, loc, p, g, m, v, t, b.getF32FloatAttr(lr),
                                        b.getF32FloatAttr(beta1), b.getF32FloatAttr(beta2),
                                        b.getF32FloatAttr(eps), b.getF32FloatAttr(wd));
-        updates.push_back({pname, u.getNewParam()});
+        updates.push_back({pname, whole(u.getNewParam())});
         updates.push_back({names[names.size() - 2], u.getNewM()});
         updates.push_back({names.back(), u.getNewV()});
       } else {
         names.push_back(("optimizer.momentum." + pname).str());
-        Value buf = addState(names.back(), type);
-        auto u = SgdUpdateOp::create(b, loc, param, g, buf, t, b.getF32FloatAttr(lr),
+        Value buf = addState(names.back(), type, global);
+        auto u = SgdUpdateOp::create(b, loc, p, g, buf, t, b.getF32FloatAttr(lr),
                                      b.getF32FloatAttr(momentum), b.getF32FloatAttr(wd));
-        updates.push_back({pname, u.getNewParam()});
+        updates.push_back({pname, whole(u.getNewParam())});
         updates.push_back({names.back(), u.getNewBuf()});
       }
     }

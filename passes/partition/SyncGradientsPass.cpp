@@ -19,6 +19,8 @@ using namespace mlir::weft;
 namespace {
 
 struct SyncGradientsPass : mlir::weft::impl::SyncGradientsPassBase<SyncGradientsPass> {
+  using Base::Base;
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     if (!module.lookupSymbol<shard::GridOp>("mesh"))
@@ -29,8 +31,12 @@ struct SyncGradientsPass : mlir::weft::impl::SyncGradientsPassBase<SyncGradients
     Operation *ret = fn.getBody().front().getTerminator();
     OpBuilder b(ret);
     for (unsigned i = 0; i < fn.getNumResults(); ++i) {
-      if (!fn.getResultAttr(i, "weft.grad") && !fn.getResultAttr(i, WeftDialect::kLoss))
+      const bool grad = static_cast<bool>(fn.getResultAttr(i, "weft.grad"));
+      if (!grad && !fn.getResultAttr(i, WeftDialect::kLoss))
         continue;
+      if (grad && zero > 0)
+        continue; // ZeRO-1: weft-optimizer reduce-scatters it
+
       Value v = ret->getOperand(i);
       Value avg = shard::AllReduceOp::create(b, v.getLoc(), v, "mesh",
                                              ArrayRef<shard::GridAxis>{0},

@@ -117,8 +117,9 @@ class RankChecker {
                                     ? a_.params()->Get(v.index())->tensor()
                                     : a_.states()->Get(v.index())->tensor();
       int64_t whole = t ? NumElements(t->shape()) : -1;
-      // A split input: each rank sees 1/ranks of it.
-      if (v.storage() == fb::Storage::Input && a_.inputs()->Get(v.index())->split()) {
+      // A split input or ZeRO state: each rank sees 1/ranks of it.
+      if ((v.storage() == fb::Storage::Input && a_.inputs()->Get(v.index())->split()) ||
+          (v.storage() == fb::Storage::State && a_.states()->Get(v.index())->split())) {
         const int64_t ranks = a_.ranks()->size();
         whole = whole % ranks == 0 ? whole / ranks : -1;
       }
@@ -372,6 +373,24 @@ class RankChecker {
             ops[0]->dtype() != res[0]->dtype())
           return mismatch;
         return absl::OkStatus();
+      case fb::Opcode::ReduceScatter: {
+        if (auto s = need(1, 1, 2); !s.ok()) return s;
+        const int64_t ranks = a_.ranks()->size();
+        if (I(0) < 0 || I(0) > 1 || elems(res[0]) != I(1) || elems(ops[0]) != Prod({I(1), ranks}) ||
+            ops[0]->dtype() != res[0]->dtype())
+          return mismatch;
+        return absl::OkStatus();
+      }
+      case fb::Opcode::AllSlice:
+      case fb::Opcode::AllGather: {
+        if (auto s = need(1, 1, 1); !s.ok()) return s;
+        const int64_t ranks = a_.ranks()->size();
+        const bool slice = in.op() == fb::Opcode::AllSlice;
+        if (elems(slice ? res[0] : ops[0]) != I(0) ||
+            elems(slice ? ops[0] : res[0]) != Prod({I(0), ranks}) || ops[0]->dtype() != res[0]->dtype())
+          return mismatch;
+        return absl::OkStatus();
+      }
       case fb::Opcode::SgdUpdate:
       case fb::Opcode::AdamwUpdate: {
         bool adam = in.op() == fb::Opcode::AdamwUpdate;

@@ -70,6 +70,7 @@ struct Rank {
   DType TypeOf(uint32_t id) const { return static_cast<DType>(Value(id).dtype()); }
   absl::Status Execute(const fb::Instruction &in, size_t index);
   absl::Status RunAll(bool profiling);
+  int index_in_mesh() const { return index; }
 };
 
 struct Program::Impl {
@@ -179,6 +180,11 @@ absl::StatusOr<std::unique_ptr<Program>> Runtime::LoadFromBytes(std::string byte
     if (a.states())
       for (const fb::ParamSpec *p : *a.states()) {
         TensorInfo info = InfoOf(*p->tensor());
+        if (p->split()) {  // ZeRO-1: this rank's contiguous slice of the flattened state
+          int64_t n = 1;
+          for (int64_t d : info.shape) n *= d;
+          info.shape = {n / num_ranks};
+        }
         rank.states.emplace_back(info.dtype, info.shape);
       }
     size_t arena = std::max<uint64_t>(rank.prog->arena_bytes(), 64);
@@ -260,8 +266,17 @@ absl::Status Program::SetParameter(const std::string &name, const Tensor &value)
 absl::StatusOr<Tensor> Program::GetParameter(const std::string &name) const {
   for (size_t i = 0; i < params_.size(); ++i)
     if (params_[i].name == name) return impl_->ranks[0].params[i].Clone();
-  for (size_t i = 0; i < states_.size(); ++i)
-    if (states_[i].name == name) return impl_->ranks[0].states[i].Clone();
+  for (size_t i = 0; i < states_.size(); ++i) {
+    if (states_[i].name != name) continue;
+    if (!impl_->art->root->states()->Get(i)->split()) return impl_->ranks[0].states[i].Clone();
+    if (impl_->process_comm != nullptr)
+      return absl::UnimplementedError("reading ZeRO-1 state under MPI: use SaveParameters");
+    Tensor whole(states_[i].dtype, states_[i].shape);
+    const size_t slice = impl_->ranks[0].states[i].byte_size();
+    for (const Rank &r : impl_->ranks)
+      std::memcpy(static_cast<char *>(whole.data()) + r.index * slice, r.states[i].data(), slice);
+    return whole;
+  }
   return absl::NotFoundError(StrCat("the model has no parameter '", name, "'"));
 }
 
@@ -288,9 +303,12 @@ absl::Status Program::LoadParameters(const std::string &path, bool with_state) {
         continue;
       }
       if (!is_state) ++found;
-      for (Rank &rank : impl_->ranks)
-        std::memcpy((is_state ? rank.states : rank.params)[i].data(), it->second.data(),
-                    it->second.byte_size());
+      const bool split = is_state && impl_->art->root->states()->Get(i)->split();
+      for (Rank &rank : impl_->ranks) {
+        Tensor &dst = (is_state ? rank.states : rank.params)[i];
+        const size_t offset = split ? rank.index * dst.byte_size() : 0;
+        std::memcpy(dst.data(), static_cast<const char *>(it->second.data()) + offset, dst.byte_size());
+      }
     }
   };
   load(params_, /*is_state=*/false);
@@ -316,10 +334,31 @@ absl::Status Program::LoadParameters(const std::string &path, bool with_state) {
 
 absl::Status Program::SaveParameters(const std::string &path) const {
   io::Safetensors file;
-  // Every rank holds the same values; rank 0 speaks for them.
+  // Every rank holds the same parameters; rank 0 speaks for them. ZeRO-1
+  // state is gathered from the ranks' slices (a collective under MPI, so
+  // every process calls this; only rank 0 writes).
+  const fb::Artifact &a = *impl_->art->root;
   const Rank &rank = impl_->ranks[0];
   for (size_t i = 0; i < params_.size(); ++i) file.tensors[params_[i].name] = rank.params[i];
-  for (size_t i = 0; i < states_.size(); ++i) file.tensors[states_[i].name] = rank.states[i];
+  for (size_t i = 0; i < states_.size(); ++i) {
+    if (!a.states()->Get(i)->split()) {
+      file.tensors[states_[i].name] = rank.states[i];
+      continue;
+    }
+    Tensor whole(states_[i].dtype, states_[i].shape);
+    const size_t slice = rank.states[i].byte_size();
+    if (impl_->process_comm != nullptr) {
+      if (absl::Status s = impl_->process_comm->AllGather(rank.states[i].data(), whole.data(),
+                                                          rank.states[i].num_elements(), states_[i].dtype);
+          !s.ok())
+        return s;
+    } else {
+      for (const Rank &r : impl_->ranks)
+        std::memcpy(static_cast<char *>(whole.data()) + r.index * slice, r.states[i].data(), slice);
+    }
+    file.tensors[states_[i].name] = whole;
+  }
+  if (process_rank() != 0) return absl::OkStatus();
   file.metadata["format"] = "pt";  // what other safetensors readers expect
   file.metadata["weft.source"] = impl_->art->root->source() ? impl_->art->root->source()->str() : "";
   return io::WriteSafetensors(path, file);
@@ -609,6 +648,27 @@ absl::Status Rank::Execute(const fb::Instruction &in, size_t index) {
       cpu::AdamwUpdate(f_op(0), f_op(1), f_op(2), f_op(3), f_op(4)[0], f_res(0), f_res(1),
                        f_res(2), I(0), F(0), F(1), F(2), F(3), F(4));
       return absl::OkStatus();
+    case fb::Opcode::ReduceScatter: {
+      const DType t = TypeOf(in.operands()->Get(0));
+      if (!comm) {
+        std::memcpy(res(0), op(0), I(1) * DTypeSize(t));
+        return absl::OkStatus();
+      }
+      return comm->ReduceScatter(op(0), res(0), I(1), t, static_cast<ReduceKind>(I(0)));
+    }
+    case fb::Opcode::AllSlice: {
+      const size_t bytes = I(0) * DTypeSize(TypeOf(in.operands()->Get(0)));
+      std::memcpy(res(0), static_cast<const char *>(op(0)) + index_in_mesh() * bytes, bytes);
+      return absl::OkStatus();
+    }
+    case fb::Opcode::AllGather: {
+      const DType t = TypeOf(in.operands()->Get(0));
+      if (!comm) {
+        std::memcpy(res(0), op(0), I(0) * DTypeSize(t));
+        return absl::OkStatus();
+      }
+      return comm->AllGather(op(0), res(0), I(0), t);
+    }
     case fb::Opcode::AllReduce:
       if (!comm) {  // one device: the reduction over one rank is the identity
         if (res(0) != op(0)) std::memcpy(res(0), op(0), I(1) * DTypeSize(TypeOf(in.operands()->Get(0))));

@@ -2,6 +2,7 @@
 // instructions, and its memory plan with the peak bytes; as text, or as JSON
 // with --format=json. The JSON is built first and the text is printed from
 // it, so the two never disagree.
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <set>
@@ -75,6 +76,7 @@ json ToJson(const weft::artifact::Artifact &art) {
     for (const fb::ParamSpec *p : *a.states()) {
       int64_t n = weft::DTypeSize(static_cast<weft::DType>(p->tensor()->dtype()));
       for (int64_t d : *p->tensor()->shape()) n *= d;
+      if (p->split()) n /= a.ranks()->size();  // ZeRO-1: per device
       state_bytes += n;
       j["states"].push_back({{"name", p->tensor()->name()->str()},
                              {"type", TypeStr(p->tensor()->dtype(), p->tensor()->shape())},
@@ -128,11 +130,13 @@ json ToJson(const weft::artifact::Artifact &art) {
     // Collective traffic of one step on this rank: what the mesh costs.
     json collectives = json::object();
     for (const fb::Instruction *in : *rank.instructions()) {
-      if (in->op() != fb::Opcode::AllReduce) continue;
+      if (in->op() != fb::Opcode::AllReduce && in->op() != fb::Opcode::ReduceScatter &&
+          in->op() != fb::Opcode::AllGather)
+        continue;
       const fb::ValueDesc &v = *rank.values()->Get(in->operands()->Get(0));
-      if (!collectives.contains("all_reduce"))
-        collectives["all_reduce"] = {{"count", 0}, {"bytes", int64_t{0}}};
-      json &c = collectives["all_reduce"];
+      const std::string kind = weft::artifact::OpcodeName(in->op());
+      if (!collectives.contains(kind)) collectives[kind] = {{"count", 0}, {"bytes", int64_t{0}}};
+      json &c = collectives[kind];
       c["count"] = c["count"].get<int>() + 1;
       c["bytes"] = c["bytes"].get<int64_t>() + Bytes(v);
     }
@@ -196,10 +200,12 @@ void PrintText(const json &j) {
                 r["rank"].get<int>(), r["instructions"].size(),
                 static_cast<long long>(r["arena_bytes"].get<int64_t>()),
                 static_cast<long long>(r["peak_bytes"].get<int64_t>()));
-    if (r["collectives"].contains("all_reduce"))
-      std::printf("collectives per step: %d all-reduces, %lld bytes\n",
-                  r["collectives"]["all_reduce"]["count"].get<int>(),
-                  static_cast<long long>(r["collectives"]["all_reduce"]["bytes"].get<int64_t>()));
+    for (const auto &[kind, c] : r["collectives"].items()) {
+      std::string name = kind;
+      std::replace(name.begin(), name.end(), '_', '-');
+      std::printf("collectives per step: %d %ss, %lld bytes\n", c["count"].get<int>(), name.c_str(),
+                  static_cast<long long>(c["bytes"].get<int64_t>()));
+    }
     int i = 0;
     for (const json &in : r["instructions"]) {
       std::vector<std::string> res, ops;
@@ -256,7 +262,8 @@ void PrintDot(const json &j) {
     const std::string node = absl::StrCat("i", i);
     std::vector<std::string> types;
     for (const json &res : in["results"]) types.push_back(values[res.get<int>()]["type"]);
-    const bool collective = in["op"] == "all_reduce";
+    const bool collective = in["op"] == "all_reduce" || in["op"] == "reduce_scatter" ||
+                            in["op"] == "all_gather";
     std::printf("  %s [shape=box%s, label=\"#%d %s\\n%s\\n%s\"];\n", node.c_str(),
                 collective ? ", color=red, fontcolor=red" : "", i,
                 in["op"].get<std::string>().c_str(), in["loc"].get<std::string>().c_str(),

@@ -251,6 +251,9 @@ int main(int argc, char **argv) {
                total_s / (i + 1) * (steps - i - 1), tty);
   }
   if (show && tty) std::fprintf(stderr, "\n");
+  // Every rank takes part in saving (ZeRO-1 state is gathered); rank 0 writes.
+  if (!absl::GetFlag(FLAGS_save).empty())
+    if (auto w = p.SaveParameters(absl::GetFlag(FLAGS_save)); !w.ok()) return Fail(w);
   if (!root) return 0;
 
   for (const weft::TensorInfo &o : p.outputs()) {
@@ -301,8 +304,6 @@ int main(int argc, char **argv) {
 
   if (!absl::GetFlag(FLAGS_outputs).empty())
     if (auto w = weft::io::WriteNpz(absl::GetFlag(FLAGS_outputs), outputs); !w.ok()) return Fail(w);
-  if (!absl::GetFlag(FLAGS_save).empty())
-    if (auto w = p.SaveParameters(absl::GetFlag(FLAGS_save)); !w.ok()) return Fail(w);
   if (!absl::GetFlag(FLAGS_report).empty()) {
     nlohmann::json report = {
         {"model", model},

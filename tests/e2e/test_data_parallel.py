@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Data parallelism is exact: N simulated devices give 1 device's numbers.
+"""Data parallelism is exact: N simulated devices give 1 device's numbers,
+with the gradients all-reduced or, with ZeRO-1 (--zero=1), reduce-scattered
+and the optimizer state sharded.
 
 For every example model and dp in (2, 4, 8): 5 AdamW steps from the same
 seed, on the same synthetic data, must give the same per-step losses and the
@@ -46,11 +48,11 @@ def launcher(mpi, dp):
     return [MPIRUN, "--allow-run-as-root", "--oversubscribe", "-np", str(dp)] if mpi else []
 
 
-def train(model, dp, tmp, mpi=False):
-    tag = f"{os.path.basename(model)}.dp{dp}{'.mpi' if mpi else ''}"
+def train(model, dp, tmp, mpi=False, zero=0):
+    tag = f"{os.path.basename(model)}.dp{dp}{'.mpi' if mpi else ''}{'.zero' if zero else ''}"
     weft, ckpt, report = (os.path.join(tmp, tag + ext) for ext in (".weft", ".safetensors", ".json"))
-    subprocess.run([f"{args.bin}/weftc", model, "--train=adamw", "--lr=3e-3", "--eps=1e-6", f"--mesh=dp={dp}", "-o", weft],
-                   check=True)
+    subprocess.run([f"{args.bin}/weftc", model, "--train=adamw", "--lr=3e-3", "--eps=1e-6", f"--mesh=dp={dp}",
+                    f"--zero={zero}", "-o", weft], check=True)
     subprocess.run(launcher(mpi, dp) + [f"{args.bin}/weft-run", weft, "--steps=5", "--seed=11", f"--save={ckpt}",
                     f"--report={report}"], check=True, capture_output=True)
     return json.load(open(report))["losses"], st.load(ckpt)
@@ -78,16 +80,20 @@ def main():
     for name in ("gpt_tiny", "bert_tiny", "lstm_lm", "mlp"):
         model = os.path.join(root, "examples", name + ".mlir")
         ref_losses, ref_params = train(model, 1, tmp)
-        runs = [(dp, False) for dp in (2, 4, 8)] + ([(4, True)] if MPIRUN else [])
-        for dp, mpi in runs:
-            losses, params = train(model, dp, tmp, mpi)
+        # (dp, under mpirun, ZeRO stage); ZeRO-1 state is saved whole, so it
+        # compares with dp=1's directly.
+        runs = [(dp, False, 0) for dp in (2, 4, 8)] + [(4, False, 1)]
+        if MPIRUN:
+            runs += [(4, True, 0), (4, True, 1)]
+        for dp, mpi, zero in runs:
+            losses, params = train(model, dp, tmp, mpi, zero)
             loss_err = rel(losses, ref_losses)
             assert sorted(params) == sorted(ref_params)
             noise = [k for k in params if "k_proj.bias" in k]
             worst, where = max((rel(params[k], ref_params[k]), k) for k in params if k not in noise)
             noise_ok = all(np.max(np.abs(params[k])) < 1e-4 for k in noise)
             ok = loss_err <= 1e-5 and worst <= 5e-5 and noise_ok
-            print(f"{name:10s} dp={dp}{' mpirun' if mpi else ''}  losses {loss_err:.1e}  parameters {worst:.1e} ({where})  "
+            print(f"{name:10s} dp={dp}{' mpirun' if mpi else ''}{' zero=1' if zero else ''}  losses {loss_err:.1e}  parameters {worst:.1e} ({where})  "
                   f"{'PASS' if ok else 'FAIL'}")
             passed += ok
             failed += not ok
