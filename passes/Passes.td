@@ -80,6 +80,25 @@ def PartitionBatchPass : Pass<"weft-partition-batch", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::weft::WeftDialect", "::mlir::shard::ShardDialect"];
 }
 
+def PartitionTensorPass : Pass<"weft-partition-tensor", "::mlir::ModuleOp"> {
+  let summary = "Tensor parallelism, Megatron style, for MLP blocks";
+  let description = [{
+    Finds the Megatron MLP pattern in @forward: a matmul by a parameter
+    [K, N] (with an optional bias and an elementwise activation) feeding a
+    matmul by a parameter [N, K2]. The first is split by column and the
+    second by row over a `tp` axis: each device holds N/tp of the hidden
+    width, the input enters through `weft.tp_copy` (its gradient is summed
+    over tp), and one `shard.all_reduce` sums the row-parallel products.
+    Attention, embeddings and the vocabulary-parallel loss are not split yet:
+    a model with none of the pattern is an error, and ops outside it stay
+    replicated.
+  }];
+  let options = [
+    Option<"tp", "tp", "int64_t", "1", "Devices on the tensor-parallel axis">,
+  ];
+  let dependentDialects = ["::mlir::weft::WeftDialect", "::mlir::shard::ShardDialect"];
+}
+
 def SyncGradientsPass : Pass<"weft-sync-gradients", "::mlir::ModuleOp"> {
   let summary = "Averages gradients and the loss over the data-parallel axis";
   let description = [{

@@ -194,10 +194,10 @@ LogicalResult Writer::lower(Operation *op) {
     constants.push_back(fb::CreateConstantDataDirect(fbb, &bytes));
     return success();
   }
-  if (auto r = dyn_cast<ReshapeOp>(op)) {
-    // A view: the same bytes under another shape.
-    ValueEntry src = entries[id(r.getOperand())];
-    addValue(r.getResult(), src.storage, src.index);
+  if (isa<ReshapeOp, TpCopyOp>(op)) {
+    // A view: the same bytes (under another shape, for a reshape).
+    ValueEntry src = entries[id(op->getOperand(0))];
+    addValue(op->getResult(0), src.storage, src.index);
     return success();
   }
   if (auto f = dyn_cast<FusedOp>(op))
@@ -634,16 +634,20 @@ LogicalResult Writer::run(StringRef source, llvm::raw_ostream &os) {
       auto init = fn.getArgAttrOfType<DictionaryAttr>(i, WeftDialect::kInit);
       storageByName[sname.getValue()] = {fb::Storage::State, states.size()};
       stateValues.push_back(addValue(arg, fb::Storage::State, states.size()));
+      auto splitDim = fn.getArgAttrOfType<IntegerAttr>(i, "weft.split_dim");
       states.push_back(fb::CreateParamSpec(
           fbb, tensorSpec(sname.getValue()), initSpec(fbb, init),
-          static_cast<bool>(fn.getArgAttr(i, "weft.global_shape"))));
+          /*split=*/!splitDim && static_cast<bool>(fn.getArgAttr(i, "weft.global_shape")),
+          splitDim ? static_cast<int32_t>(splitDim.getInt()) : -1));
     } else {
       auto pname = fn.getArgAttrOfType<StringAttr>(i, WeftDialect::kParam);
       auto init = fn.getArgAttrOfType<DictionaryAttr>(i, WeftDialect::kInit);
       storageByName[pname.getValue()] = {fb::Storage::Param, params.size()};
       paramValues.push_back(addValue(arg, fb::Storage::Param, params.size()));
-      params.push_back(fb::CreateParamSpec(fbb, tensorSpec(pname.getValue()),
-                                           initSpec(fbb, init)));
+      auto splitDim = fn.getArgAttrOfType<IntegerAttr>(i, "weft.split_dim");
+      params.push_back(fb::CreateParamSpec(fbb, tensorSpec(pname.getValue()), initSpec(fbb, init),
+                                           /*split=*/false,
+                                           splitDim ? static_cast<int32_t>(splitDim.getInt()) : -1));
     }
   }
   Operation *ret = fn.getBody().front().getTerminator();
@@ -704,16 +708,17 @@ LogicalResult Writer::run(StringRef source, llvm::raw_ostream &os) {
   auto rank = fb::CreateRankProgramDirect(fbb, &values, &inputValues, &paramValues,
                                           &stateValues, &outputValues, &instructions,
                                           arena.getInt());
-  // Data parallelism: every rank runs the same program on its slice, so
-  // the ranks share one table.
-  int64_t dp = 1;
+  // Data and (Megatron MLP) tensor parallelism: every rank runs the same
+  // program on its slice, so the ranks share one table.
+  int64_t numRanks = 1;
   std::vector<fbs::Offset<fb::MeshAxis>> mesh;
   if (auto m = fn->getParentOfType<ModuleOp>()->getAttrOfType<DictionaryAttr>("weft.mesh"))
-    if (auto d = m.getAs<IntegerAttr>("dp")) {
-      dp = d.getInt();
-      mesh.push_back(fb::CreateMeshAxisDirect(fbb, "dp", dp));
-    }
-  std::vector<fbs::Offset<fb::RankProgram>> ranks(dp, rank);
+    for (NamedAttribute axis : m)
+      if (auto size = dyn_cast<IntegerAttr>(axis.getValue())) {
+        numRanks *= size.getInt();
+        mesh.push_back(fb::CreateMeshAxisDirect(fbb, axis.getName().str().c_str(), size.getInt()));
+      }
+  std::vector<fbs::Offset<fb::RankProgram>> ranks(numRanks, rank);
   auto root = fb::CreateArtifactDirect(
       fbb, artifact::kFormatVersion, source.str().c_str(), &inputs, &params,
       &outputs, &states, &constants, &mesh, &ranks, /*kernels=*/nullptr);

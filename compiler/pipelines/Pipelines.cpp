@@ -16,6 +16,11 @@ void mlir::weft::addWeftDefaultPipeline(OpPassManager &pm,
     partition.dp = options.dp;
     pm.addPass(createPartitionBatchPass(partition));
   }
+  if (options.tp > 1) {
+    PartitionTensorPassOptions partition;
+    partition.tp = options.tp;
+    pm.addPass(createPartitionTensorPass(partition));
+  }
   if (!options.train.empty()) {
     AutodiffPassOptions autodiff;
     autodiff.recompute = options.recompute;

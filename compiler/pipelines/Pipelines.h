@@ -14,6 +14,9 @@ struct WeftPipelineOptions : public PassPipelineOptions<WeftPipelineOptions> {
   PassOptions::Option<int64_t> dp{*this, "dp",
                                    llvm::cl::desc("Data-parallel devices (batch split)"),
                                    llvm::cl::init(1)};
+  PassOptions::Option<int64_t> tp{*this, "tp",
+                                   llvm::cl::desc("Tensor-parallel devices (Megatron MLP blocks)"),
+                                   llvm::cl::init(1)};
   PassOptions::Option<int64_t> zero{*this, "zero",
                                      llvm::cl::desc("ZeRO stage (0 or 1) under data parallelism"),
                                      llvm::cl::init(0)};

@@ -69,13 +69,21 @@ static cl::opt<int64_t> classes("classes", cl::desc("MLP output classes"),
 // Parallelism.
 static cl::OptionCategory meshCategory("weftc parallelism options");
 static cl::opt<std::string> mesh("mesh",
-                                 cl::desc("Device mesh, e.g. dp=4 (data parallel over 4 devices; "
-                                          "tp and pp are still to come)"),
+                                 cl::desc("Device mesh: dp=4 (data parallel over 4 devices) or tp=2 "
+                                          "(tensor parallel, Megatron MLP blocks); pp is still to come"),
                                  cl::value_desc("axes"), cl::cat(meshCategory));
 
-// Parses "dp=2,tp=1" into the dp size; other axes of size > 1 are refused.
-static FailureOr<int64_t> parseMesh(llvm::StringRef spec, std::string &error) {
-  int64_t dp = 1;
+static cl::opt<std::string> tpStyle("tp-style",
+                                    cl::desc("How --mesh=tp=N splits the model: megatron (the "
+                                             "default: MLP blocks by column then row)"),
+                                    cl::init("megatron"), cl::cat(meshCategory));
+
+// Parses "dp=2" or "tp=2" into the axis sizes; pp and sp are refused.
+struct MeshSpec {
+  int64_t dp = 1, tp = 1;
+};
+static FailureOr<MeshSpec> parseMesh(llvm::StringRef spec, std::string &error) {
+  MeshSpec mesh;
   llvm::SmallVector<llvm::StringRef> parts;
   spec.split(parts, ',', -1, false);
   llvm::StringSet<> seen;
@@ -92,11 +100,13 @@ static FailureOr<int64_t> parseMesh(llvm::StringRef spec, std::string &error) {
     }
     axis = axis.trim();
     if (axis == "dp") {
-      dp = size;
-    } else if (axis == "tp" || axis == "pp" || axis == "sp") {
+      mesh.dp = size;
+    } else if (axis == "tp") {
+      mesh.tp = size;
+    } else if (axis == "pp" || axis == "sp") {
       if (size > 1) {
-        error = ("--mesh: the " + axis + " axis is not implemented yet (tensor, pipeline and "
-                 "sequence parallelism are still to come); dp works today").str();
+        error = ("--mesh: the " + axis + " axis is not implemented yet (pipeline and sequence "
+                 "parallelism are still to come); dp and tp work today").str();
         return failure();
       }
     } else {
@@ -104,7 +114,12 @@ static FailureOr<int64_t> parseMesh(llvm::StringRef spec, std::string &error) {
       return failure();
     }
   }
-  return dp;
+  if (mesh.dp > 1 && mesh.tp > 1) {
+    error = "--mesh: dp and tp together are not supported yet (collectives over one axis of a "
+            "2-D mesh are still to come); use one of them";
+    return failure();
+  }
+  return mesh;
 }
 
 // Training.
@@ -141,7 +156,6 @@ struct Pending {
 static cl::OptionCategory later("weftc options of later phases (not yet implemented)");
 #define WEFT_PENDING(var, name, help)                                          \
   static cl::opt<std::string> var(name, cl::desc(help), cl::cat(later))
-WEFT_PENDING(tpStyle, "tp-style", "Tensor-parallel annotation style: megatron");
 WEFT_PENDING(microbatches, "microbatches", "Pipeline microbatches");
 WEFT_PENDING(schedule, "schedule", "Pipeline schedule: gpipe, 1f1b, interleaved");
 WEFT_PENDING(stages, "stages", "Manual pipeline stages, e.g. 0-3,4-7");
@@ -153,7 +167,6 @@ WEFT_PENDING(explain, "explain", "Explain the planner's choice: text or json");
 WEFT_PENDING(target, "target", "Code generation target: cpu or cuda");
 WEFT_PENDING(precision, "precision", "Matmul precision: f32 or bf16");
 static const Pending pending[] = {
-    {&tpStyle, "data/tensor parallelism (issue 5)"},
     {&microbatches, "pipeline parallelism (issue 6)"},
     {&schedule, "pipeline parallelism (issue 6)"},
     {&stages, "pipeline parallelism (issue 6)"},
@@ -338,10 +351,13 @@ int main(int argc, char **argv) {
     weft::WeftPipelineOptions options;
     if (!mesh.empty()) {
       std::string error;
-      FailureOr<int64_t> dp = parseMesh(mesh, error);
-      if (failed(dp))
+      FailureOr<MeshSpec> parsed = parseMesh(mesh, error);
+      if (failed(parsed))
         return fail(error);
-      options.dp = *dp;
+      options.dp = parsed->dp;
+      options.tp = parsed->tp;
+      if (parsed->tp > 1 && tpStyle != "megatron")
+        return fail("--tp-style=" + tpStyle + " is unknown; expected megatron");
     }
     options.train = train;
     options.lr = lr;

@@ -349,6 +349,22 @@ LogicalResult Differentiator::differentiate(Operation *op) {
              CrossEntropyGradOp::create(b, loc, o.getLogits(), o.getLabels(), dy(o)));
         return success();
       })
+      .Case([&](TpCopyOp o) {
+        // Megatron's f: each device holds a partial gradient of the
+        // replicated input; their sum is the gradient.
+        give(o.getOperand(), shard::AllReduceOp::create(b, loc, dy(o), "mesh",
+                                                        ArrayRef<shard::GridAxis>{0},
+                                                        shard::ReductionKind::Sum));
+        return success();
+      })
+      .Case([&](shard::AllReduceOp o) -> LogicalResult {
+        // Megatron's g: the sum is replicated, so is its gradient; each
+        // partial term gets it whole.
+        if (o.getReduction() != shard::ReductionKind::Sum)
+          return o.emitError() << "cannot differentiate a non-sum all-reduce";
+        give(o.getInput(), dy(o));
+        return success();
+      })
       .Default([&](Operation *other) {
         return other->emitError() << "cannot differentiate '" << other->getName()
                                   << "': it has no gradient rule";

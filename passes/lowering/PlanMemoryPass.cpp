@@ -56,9 +56,11 @@ struct PlanMemoryPass
       position[&op] = pos++;
       if (isa<ConstantOp>(op) || op.hasTrait<OpTrait::IsTerminator>())
         continue;
-      if (auto view = dyn_cast<ReshapeOp>(op)) {
-        Value src = view.getOperand();
-        ownerOf[view.getResult()] = ownerOf.lookup(src) ? ownerOf.lookup(src) : src;
+      // Views (a reshape, a tp_copy) share their source's bytes and extend
+      // its lifetime; the artifact writer aliases them the same way.
+      if (isa<ReshapeOp, TpCopyOp>(op)) {
+        Value src = op.getOperand(0);
+        ownerOf[op.getResult(0)] = ownerOf.lookup(src) ? ownerOf.lookup(src) : src;
         continue;
       }
       for (Value r : op.getResults()) {

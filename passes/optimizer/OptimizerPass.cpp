@@ -45,13 +45,18 @@ struct OptimizerPass : mlir::weft::impl::OptimizerPassBase<OptimizerPass> {
     MLIRContext *ctx = &getContext();
 
     auto zerosInit = b.getDictionaryAttr(b.getNamedAttr("dist", b.getStringAttr("zeros")));
-    // `globalShape`: ZeRO-1 state, of which each device holds a 1/dp slice.
-    auto addState = [&](StringRef name, Type type, ArrayRef<int64_t> globalShape = {}) {
+    // `globalShape`: state of which each device holds a slice: a flat 1/dp
+    // one (ZeRO-1), or, with `splitDim`, the tensor-parallel slice of its
+    // parameter.
+    auto addState = [&](StringRef name, Type type, ArrayRef<int64_t> globalShape = {},
+                        IntegerAttr splitDim = {}) {
       unsigned index = step.getNumArguments();
       SmallVector<NamedAttribute> attrs{b.getNamedAttr("weft.state", b.getStringAttr(name)),
                                         b.getNamedAttr("weft.init", zerosInit)};
       if (!globalShape.empty())
         attrs.push_back(b.getNamedAttr("weft.global_shape", b.getDenseI64ArrayAttr(globalShape)));
+      if (splitDim)
+        attrs.push_back(b.getNamedAttr("weft.split_dim", splitDim));
       (void)step.insertArgument(index, type, b.getDictionaryAttr(attrs), loc);
       return step.getArgument(index);
     };
@@ -130,10 +135,16 @@ struct OptimizerPass : mlir::weft::impl::OptimizerPassBase<OptimizerPass> {
       Type type = ptype;
       Value p = param;
       SmallVector<int64_t> global;
+      // A tensor-parallel parameter's state is split like it.
+      auto splitDim = step.getArgAttrOfType<IntegerAttr>(param.getArgNumber(), "weft.split_dim");
+      if (splitDim) {
+        auto g = step.getArgAttrOfType<DenseI64ArrayAttr>(param.getArgNumber(), "weft.global_shape");
+        global.assign(g.asArrayRef().begin(), g.asArrayRef().end());
+      }
       const int64_t n = ptype.getNumElements();
       // ZeRO-1: this device reduces, keeps state for and updates only its
       // 1/dp slice of the flattened parameter, then all-gathers it back.
-      const bool sharded = zero > 0 && n % dp == 0;
+      const bool sharded = zero > 0 && n % dp == 0 && !splitDim;
       auto flat = RankedTensorType::get({n}, ptype.getElementType());
       auto slice = RankedTensorType::get({n / dp}, ptype.getElementType());
       if (sharded) {
@@ -161,9 +172,9 @@ struct OptimizerPass : mlir::weft::impl::OptimizerPassBase<OptimizerPass> {
       };
       if (kind == "adamw") {
         names.push_back(("optimizer.m." + pname).str());
-        Value m = addState(names.back(), type, global);
+        Value m = addState(names.back(), type, global, splitDim);
         names.push_back(("optimizer.v." + pname).str());
-        Value v = addState(names.back(), type, global);
+        Value v = addState(names.back(), type, global, splitDim);
         auto u = AdamwUpdateOp::create(b, loc, p, g, m, v, t, b.getF32FloatAttr(lr),
                                        b.getF32FloatAttr(beta1), b.getF32FloatAttr(beta2),
                                        b.getF32FloatAttr(eps), b.getF32FloatAttr(wd));
@@ -172,7 +183,7 @@ struct OptimizerPass : mlir::weft::impl::OptimizerPassBase<OptimizerPass> {
         updates.push_back({names.back(), u.getNewV()});
       } else {
         names.push_back(("optimizer.momentum." + pname).str());
-        Value buf = addState(names.back(), type, global);
+        Value buf = addState(names.back(), type, global, splitDim);
         auto u = SgdUpdateOp::create(b, loc, p, g, buf, t, b.getF32FloatAttr(lr),
                                      b.getF32FloatAttr(momentum), b.getF32FloatAttr(wd));
         updates.push_back({pname, whole(u.getNewParam())});

@@ -119,7 +119,9 @@ class RankChecker {
       int64_t whole = t ? NumElements(t->shape()) : -1;
       // A split input or ZeRO state: each rank sees 1/ranks of it.
       if ((v.storage() == fb::Storage::Input && a_.inputs()->Get(v.index())->split()) ||
-          (v.storage() == fb::Storage::State && a_.states()->Get(v.index())->split())) {
+          (v.storage() == fb::Storage::State && a_.states()->Get(v.index())->split()) ||
+          (v.storage() == fb::Storage::Param && a_.params()->Get(v.index())->split_dim() >= 0) ||
+          (v.storage() == fb::Storage::State && a_.states()->Get(v.index())->split_dim() >= 0)) {
         const int64_t ranks = a_.ranks()->size();
         whole = whole % ranks == 0 ? whole / ranks : -1;
       }
@@ -160,6 +162,12 @@ class RankChecker {
       for (unsigned i = 0; i < list->size(); ++i) {
         const fb::ParamSpec *p = list->Get(i);
         if (auto s = CheckSpec(p->tensor(), "parameter", i); !s.ok()) return s;
+        const int dim = p->split_dim();
+        const int64_t ranks = a_.ranks()->size();
+        if (dim >= 0 && (dim >= static_cast<int>(p->tensor()->shape()->size()) ||
+                         p->tensor()->shape()->Get(dim) % ranks != 0))
+          return Bad(name_, StrCat("parameter #", i, " is split along a dimension it does not have "
+                                                     "or that does not divide by the ranks"));
         if (p->init() == nullptr || static_cast<int>(p->init()->dist()) > 3)
           return Bad(name_, StrCat("parameter or state #", i, " has a bad init spec"));
       }

@@ -59,6 +59,29 @@ void FillRandom(Tensor &t, InitDist dist, float a, float b, uint64_t seed,
   }
 }
 
+void FillRandomSlice(Tensor &t, InitDist dist, float a, float b, uint64_t seed,
+                     const std::string &name, const std::vector<int64_t> &global_shape, int dim,
+                     int part, int parts) {
+  uint64_t key = Key(seed, name);
+  int64_t outer = 1, inner = 1;
+  for (int d = 0; d < dim; ++d) outer *= global_shape[d];
+  for (size_t d = dim + 1; d < global_shape.size(); ++d) inner *= global_shape[d];
+  const int64_t whole = global_shape[dim], local = whole / parts;
+  int64_t i = 0;
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t j = 0; j < local; ++j)
+      for (int64_t k = 0; k < inner; ++k, ++i) {
+        const int64_t g = (o * whole + part * local + j) * inner + k;
+        const float v = Draw(dist, a, b, key, g);
+        switch (t.dtype()) {
+          case DType::kF32: t.data_as<float>()[i] = v; break;
+          case DType::kBF16: t.data_as<uint16_t>()[i] = cpu::F32ToBf16(v); break;
+          case DType::kF16: t.data_as<uint16_t>()[i] = cpu::F32ToF16(v); break;
+          default: break;
+        }
+      }
+}
+
 void FillRandomInts(Tensor &t, int64_t bound, uint64_t seed, const std::string &name) {
   uint64_t key = Key(seed, name);
   int64_t n = t.num_elements();

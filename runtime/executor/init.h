@@ -19,6 +19,13 @@ enum class InitDist { kZeros, kOnes, kNormal, kUniform };
 void FillRandom(Tensor &t, InitDist dist, float a, float b, uint64_t seed,
                 const std::string &name);
 
+/// Fills `t`, the slice `part` of `parts` along `dim` of a tensor of
+/// `global_shape`, with exactly the values FillRandom gives that tensor
+/// there: a tensor-parallel shard draws its own elements only.
+void FillRandomSlice(Tensor &t, InitDist dist, float a, float b, uint64_t seed,
+                     const std::string &name, const std::vector<int64_t> &global_shape, int dim,
+                     int part, int parts);
+
 /// Fills an integer tensor uniformly from [0, bound).
 void FillRandomInts(Tensor &t, int64_t bound, uint64_t seed, const std::string &name);
 

@@ -39,6 +39,23 @@ struct AlignedFree {
   void operator()(uint8_t *p) const { std::free(p); }
 };
 
+// Between a whole tensor and one rank's slice of it along `dim` (tensor
+// parallelism): the slice is `parts` equal pieces' number `part`.
+void CopySlice(void *whole, void *slice, const std::vector<int64_t> &shape, int dim, int part,
+               int parts, size_t element, bool to_slice) {
+  int64_t outer = 1, inner = element;
+  for (int d = 0; d < dim; ++d) outer *= shape[d];
+  for (size_t d = dim + 1; d < shape.size(); ++d) inner *= shape[d];
+  const int64_t local = shape[dim] / parts;
+  const size_t run = local * inner;  // bytes of one contiguous piece
+  for (int64_t o = 0; o < outer; ++o) {
+    char *w = static_cast<char *>(whole) + (o * shape[dim] + part * local) * inner;
+    char *s = static_cast<char *>(slice) + o * run;
+    if (to_slice) std::memcpy(s, w, run);
+    else std::memcpy(w, s, run);
+  }
+}
+
 cpu::FusedKernel Decode(const fb::FusedProgram &p) {
   cpu::FusedKernel k;
   k.shape = ShapeOf(p.shape());
@@ -175,12 +192,15 @@ absl::StatusOr<std::unique_ptr<Program>> Runtime::LoadFromBytes(std::string byte
     rank.prog = a.ranks()->Get(r);
     for (const fb::ParamSpec *p : *a.params()) {
       TensorInfo info = InfoOf(*p->tensor());
+      if (p->split_dim() >= 0) info.shape[p->split_dim()] /= num_ranks;  // this rank's slice
       rank.params.emplace_back(info.dtype, info.shape);
     }
     if (a.states())
       for (const fb::ParamSpec *p : *a.states()) {
         TensorInfo info = InfoOf(*p->tensor());
-        if (p->split()) {  // ZeRO-1: this rank's contiguous slice of the flattened state
+        if (p->split_dim() >= 0) {
+          info.shape[p->split_dim()] /= num_ranks;  // tensor parallel, like its parameter
+        } else if (p->split()) {  // ZeRO-1: this rank's contiguous slice of the flattened state
           int64_t n = 1;
           for (int64_t d : info.shape) n *= d;
           info.shape = {n / num_ranks};
@@ -227,9 +247,15 @@ absl::Status Program::InitParameters(uint64_t seed) {
   const fb::Artifact &a = *impl_->art->root;
   for (Rank &rank : impl_->ranks) {
     for (unsigned i = 0; i < a.params()->size(); ++i) {
-      const fb::InitSpec &init = *a.params()->Get(i)->init();
-      FillRandom(rank.params[i], static_cast<InitDist>(init.dist()), init.a(), init.b(), seed,
-                 params_[i].name);
+      const fb::ParamSpec &spec = *a.params()->Get(i);
+      const fb::InitSpec &init = *spec.init();
+      if (spec.split_dim() >= 0)
+        FillRandomSlice(rank.params[i], static_cast<InitDist>(init.dist()), init.a(), init.b(),
+                        seed, params_[i].name, params_[i].shape, spec.split_dim(), rank.index,
+                        impl_->num_ranks);
+      else
+        FillRandom(rank.params[i], static_cast<InitDist>(init.dist()), init.a(), init.b(), seed,
+                   params_[i].name);
     }
     for (unsigned i = 0; i < states_.size(); ++i) {
       const fb::InitSpec &init = *a.states()->Get(i)->init();
@@ -257,15 +283,32 @@ absl::Status Program::SetParameter(const std::string &name, const Tensor &value)
       return absl::InvalidArgumentError(
           StrCat("parameter '", name, "' is ", DTypeName(params_[i].dtype),
                  ShapeString(params_[i].shape), ", got ", value.DebugString()));
-    for (Rank &rank : impl_->ranks) std::memcpy(rank.params[i].data(), value.data(), value.byte_size());
+    const int dim = impl_->art->root->params()->Get(i)->split_dim();
+    for (Rank &rank : impl_->ranks) {
+      if (dim >= 0)
+        CopySlice(const_cast<void *>(value.data()), rank.params[i].data(), params_[i].shape, dim,
+                  rank.index, impl_->num_ranks, DTypeSize(value.dtype()), /*to_slice=*/true);
+      else
+        std::memcpy(rank.params[i].data(), value.data(), value.byte_size());
+    }
     return absl::OkStatus();
   }
   return absl::NotFoundError(StrCat("the model has no parameter '", name, "'"));
 }
 
 absl::StatusOr<Tensor> Program::GetParameter(const std::string &name) const {
-  for (size_t i = 0; i < params_.size(); ++i)
-    if (params_[i].name == name) return impl_->ranks[0].params[i].Clone();
+  for (size_t i = 0; i < params_.size(); ++i) {
+    if (params_[i].name != name) continue;
+    const int dim = impl_->art->root->params()->Get(i)->split_dim();
+    if (dim < 0) return impl_->ranks[0].params[i].Clone();
+    if (impl_->process_comm != nullptr)
+      return absl::UnimplementedError("reading a tensor-parallel parameter under MPI: use SaveParameters");
+    Tensor whole(params_[i].dtype, params_[i].shape);
+    for (Rank &r : impl_->ranks)
+      CopySlice(whole.data(), r.params[i].data(), params_[i].shape, dim, r.index, impl_->num_ranks,
+                DTypeSize(params_[i].dtype), /*to_slice=*/false);
+    return whole;
+  }
   for (size_t i = 0; i < states_.size(); ++i) {
     if (states_[i].name != name) continue;
     if (!impl_->art->root->states()->Get(i)->split()) return impl_->ranks[0].states[i].Clone();
@@ -304,8 +347,15 @@ absl::Status Program::LoadParameters(const std::string &path, bool with_state) {
       }
       if (!is_state) ++found;
       const bool split = is_state && impl_->art->root->states()->Get(i)->split();
+      const int dim = (is_state ? impl_->art->root->states() : impl_->art->root->params())
+                          ->Get(i)->split_dim();
       for (Rank &rank : impl_->ranks) {
         Tensor &dst = (is_state ? rank.states : rank.params)[i];
+        if (dim >= 0) {
+          CopySlice(const_cast<void *>(it->second.data()), dst.data(), p.shape, dim, rank.index,
+                    impl_->num_ranks, DTypeSize(p.dtype), /*to_slice=*/true);
+          continue;
+        }
         const size_t offset = split ? rank.index * dst.byte_size() : 0;
         std::memcpy(dst.data(), static_cast<const char *>(it->second.data()) + offset, dst.byte_size());
       }
@@ -339,8 +389,41 @@ absl::Status Program::SaveParameters(const std::string &path) const {
   // every process calls this; only rank 0 writes).
   const fb::Artifact &a = *impl_->art->root;
   const Rank &rank = impl_->ranks[0];
-  for (size_t i = 0; i < params_.size(); ++i) file.tensors[params_[i].name] = rank.params[i];
+  // Tensor parallel: the slices, in rank order, laid back into place.
+  auto gather = [&](const TensorInfo &info, bool is_state, size_t i, int dim) -> absl::Status {
+    const Tensor &mine = (is_state ? rank.states : rank.params)[i];
+    const size_t slice_bytes = mine.byte_size();
+    std::vector<char> slices(slice_bytes * impl_->num_ranks);
+    if (impl_->process_comm != nullptr) {
+      if (absl::Status s = impl_->process_comm->AllGather(mine.data(), slices.data(),
+                                                          mine.num_elements(), info.dtype);
+          !s.ok())
+        return s;
+    } else {
+      for (const Rank &r : impl_->ranks)
+        std::memcpy(slices.data() + r.index * slice_bytes,
+                    (is_state ? r.states : r.params)[i].data(), slice_bytes);
+    }
+    Tensor whole(info.dtype, info.shape);
+    for (int r = 0; r < impl_->num_ranks; ++r)
+      CopySlice(whole.data(), slices.data() + r * slice_bytes, info.shape, dim, r, impl_->num_ranks,
+                DTypeSize(info.dtype), /*to_slice=*/false);
+    file.tensors[info.name] = whole;
+    return absl::OkStatus();
+  };
+  for (size_t i = 0; i < params_.size(); ++i) {
+    const int dim = a.params()->Get(i)->split_dim();
+    if (dim < 0) {
+      file.tensors[params_[i].name] = rank.params[i];
+    } else if (absl::Status s = gather(params_[i], false, i, dim); !s.ok()) {
+      return s;
+    }
+  }
   for (size_t i = 0; i < states_.size(); ++i) {
+    if (const int dim = a.states()->Get(i)->split_dim(); dim >= 0) {
+      if (absl::Status s = gather(states_[i], true, i, dim); !s.ok()) return s;
+      continue;
+    }
     if (!a.states()->Get(i)->split()) {
       file.tensors[states_[i].name] = rank.states[i];
       continue;

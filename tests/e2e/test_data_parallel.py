@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Data parallelism is exact: N simulated devices give 1 device's numbers,
-with the gradients all-reduced or, with ZeRO-1 (--zero=1), reduce-scattered
-and the optimizer state sharded.
+"""Parallelism is exact: N simulated devices give 1 device's numbers, with
+data parallelism (gradients all-reduced, or with ZeRO-1 reduce-scattered and
+the optimizer state sharded) and with tensor parallelism (Megatron MLP
+blocks split by column then row).
 
 For every example model and dp in (2, 4, 8): 5 AdamW steps from the same
 seed, on the same synthetic data, must give the same per-step losses and the
@@ -23,6 +24,13 @@ element whose gradient is small next to its rounding error the step changes
 by up to that error relative to the gradient itself, not to lr; over 5 steps
 the worst element of a few GPT/BERT weight matrices moves 1e-5 to 2e-5 of the
 tensor's largest value. Losses stay within 1e-5 (measured: ~1e-7).
+
+Tensor parallelism splits the hidden contraction of every MLP block into tp
+partial sums, which changes the rounding of every activation gradient (not
+only of the final average), and AdamW magnifies that on its smallest
+elements: GPT-tiny's position embedding moves 1.1e-4 of its largest value at
+tp=2. Its bound is 2e-4. With SGD, which has no such magnification, the same
+runs agree to 1e-6 on every parameter.
 
 Usage: python3 tests/e2e/test_data_parallel.py --bin build/bin [--tmp DIR]
 """
@@ -48,21 +56,21 @@ def launcher(mpi, dp):
     return [MPIRUN, "--allow-run-as-root", "--oversubscribe", "-np", str(dp)] if mpi else []
 
 
-def train(model, dp, tmp, mpi=False, zero=0):
-    tag = f"{os.path.basename(model)}.dp{dp}{'.mpi' if mpi else ''}{'.zero' if zero else ''}"
+def train(model, dp, tmp, mpi=False, zero=0, axis="dp"):
+    tag = f"{os.path.basename(model)}.{axis}{dp}{'.mpi' if mpi else ''}{'.zero' if zero else ''}"
     weft, ckpt, report = (os.path.join(tmp, tag + ext) for ext in (".weft", ".safetensors", ".json"))
-    subprocess.run([f"{args.bin}/weftc", model, "--train=adamw", "--lr=3e-3", "--eps=1e-6", f"--mesh=dp={dp}",
+    subprocess.run([f"{args.bin}/weftc", model, "--train=adamw", "--lr=3e-3", "--eps=1e-6", f"--mesh={axis}={dp}",
                     f"--zero={zero}", "-o", weft], check=True)
     subprocess.run(launcher(mpi, dp) + [f"{args.bin}/weft-run", weft, "--steps=5", "--seed=11", f"--save={ckpt}",
                     f"--report={report}"], check=True, capture_output=True)
     return json.load(open(report))["losses"], st.load(ckpt)
 
 
-def infer(model, dp, tmp):
-    """The serving path: an inference artifact split over dp devices."""
-    tag = f"{os.path.basename(model)}.infer.dp{dp}"
+def infer(model, dp, tmp, axis="dp"):
+    """The serving path: an inference artifact split over dp (or tp) devices."""
+    tag = f"{os.path.basename(model)}.infer.{axis}{dp}"
     weft, out = os.path.join(tmp, tag + ".weft"), os.path.join(tmp, tag + ".npz")
-    subprocess.run([f"{args.bin}/weftc", model, f"--mesh=dp={dp}", "-o", weft], check=True)
+    subprocess.run([f"{args.bin}/weftc", model, f"--mesh={axis}={dp}", "-o", weft], check=True)
     subprocess.run([f"{args.bin}/weft-run", weft, "--seed=11", f"--outputs={out}"], check=True,
                    capture_output=True)
     return dict(np.load(out))
@@ -82,27 +90,33 @@ def main():
         ref_losses, ref_params = train(model, 1, tmp)
         # (dp, under mpirun, ZeRO stage); ZeRO-1 state is saved whole, so it
         # compares with dp=1's directly.
-        runs = [(dp, False, 0) for dp in (2, 4, 8)] + [(4, False, 1)]
+        # Tensor parallelism (Megatron MLP blocks) applies to the models
+        # that have them; the LSTM's matmuls share their weights over time.
+        tp = name != "lstm_lm"
+        runs = [(dp, False, 0, "dp") for dp in (2, 4, 8)] + [(4, False, 1, "dp")]
+        if tp:
+            runs += [(2, False, 0, "tp"), (4, False, 0, "tp")]
         if MPIRUN:
-            runs += [(4, True, 0), (4, True, 1)]
-        for dp, mpi, zero in runs:
-            losses, params = train(model, dp, tmp, mpi, zero)
+            runs += [(4, True, 0, "dp"), (4, True, 1, "dp")] + ([(2, True, 0, "tp")] if tp else [])
+        for dp, mpi, zero, axis in runs:
+            losses, params = train(model, dp, tmp, mpi, zero, axis)
             loss_err = rel(losses, ref_losses)
             assert sorted(params) == sorted(ref_params)
             noise = [k for k in params if "k_proj.bias" in k]
             worst, where = max((rel(params[k], ref_params[k]), k) for k in params if k not in noise)
             noise_ok = all(np.max(np.abs(params[k])) < 1e-4 for k in noise)
-            ok = loss_err <= 1e-5 and worst <= 5e-5 and noise_ok
-            print(f"{name:10s} dp={dp}{' mpirun' if mpi else ''}{' zero=1' if zero else ''}  losses {loss_err:.1e}  parameters {worst:.1e} ({where})  "
+            ok = loss_err <= 1e-5 and worst <= (2e-4 if axis == "tp" else 5e-5) and noise_ok
+            print(f"{name:10s} {axis}={dp}{' mpirun' if mpi else ''}{' zero=1' if zero else ''}  losses {loss_err:.1e}  parameters {worst:.1e} ({where})  "
                   f"{'PASS' if ok else 'FAIL'}")
             passed += ok
             failed += not ok
         ref_out = infer(model, 1, tmp)
-        for dp in (4,):
-            out = infer(model, dp, tmp)
+        for dp, axis in [(4, "dp")] + ([(4, "tp")] if tp else []):
+            out = infer(model, dp, tmp, axis)
             worst = max(rel(out[k], ref_out[k]) for k in ref_out)
-            ok = sorted(out) == sorted(ref_out) and worst <= 1e-6
-            print(f"{name:10s} dp={dp}  inference outputs {worst:.1e}  {'PASS' if ok else 'FAIL'}")
+            # tp adds the row-parallel partial products in another order.
+            ok = sorted(out) == sorted(ref_out) and worst <= (1e-6 if axis == "dp" else 1e-5)
+            print(f"{name:10s} {axis}={dp}  inference outputs {worst:.1e}  {'PASS' if ok else 'FAIL'}")
             passed += ok
             failed += not ok
     if not MPIRUN:

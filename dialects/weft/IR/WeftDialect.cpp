@@ -143,6 +143,13 @@ LogicalResult WeftDialect::verifyRegionArgAttribute(Operation *op, unsigned,
       return emitError(loc) << "'weft.global_shape' must be an array<i64: ...>";
     return success();
   }
+  if (key == "weft.split_dim") {
+    // weft-partition-tensor: the dimension of the global parameter each
+    // device holds a 1/tp slice of.
+    if (!llvm::isa<IntegerAttr>(attr.getValue()))
+      return emitError(loc) << "'weft.split_dim' must be an integer";
+    return success();
+  }
   if (key == "weft.state") {
     // Optimizer state (weft-optimizer): named and initialised like a parameter.
     if (failed(verifyName(loc, attr, "state")))

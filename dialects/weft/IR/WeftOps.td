@@ -390,6 +390,24 @@ def Weft_AdamwUpdateOp : Weft_ComputeOp<"adamw_update"> {
 }
 
 //===----------------------------------------------------------------------===//
+// Tensor parallelism (weft-partition-tensor)
+//===----------------------------------------------------------------------===//
+
+def Weft_TpCopyOp : Weft_ComputeOp<"tp_copy"> {
+  let summary = "identity forward; all-reduce of the gradient over tp (Megatron's f)";
+  let description = [{
+    Marks a replicated value entering a tensor-parallel region (the input
+    of a column-parallel matmul). Each device's gradient of it is a partial
+    sum, so weft-autodiff sums them over the tp axis. It moves no data.
+  }];
+  let arguments = (ins Weft_Tensor:$operand);
+  let results = (outs Weft_Tensor:$result);
+  let assemblyFormat = [{
+    $operand attr-dict `:` custom<ElementwiseTypes>(type($operand), type($result))
+  }];
+}
+
+//===----------------------------------------------------------------------===//
 // Lowered ops: produced by passes/lowering, never written by users.
 //===----------------------------------------------------------------------===//
 
