@@ -142,7 +142,7 @@ struct PartitionTensorPass
     for (Pair &p : pairs) {
       const int64_t n = tt(p.first.getResult()).getShape().back();
       if (n % tp != 0) {
-        p.first.emitError() << "the hidden width " << n << " is not divisible by tp=" << tp;
+        p.first.emitError() << "the hidden width " << n << " is not divisible by tp=" << static_cast<int64_t>(tp);
         return signalPassFailure();
       }
       const int64_t local = n / tp;
