@@ -27,6 +27,12 @@ namespace artifact = ::weft::artifact;
 
 namespace {
 
+// The one mesh axis a collective runs over.
+template <typename OpT> int64_t gridAxis(OpT op) {
+  auto axes = op.getGridAxes();
+  return axes.empty() ? 0 : axes[0];
+}
+
 fb::DType dtypeOf(Type t) {
   Type e = cast<RankedTensorType>(t).getElementType();
   if (e.isF32())
@@ -452,7 +458,7 @@ LogicalResult Writer::lower(Operation *op) {
           return a.emitError() << "the runtime has no all-reduce for this reduction";
         }
         Instr in{fb::Opcode::AllReduce, operandIds(), arenaResults()};
-        in.ints = {kind, cast<RankedTensorType>(a.getType()).getNumElements()};
+        in.ints = {kind, cast<RankedTensorType>(a.getType()).getNumElements(), gridAxis(a)};
         emit(op, std::move(in));
         return success();
       })
@@ -462,19 +468,19 @@ LogicalResult Writer::lower(Operation *op) {
           return rs.emitError() << "the runtime reduce-scatters by sum or average only";
         Instr in{fb::Opcode::ReduceScatter, operandIds(), arenaResults()};
         in.ints = {rs.getReduction() == shard::ReductionKind::Sum ? 0 : 1,
-                   cast<RankedTensorType>(rs.getType()).getNumElements()};
+                   cast<RankedTensorType>(rs.getType()).getNumElements(), gridAxis(rs)};
         emit(op, std::move(in));
         return success();
       })
       .Case([&](shard::AllSliceOp sl) -> LogicalResult {
         Instr in{fb::Opcode::AllSlice, operandIds(), arenaResults()};
-        in.ints = {cast<RankedTensorType>(sl.getType()).getNumElements()};
+        in.ints = {cast<RankedTensorType>(sl.getType()).getNumElements(), gridAxis(sl)};
         emit(op, std::move(in));
         return success();
       })
       .Case([&](shard::AllGatherOp ag) -> LogicalResult {
         Instr in{fb::Opcode::AllGather, operandIds(), arenaResults()};
-        in.ints = {cast<RankedTensorType>(ag.getInput().getType()).getNumElements()};
+        in.ints = {cast<RankedTensorType>(ag.getInput().getType()).getNumElements(), gridAxis(ag)};
         emit(op, std::move(in));
         return success();
       })
@@ -712,11 +718,12 @@ LogicalResult Writer::run(StringRef source, llvm::raw_ostream &os) {
   // program on its slice, so the ranks share one table.
   int64_t numRanks = 1;
   std::vector<fbs::Offset<fb::MeshAxis>> mesh;
+  // The axes in the grid's order: dp outer, tp inner.
   if (auto m = fn->getParentOfType<ModuleOp>()->getAttrOfType<DictionaryAttr>("weft.mesh"))
-    for (NamedAttribute axis : m)
-      if (auto size = dyn_cast<IntegerAttr>(axis.getValue())) {
+    for (StringRef name : {"dp", "tp"})
+      if (auto size = m.getAs<IntegerAttr>(name)) {
         numRanks *= size.getInt();
-        mesh.push_back(fb::CreateMeshAxisDirect(fbb, axis.getName().str().c_str(), size.getInt()));
+        mesh.push_back(fb::CreateMeshAxisDirect(fbb, name.str().c_str(), size.getInt()));
       }
   std::vector<fbs::Offset<fb::RankProgram>> ranks(numRanks, rank);
   auto root = fb::CreateArtifactDirect(

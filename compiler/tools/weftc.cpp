@@ -114,11 +114,6 @@ static FailureOr<MeshSpec> parseMesh(llvm::StringRef spec, std::string &error) {
       return failure();
     }
   }
-  if (mesh.dp > 1 && mesh.tp > 1) {
-    error = "--mesh: dp and tp together are not supported yet (collectives over one axis of a "
-            "2-D mesh are still to come); use one of them";
-    return failure();
-  }
   return mesh;
 }
 
@@ -373,6 +368,8 @@ int main(int argc, char **argv) {
     if (zero == 1 && (options.dp < 2 || train.empty() || train == "grad"))
       return fail("--zero=1 shards the optimizer state: it needs --mesh=dp=N with N > 1 and "
                   "--train=sgd|adamw");
+    if (zero == 1 && options.tp > 1)
+      return fail("--zero=1 with tensor parallelism is not supported yet");
     if (zero == 1 && clipNorm > 0)
       return fail("--clip-norm with --zero=1 is not supported yet");
     options.zero = zero;

@@ -352,8 +352,9 @@ LogicalResult Differentiator::differentiate(Operation *op) {
       .Case([&](TpCopyOp o) {
         // Megatron's f: each device holds a partial gradient of the
         // replicated input; their sum is the gradient.
+        auto axis = static_cast<shard::GridAxis>(o.getGridAxis());
         give(o.getOperand(), shard::AllReduceOp::create(b, loc, dy(o), "mesh",
-                                                        ArrayRef<shard::GridAxis>{0},
+                                                        ArrayRef<shard::GridAxis>{axis},
                                                         shard::ReductionKind::Sum));
         return success();
       })

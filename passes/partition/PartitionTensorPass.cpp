@@ -103,10 +103,14 @@ struct PartitionTensorPass
       module.emitError() << "weft-partition-tensor needs @forward";
       return signalPassFailure();
     }
-    if (module.lookupSymbol("mesh")) {
-      module.emitError() << "tensor parallelism together with another mesh axis is not supported yet";
+    // On a data-parallel mesh, tp becomes its inner axis: dp x tp, so that
+    // a tp group is neighbouring ranks (one node).
+    auto grid = module.lookupSymbol<shard::GridOp>("mesh");
+    if (grid && grid.getShape().size() != 1) {
+      module.emitError() << "tensor parallelism needs a 1-D mesh to extend";
       return signalPassFailure();
     }
+    const int64_t axis = grid ? 1 : 0;
     // Pairs in program order, each matmul in one pair at most (in an MLP of
     // several layers, layer 1 is a row split after layer 0, not a column one).
     SmallVector<Pair> pairs;
@@ -127,9 +131,16 @@ struct PartitionTensorPass
       return signalPassFailure();
     }
     Builder b(&getContext());
-    OpBuilder mb = OpBuilder::atBlockBegin(module.getBody());
-    shard::GridOp::create(mb, module.getLoc(), "mesh", ArrayRef<int64_t>{tp});
-    module->setAttr("weft.mesh", b.getDictionaryAttr(b.getNamedAttr("tp", b.getI64IntegerAttr(tp))));
+    if (grid) {
+      const int64_t dp = grid.getShape()[0];
+      grid.setShape(ArrayRef<int64_t>{dp, tp});
+      module->setAttr("weft.mesh", b.getDictionaryAttr({b.getNamedAttr("dp", b.getI64IntegerAttr(dp)),
+                                                        b.getNamedAttr("tp", b.getI64IntegerAttr(tp))}));
+    } else {
+      OpBuilder mb = OpBuilder::atBlockBegin(module.getBody());
+      shard::GridOp::create(mb, module.getLoc(), "mesh", ArrayRef<int64_t>{tp});
+      module->setAttr("weft.mesh", b.getDictionaryAttr(b.getNamedAttr("tp", b.getI64IntegerAttr(tp))));
+    }
 
     auto split = [&](BlockArgument arg, int64_t dim) {
       auto t = tt(arg);
@@ -148,7 +159,7 @@ struct PartitionTensorPass
       const int64_t local = n / tp;
       // The replicated input enters the parallel region.
       OpBuilder ob(p.first);
-      Value in = TpCopyOp::create(ob, p.first.getLoc(), p.first.getLhs());
+      Value in = TpCopyOp::create(ob, p.first.getLoc(), p.first.getLhs(), axis);
       p.first.setOperand(0, in);
       split(cast<BlockArgument>(p.first.getRhs()), 1);
       if (p.bias)
@@ -160,7 +171,7 @@ struct PartitionTensorPass
       // The row-parallel products are partial sums.
       OpBuilder after(p.second->getBlock(), std::next(p.second->getIterator()));
       Value sum = shard::AllReduceOp::create(after, p.second.getLoc(), p.second.getResult(), "mesh",
-                                             ArrayRef<shard::GridAxis>{0},
+                                             ArrayRef<shard::GridAxis>{static_cast<shard::GridAxis>(axis)},
                                              shard::ReductionKind::Sum);
       p.second.getResult().replaceAllUsesExcept(sum, sum.getDefiningOp());
     }

@@ -48,6 +48,22 @@ class RankChecker {
   RankChecker(const fb::Artifact &a, const fb::RankProgram &r, const std::string &name)
       : a_(a), r_(r), name_(name) {}
 
+  // Ranks along mesh axis k (a collective's grid axis); -1 when there is no
+  // such axis. With no mesh, axis 0 is the one rank.
+  int64_t AxisSize(int64_t k) const {
+    if (a_.mesh() == nullptr || a_.mesh()->size() == 0) return k == 0 ? 1 : -1;
+    if (k < 0 || k >= static_cast<int64_t>(a_.mesh()->size())) return -1;
+    return a_.mesh()->Get(k)->size();
+  }
+  // Ranks along the named axis (inputs and ZeRO state split over dp,
+  // parameters over tp); 1 when the mesh lacks it.
+  int64_t Named(const char *axis) const {
+    if (a_.mesh())
+      for (const fb::MeshAxis *m : *a_.mesh())
+        if (m->name() && m->name()->str() == axis) return m->size();
+    return 1;
+  }
+
   absl::Status Check() {
     if (r_.values() == nullptr || r_.instructions() == nullptr || r_.inputs() == nullptr ||
         r_.params() == nullptr || r_.outputs() == nullptr)
@@ -117,14 +133,17 @@ class RankChecker {
                                     ? a_.params()->Get(v.index())->tensor()
                                     : a_.states()->Get(v.index())->tensor();
       int64_t whole = t ? NumElements(t->shape()) : -1;
-      // A split input or ZeRO state: each rank sees 1/ranks of it.
+      // A split input or ZeRO state: each rank sees 1/dp of it; a split
+      // parameter or its state, 1/tp.
+      int64_t ranks = 1;
       if ((v.storage() == fb::Storage::Input && a_.inputs()->Get(v.index())->split()) ||
-          (v.storage() == fb::Storage::State && a_.states()->Get(v.index())->split()) ||
-          (v.storage() == fb::Storage::Param && a_.params()->Get(v.index())->split_dim() >= 0) ||
-          (v.storage() == fb::Storage::State && a_.states()->Get(v.index())->split_dim() >= 0)) {
-        const int64_t ranks = a_.ranks()->size();
-        whole = whole % ranks == 0 ? whole / ranks : -1;
-      }
+          (v.storage() == fb::Storage::State && a_.states()->Get(v.index())->split()))
+        ranks = Named("dp");
+      if ((v.storage() == fb::Storage::Param && a_.params()->Get(v.index())->split_dim() >= 0) ||
+          (v.storage() == fb::Storage::State && a_.states()->Get(v.index())->split_dim() >= 0))
+        ranks = Named("tp");
+      if (ranks < 1) return Bad(name_, "a mesh axis has no ranks");
+      whole = whole % ranks == 0 ? whole / ranks : -1;
       if (t == nullptr || whole != n || t->dtype() != v.dtype())
         return Bad(name_, StrCat("value #", i, " does not match the tensor it views"));
     }
@@ -163,7 +182,7 @@ class RankChecker {
         const fb::ParamSpec *p = list->Get(i);
         if (auto s = CheckSpec(p->tensor(), "parameter", i); !s.ok()) return s;
         const int dim = p->split_dim();
-        const int64_t ranks = a_.ranks()->size();
+        const int64_t ranks = Named("tp");
         if (dim >= 0 && (dim >= static_cast<int>(p->tensor()->shape()->size()) ||
                          p->tensor()->shape()->Get(dim) % ranks != 0))
           return Bad(name_, StrCat("parameter #", i, " is split along a dimension it does not have "
@@ -376,23 +395,24 @@ class RankChecker {
           return mismatch;
         return absl::OkStatus();
       case fb::Opcode::AllReduce:
-        if (auto s = need(1, 1, 2); !s.ok()) return s;
-        if (I(0) < 0 || I(0) > 3 || elems(ops[0]) != I(1) || elems(res[0]) != I(1) ||
+        if (auto s = need(1, 1, 3); !s.ok()) return s;
+        if (I(0) < 0 || I(0) > 3 || AxisSize(I(2)) < 1 || elems(ops[0]) != I(1) || elems(res[0]) != I(1) ||
             ops[0]->dtype() != res[0]->dtype())
           return mismatch;
         return absl::OkStatus();
       case fb::Opcode::ReduceScatter: {
-        if (auto s = need(1, 1, 2); !s.ok()) return s;
-        const int64_t ranks = a_.ranks()->size();
-        if (I(0) < 0 || I(0) > 1 || elems(res[0]) != I(1) || elems(ops[0]) != Prod({I(1), ranks}) ||
+        if (auto s = need(1, 1, 3); !s.ok()) return s;
+        const int64_t ranks = AxisSize(I(2));
+        if (ranks < 1 || I(0) < 0 || I(0) > 1 || elems(res[0]) != I(1) || elems(ops[0]) != Prod({I(1), ranks}) ||
             ops[0]->dtype() != res[0]->dtype())
           return mismatch;
         return absl::OkStatus();
       }
       case fb::Opcode::AllSlice:
       case fb::Opcode::AllGather: {
-        if (auto s = need(1, 1, 1); !s.ok()) return s;
-        const int64_t ranks = a_.ranks()->size();
+        if (auto s = need(1, 1, 2); !s.ok()) return s;
+        const int64_t ranks = AxisSize(I(1));
+        if (ranks < 1) return mismatch;
         const bool slice = in.op() == fb::Opcode::AllSlice;
         if (elems(slice ? res[0] : ops[0]) != I(0) ||
             elems(slice ? ops[0] : res[0]) != Prod({I(0), ranks}) || ops[0]->dtype() != res[0]->dtype())
@@ -508,6 +528,15 @@ absl::StatusOr<std::shared_ptr<const Artifact>> ParseArtifact(std::string bytes,
   if (a.format_version() != kFormatVersion)
     return Bad(name, "the payload's format version disagrees with the header");
   if (a.ranks() == nullptr || a.ranks()->size() == 0) return Bad(name, "no rank programs");
+  // The mesh's axes multiply to the ranks.
+  int64_t mesh_ranks = 1;
+  if (a.mesh())
+    for (const fb::MeshAxis *m : *a.mesh())
+      if (m->name() == nullptr || (mesh_ranks = Prod({mesh_ranks, m->size()})) < 1)
+        return Bad(name, "a mesh axis has no name or no ranks");
+  if (mesh_ranks != static_cast<int64_t>(a.ranks()->size()))
+    return Bad(name, StrCat("the mesh has ", mesh_ranks, " ranks, the artifact ", a.ranks()->size(),
+                            " programs"));
   for (const fb::RankProgram *r : *a.ranks()) {
     RankChecker checker(a, *r, name);
     if (absl::Status s = checker.Check(); !s.ok()) return s;

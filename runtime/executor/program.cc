@@ -73,13 +73,17 @@ cpu::FusedKernel Decode(const fb::FusedProgram &p) {
 // its arena, and its communicator. Data-parallel ranks hold identical
 // parameters (same init, same averaged updates).
 struct Rank {
-  int index = 0;  // the rank in the mesh
+  int index = 0;  // the rank in the mesh: d * tp + t
+  int d = 0, t = 0;  // its data-parallel and tensor-parallel coordinates
+  std::vector<int> coord;  // per mesh axis (the grid axes of the collectives)
   const fb::RankProgram *prog = nullptr;
   std::vector<Tensor> params, states;
   std::unique_ptr<uint8_t, AlignedFree> arena;
   std::vector<cpu::FusedKernel> fused;  // per instruction; empty unless Fused
   std::vector<void *> ptr;              // value id -> its bytes, set per run
-  std::unique_ptr<Communicator> comm;
+  // Per mesh axis: the group of ranks that differ only in that coordinate;
+  // null where the axis has one rank (the collective is then the identity).
+  std::vector<std::unique_ptr<Communicator>> comms;
   std::vector<int64_t> calls;           // per instruction, when profiling
   std::vector<double> seconds;
 
@@ -87,7 +91,12 @@ struct Rank {
   DType TypeOf(uint32_t id) const { return static_cast<DType>(Value(id).dtype()); }
   absl::Status Execute(const fb::Instruction &in, size_t index);
   absl::Status RunAll(bool profiling);
-  int index_in_mesh() const { return index; }
+  Communicator *CommOf(int64_t axis) const {
+    return axis >= 0 && axis < static_cast<int64_t>(comms.size()) ? comms[axis].get() : nullptr;
+  }
+  int CoordOf(int64_t axis) const {
+    return axis >= 0 && axis < static_cast<int64_t>(coord.size()) ? coord[axis] : 0;
+  }
 };
 
 struct Program::Impl {
@@ -97,6 +106,7 @@ struct Program::Impl {
   bool profiling = false;
   int threads_per_rank = 0;
   int num_ranks = 1;         // of the mesh; more than ranks.size() under MPI
+  int dp = 1, tp = 1;        // the mesh's axes: num_ranks = dp * tp
   Communicator *process_comm = nullptr;  // under MPI: this process's rank's
 };
 
@@ -167,8 +177,26 @@ absl::StatusOr<std::unique_ptr<Program>> Runtime::LoadFromBytes(std::string byte
       impl->constants.push_back(t);
     }
   // In process, every rank is a thread here; under MPI this process is one.
-  std::vector<std::unique_ptr<Communicator>> comms;
+  // The mesh: dp outer, tp inner (rank = d * tp + t), as the compiler orders it.
+  std::vector<std::string> axis_names;
+  std::vector<int> extent;
+  if (a.mesh())
+    for (const fb::MeshAxis *m : *a.mesh()) {
+      axis_names.push_back(m->name()->str());
+      extent.push_back(static_cast<int>(m->size()));
+      (axis_names.back() == "tp" ? impl->tp : impl->dp) = extent.back();
+    }
+  if (impl->dp * impl->tp != num_ranks)
+    return absl::InvalidArgumentError(
+        StrCat(name, ": the mesh has ", impl->dp * impl->tp, " ranks but the artifact ", num_ranks));
+  // Per local rank, its communicator for each mesh axis.
+  std::vector<std::vector<std::unique_ptr<Communicator>>> comms;
   std::vector<int> local;
+  if (options_.communicator == "mpi" && extent.size() > 1)
+    return absl::UnimplementedError(
+        StrCat(name, " is compiled for a ", impl->dp, " x ", impl->tp,
+               " (dp x tp) mesh; under MPI only one mesh axis is supported yet: run it in one "
+               "process (ranks on threads)"));
   if (options_.communicator == "mpi") {
     auto comm = CreateMpiCommunicator();
     if (!comm.ok()) return comm.status();
@@ -178,10 +206,23 @@ absl::StatusOr<std::unique_ptr<Program>> Runtime::LoadFromBytes(std::string byte
                  (*comm)->size(), " MPI processes were started; run it with mpirun -np ",
                  num_ranks));
     local = {(*comm)->rank()};
-    comms.push_back(std::move(*comm));
+    comms.resize(1);
+    comms[0].push_back(std::move(*comm));
   } else {
     for (int r = 0; r < num_ranks; ++r) local.push_back(r);
-    if (num_ranks > 1) comms = CreateInProcessGroup(num_ranks);
+    comms.resize(num_ranks);
+    for (auto &c : comms) c.resize(extent.size());
+    // One in-process group per axis and per value of the other coordinates.
+    for (size_t k = 0; k < extent.size(); ++k) {
+      if (extent[k] == 1) continue;
+      int stride = 1;  // of axis k in the rank number
+      for (size_t j = k + 1; j < extent.size(); ++j) stride *= extent[j];
+      for (int r = 0; r < num_ranks; ++r) {
+        if ((r / stride) % extent[k] != 0) continue;  // r leads its group
+        auto group = CreateInProcessGroup(extent[k]);
+        for (int i = 0; i < extent[k]; ++i) comms[r + i * stride][k] = std::move(group[i]);
+      }
+    }
   }
   impl->num_ranks = num_ranks;
   impl->ranks.resize(local.size());
@@ -189,21 +230,24 @@ absl::StatusOr<std::unique_ptr<Program>> Runtime::LoadFromBytes(std::string byte
     const int r = local[l];
     Rank &rank = impl->ranks[l];
     rank.index = r;
+    rank.d = r / impl->tp;
+    rank.t = r % impl->tp;
+    for (const std::string &n : axis_names) rank.coord.push_back(n == "tp" ? rank.t : rank.d);
     rank.prog = a.ranks()->Get(r);
     for (const fb::ParamSpec *p : *a.params()) {
       TensorInfo info = InfoOf(*p->tensor());
-      if (p->split_dim() >= 0) info.shape[p->split_dim()] /= num_ranks;  // this rank's slice
+      if (p->split_dim() >= 0) info.shape[p->split_dim()] /= impl->tp;  // this rank's slice
       rank.params.emplace_back(info.dtype, info.shape);
     }
     if (a.states())
       for (const fb::ParamSpec *p : *a.states()) {
         TensorInfo info = InfoOf(*p->tensor());
         if (p->split_dim() >= 0) {
-          info.shape[p->split_dim()] /= num_ranks;  // tensor parallel, like its parameter
+          info.shape[p->split_dim()] /= impl->tp;  // tensor parallel, like its parameter
         } else if (p->split()) {  // ZeRO-1: this rank's contiguous slice of the flattened state
           int64_t n = 1;
           for (int64_t d : info.shape) n *= d;
-          info.shape = {n / num_ranks};
+          info.shape = {n / impl->dp};
         }
         rank.states.emplace_back(info.dtype, info.shape);
       }
@@ -213,9 +257,9 @@ absl::StatusOr<std::unique_ptr<Program>> Runtime::LoadFromBytes(std::string byte
     for (const fb::Instruction *in : *rank.prog->instructions())
       rank.fused.push_back(in->op() == fb::Opcode::Fused ? Decode(*in->fused()) : cpu::FusedKernel());
     rank.ptr.resize(rank.prog->values()->size());
-    if (!comms.empty()) rank.comm = std::move(comms[l]);
+    rank.comms = std::move(comms[l]);
   }
-  if (options_.communicator == "mpi") impl->process_comm = impl->ranks[0].comm.get();
+  if (options_.communicator == "mpi") impl->process_comm = impl->ranks[0].comms[0].get();
   // Ranks on threads share the cores rather than each taking them all.
   impl->threads_per_rank = std::max(
       1, static_cast<int>(std::thread::hardware_concurrency()) / static_cast<int>(local.size()));
@@ -233,7 +277,7 @@ absl::StatusOr<std::unique_ptr<Program>> Runtime::LoadFromBytes(std::string byte
     const fb::OutputSpec *o = a.outputs()->Get(i);
     const fb::ValueDesc &v = first.Value(first.prog->outputs()->Get(i));
     std::vector<int64_t> shape = ShapeOf(v.shape());
-    if (o->gather() && !shape.empty()) shape[0] *= num_ranks;
+    if (o->gather() && !shape.empty()) shape[0] *= program->impl_->dp;
     program->outputs_.push_back({o->name()->str(), static_cast<DType>(v.dtype()), shape});
     if (o->is_loss()) program->loss_ = o->name()->str();
   }
@@ -251,8 +295,8 @@ absl::Status Program::InitParameters(uint64_t seed) {
       const fb::InitSpec &init = *spec.init();
       if (spec.split_dim() >= 0)
         FillRandomSlice(rank.params[i], static_cast<InitDist>(init.dist()), init.a(), init.b(),
-                        seed, params_[i].name, params_[i].shape, spec.split_dim(), rank.index,
-                        impl_->num_ranks);
+                        seed, params_[i].name, params_[i].shape, spec.split_dim(), rank.t,
+                        impl_->tp);
       else
         FillRandom(rank.params[i], static_cast<InitDist>(init.dist()), init.a(), init.b(), seed,
                    params_[i].name);
@@ -287,7 +331,7 @@ absl::Status Program::SetParameter(const std::string &name, const Tensor &value)
     for (Rank &rank : impl_->ranks) {
       if (dim >= 0)
         CopySlice(const_cast<void *>(value.data()), rank.params[i].data(), params_[i].shape, dim,
-                  rank.index, impl_->num_ranks, DTypeSize(value.dtype()), /*to_slice=*/true);
+                  rank.t, impl_->tp, DTypeSize(value.dtype()), /*to_slice=*/true);
       else
         std::memcpy(rank.params[i].data(), value.data(), value.byte_size());
     }
@@ -305,8 +349,9 @@ absl::StatusOr<Tensor> Program::GetParameter(const std::string &name) const {
       return absl::UnimplementedError("reading a tensor-parallel parameter under MPI: use SaveParameters");
     Tensor whole(params_[i].dtype, params_[i].shape);
     for (Rank &r : impl_->ranks)
-      CopySlice(whole.data(), r.params[i].data(), params_[i].shape, dim, r.index, impl_->num_ranks,
-                DTypeSize(params_[i].dtype), /*to_slice=*/false);
+      if (r.d == 0)
+        CopySlice(whole.data(), r.params[i].data(), params_[i].shape, dim, r.t, impl_->tp,
+                  DTypeSize(params_[i].dtype), /*to_slice=*/false);
     return whole;
   }
   for (size_t i = 0; i < states_.size(); ++i) {
@@ -317,7 +362,7 @@ absl::StatusOr<Tensor> Program::GetParameter(const std::string &name) const {
     Tensor whole(states_[i].dtype, states_[i].shape);
     const size_t slice = impl_->ranks[0].states[i].byte_size();
     for (const Rank &r : impl_->ranks)
-      std::memcpy(static_cast<char *>(whole.data()) + r.index * slice, r.states[i].data(), slice);
+      if (r.t == 0) std::memcpy(static_cast<char *>(whole.data()) + r.d * slice, r.states[i].data(), slice);
     return whole;
   }
   return absl::NotFoundError(StrCat("the model has no parameter '", name, "'"));
@@ -352,11 +397,11 @@ absl::Status Program::LoadParameters(const std::string &path, bool with_state) {
       for (Rank &rank : impl_->ranks) {
         Tensor &dst = (is_state ? rank.states : rank.params)[i];
         if (dim >= 0) {
-          CopySlice(const_cast<void *>(it->second.data()), dst.data(), p.shape, dim, rank.index,
-                    impl_->num_ranks, DTypeSize(p.dtype), /*to_slice=*/true);
+          CopySlice(const_cast<void *>(it->second.data()), dst.data(), p.shape, dim, rank.t,
+                    impl_->tp, DTypeSize(p.dtype), /*to_slice=*/true);
           continue;
         }
-        const size_t offset = split ? rank.index * dst.byte_size() : 0;
+        const size_t offset = split ? rank.d * dst.byte_size() : 0;
         std::memcpy(dst.data(), static_cast<const char *>(it->second.data()) + offset, dst.byte_size());
       }
     }
@@ -393,7 +438,7 @@ absl::Status Program::SaveParameters(const std::string &path) const {
   auto gather = [&](const TensorInfo &info, bool is_state, size_t i, int dim) -> absl::Status {
     const Tensor &mine = (is_state ? rank.states : rank.params)[i];
     const size_t slice_bytes = mine.byte_size();
-    std::vector<char> slices(slice_bytes * impl_->num_ranks);
+    std::vector<char> slices(slice_bytes * impl_->tp);
     if (impl_->process_comm != nullptr) {
       if (absl::Status s = impl_->process_comm->AllGather(mine.data(), slices.data(),
                                                           mine.num_elements(), info.dtype);
@@ -401,12 +446,13 @@ absl::Status Program::SaveParameters(const std::string &path) const {
         return s;
     } else {
       for (const Rank &r : impl_->ranks)
-        std::memcpy(slices.data() + r.index * slice_bytes,
-                    (is_state ? r.states : r.params)[i].data(), slice_bytes);
+        if (r.d == 0)
+          std::memcpy(slices.data() + r.t * slice_bytes, (is_state ? r.states : r.params)[i].data(),
+                      slice_bytes);
     }
     Tensor whole(info.dtype, info.shape);
-    for (int r = 0; r < impl_->num_ranks; ++r)
-      CopySlice(whole.data(), slices.data() + r * slice_bytes, info.shape, dim, r, impl_->num_ranks,
+    for (int t = 0; t < impl_->tp; ++t)
+      CopySlice(whole.data(), slices.data() + t * slice_bytes, info.shape, dim, t, impl_->tp,
                 DTypeSize(info.dtype), /*to_slice=*/false);
     file.tensors[info.name] = whole;
     return absl::OkStatus();
@@ -437,7 +483,8 @@ absl::Status Program::SaveParameters(const std::string &path) const {
         return s;
     } else {
       for (const Rank &r : impl_->ranks)
-        std::memcpy(static_cast<char *>(whole.data()) + r.index * slice, r.states[i].data(), slice);
+        if (r.t == 0)
+          std::memcpy(static_cast<char *>(whole.data()) + r.d * slice, r.states[i].data(), slice);
     }
     file.tensors[states_[i].name] = whole;
   }
@@ -483,7 +530,7 @@ int64_t Program::peak_bytes() const {
     for (const TensorInfo &t : *list) {
       int64_t elements = 1;
       for (int64_t d : t.shape) elements *= d;
-      n += elements * DTypeSize(t.dtype) / impl_->num_ranks;
+      n += elements * DTypeSize(t.dtype) / impl_->dp;  // split over dp
     }
   return n;
 }
@@ -492,7 +539,7 @@ absl::StatusOr<std::map<std::string, Tensor>> Program::Run(
     const std::map<std::string, Tensor> &inputs) {
   Impl &m = *impl_;
   const fb::Artifact &a = *m.art->root;
-  const int num_ranks = m.num_ranks;  // of the mesh
+  const int dp = m.dp;  // inputs and gathered outputs are split over dp
   const bool distributed = m.process_comm != nullptr;  // other ranks in other processes
   std::vector<const Tensor *> bound(inputs_.size());
   for (size_t i = 0; i < inputs_.size(); ++i) {
@@ -520,6 +567,9 @@ absl::StatusOr<std::map<std::string, Tensor>> Program::Run(
   // after the run.
   std::vector<Tensor> out_tensors(outputs_.size()), slices(outputs_.size());
   std::vector<std::vector<Tensor>> per_rank(outputs_.size());
+  // A gathered output's slice from tensor-parallel ranks other than t = 0
+  // repeats t = 0's; it goes to scratch.
+  std::vector<std::vector<Tensor>> scratch(outputs_.size());
   for (size_t i = 0; i < outputs_.size(); ++i) {
     const Rank &first = m.ranks[0];
     const fb::ValueDesc &v = first.Value(first.prog->outputs()->Get(i));
@@ -538,15 +588,14 @@ absl::StatusOr<std::map<std::string, Tensor>> Program::Run(
   }
   for (size_t l = 0; l < m.ranks.size(); ++l) {
     Rank &rank = m.ranks[l];
-    const int r = rank.index;
     for (uint32_t id = 0; id < rank.prog->values()->size(); ++id) {
       const fb::ValueDesc &v = rank.Value(id);
       switch (v.storage()) {
         case fb::Storage::Input: {
           // A split input: this rank's slice of dimension 0.
           const Tensor &t = *bound[v.index()];
-          const size_t slice = a.inputs()->Get(v.index())->split() ? t.byte_size() / num_ranks : 0;
-          rank.ptr[id] = static_cast<char *>(const_cast<void *>(t.data())) + r * slice;
+          const size_t slice = a.inputs()->Get(v.index())->split() ? t.byte_size() / dp : 0;
+          rank.ptr[id] = static_cast<char *>(const_cast<void *>(t.data())) + rank.d * slice;
           break;
         }
         case fb::Storage::Param: rank.ptr[id] = rank.params[v.index()].data(); break;
@@ -559,11 +608,14 @@ absl::StatusOr<std::map<std::string, Tensor>> Program::Run(
             rank.ptr[id] = slices[o].data();
           } else if (!per_rank[o].empty()) {
             rank.ptr[id] = per_rank[o][l].data();
+          } else if (rank.t != 0) {
+            scratch[o].push_back(Tensor::Uninitialized(outputs_[o].dtype, ShapeOf(v.shape())));
+            rank.ptr[id] = scratch[o].back().data();
           } else {
             // A gathered output: this rank's slice of dimension 0.
-            const bool gather = a.outputs()->Get(o)->gather() && num_ranks > 1;
-            const size_t slice = gather ? out_tensors[o].byte_size() / num_ranks : 0;
-            rank.ptr[id] = static_cast<char *>(out_tensors[o].data()) + r * slice;
+            const bool gather = a.outputs()->Get(o)->gather() && dp > 1;
+            const size_t slice = gather ? out_tensors[o].byte_size() / dp : 0;
+            rank.ptr[id] = static_cast<char *>(out_tensors[o].data()) + rank.d * slice;
           }
           break;
         }
@@ -733,6 +785,7 @@ absl::Status Rank::Execute(const fb::Instruction &in, size_t index) {
       return absl::OkStatus();
     case fb::Opcode::ReduceScatter: {
       const DType t = TypeOf(in.operands()->Get(0));
+      Communicator *comm = CommOf(I(2));
       if (!comm) {
         std::memcpy(res(0), op(0), I(1) * DTypeSize(t));
         return absl::OkStatus();
@@ -741,24 +794,27 @@ absl::Status Rank::Execute(const fb::Instruction &in, size_t index) {
     }
     case fb::Opcode::AllSlice: {
       const size_t bytes = I(0) * DTypeSize(TypeOf(in.operands()->Get(0)));
-      std::memcpy(res(0), static_cast<const char *>(op(0)) + index_in_mesh() * bytes, bytes);
+      std::memcpy(res(0), static_cast<const char *>(op(0)) + CoordOf(I(1)) * bytes, bytes);
       return absl::OkStatus();
     }
     case fb::Opcode::AllGather: {
       const DType t = TypeOf(in.operands()->Get(0));
+      Communicator *comm = CommOf(I(1));
       if (!comm) {
         std::memcpy(res(0), op(0), I(0) * DTypeSize(t));
         return absl::OkStatus();
       }
       return comm->AllGather(op(0), res(0), I(0), t);
     }
-    case fb::Opcode::AllReduce:
+    case fb::Opcode::AllReduce: {
+      Communicator *comm = CommOf(I(2));
       if (!comm) {  // one device: the reduction over one rank is the identity
         if (res(0) != op(0)) std::memcpy(res(0), op(0), I(1) * DTypeSize(TypeOf(in.operands()->Get(0))));
         return absl::OkStatus();
       }
       return comm->AllReduce(op(0), res(0), I(1), TypeOf(in.operands()->Get(0)),
                              static_cast<ReduceKind>(I(0)));
+    }
   }
   return absl::InternalError("unknown opcode");
 }

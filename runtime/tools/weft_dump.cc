@@ -139,6 +139,15 @@ json ToJson(const weft::artifact::Artifact &art) {
       json &c = collectives[kind];
       c["count"] = c["count"].get<int>() + 1;
       c["bytes"] = c["bytes"].get<int64_t>() + Bytes(v);
+      // And per mesh axis (the last int): on dp x tp, which group pays.
+      const int64_t axis = in->ints()->Get(in->ints()->size() - 1);
+      const std::string over = a.mesh() && axis < static_cast<int64_t>(a.mesh()->size())
+                                   ? a.mesh()->Get(axis)->name()->str()
+                                   : "mesh";
+      json &by = c["by_axis"][over];
+      if (by.is_null()) by = {{"count", 0}, {"bytes", int64_t{0}}};
+      by["count"] = by["count"].get<int>() + 1;
+      by["bytes"] = by["bytes"].get<int64_t>() + Bytes(v);
     }
     jr["collectives"] = collectives;
     jr["interface"] = {{"inputs", List(rank.inputs())},
@@ -203,8 +212,14 @@ void PrintText(const json &j) {
     for (const auto &[kind, c] : r["collectives"].items()) {
       std::string name = kind;
       std::replace(name.begin(), name.end(), '_', '-');
-      std::printf("collectives per step: %d %ss, %lld bytes\n", c["count"].get<int>(), name.c_str(),
-                  static_cast<long long>(c["bytes"].get<int64_t>()));
+      std::string split;  // per axis, when there are several
+      if (c["by_axis"].size() > 1)
+        for (const auto &[axis, by] : c["by_axis"].items())
+          absl::StrAppend(&split, split.empty() ? " (" : "; ", axis, ": ", by["count"].get<int>(),
+                          ", ", by["bytes"].get<int64_t>(), " bytes");
+      std::printf("collectives per step: %d %ss, %lld bytes%s\n", c["count"].get<int>(), name.c_str(),
+                  static_cast<long long>(c["bytes"].get<int64_t>()),
+                  split.empty() ? "" : (split + ")").c_str());
     }
     int i = 0;
     for (const json &in : r["instructions"]) {

@@ -2,7 +2,7 @@
 """Parallelism is exact: N simulated devices give 1 device's numbers, with
 data parallelism (gradients all-reduced, or with ZeRO-1 reduce-scattered and
 the optimizer state sharded) and with tensor parallelism (Megatron MLP
-blocks split by column then row).
+blocks split by column then row), and with both on a dp x tp mesh.
 
 For every example model and dp in (2, 4, 8): 5 AdamW steps from the same
 seed, on the same synthetic data, must give the same per-step losses and the
@@ -51,26 +51,31 @@ root = os.path.join(os.path.dirname(__file__), "..", "..")
 MPIRUN = shutil.which("mpirun")
 
 
-def launcher(mpi, dp):
+def ranks(mesh):
+    """The devices of a mesh such as "dp=2,tp=2"."""
+    return int(np.prod([int(axis.split("=")[1]) for axis in mesh.split(",")]))
+
+
+def launcher(mpi, mesh):
     """One process per rank under mpirun, or all ranks as threads."""
-    return [MPIRUN, "--allow-run-as-root", "--oversubscribe", "-np", str(dp)] if mpi else []
+    return [MPIRUN, "--allow-run-as-root", "--oversubscribe", "-np", str(ranks(mesh))] if mpi else []
 
 
-def train(model, dp, tmp, mpi=False, zero=0, axis="dp"):
-    tag = f"{os.path.basename(model)}.{axis}{dp}{'.mpi' if mpi else ''}{'.zero' if zero else ''}"
+def train(model, mesh, tmp, mpi=False, zero=0):
+    tag = f"{os.path.basename(model)}.{mesh}{'.mpi' if mpi else ''}{'.zero' if zero else ''}"
     weft, ckpt, report = (os.path.join(tmp, tag + ext) for ext in (".weft", ".safetensors", ".json"))
-    subprocess.run([f"{args.bin}/weftc", model, "--train=adamw", "--lr=3e-3", "--eps=1e-6", f"--mesh={axis}={dp}",
+    subprocess.run([f"{args.bin}/weftc", model, "--train=adamw", "--lr=3e-3", "--eps=1e-6", f"--mesh={mesh}",
                     f"--zero={zero}", "-o", weft], check=True)
-    subprocess.run(launcher(mpi, dp) + [f"{args.bin}/weft-run", weft, "--steps=5", "--seed=11", f"--save={ckpt}",
+    subprocess.run(launcher(mpi, mesh) + [f"{args.bin}/weft-run", weft, "--steps=5", "--seed=11", f"--save={ckpt}",
                     f"--report={report}"], check=True, capture_output=True)
     return json.load(open(report))["losses"], st.load(ckpt)
 
 
-def infer(model, dp, tmp, axis="dp"):
-    """The serving path: an inference artifact split over dp (or tp) devices."""
-    tag = f"{os.path.basename(model)}.infer.{axis}{dp}"
+def infer(model, mesh, tmp):
+    """The serving path: an inference artifact split over the mesh's devices."""
+    tag = f"{os.path.basename(model)}.infer.{mesh}"
     weft, out = os.path.join(tmp, tag + ".weft"), os.path.join(tmp, tag + ".npz")
-    subprocess.run([f"{args.bin}/weftc", model, f"--mesh={axis}={dp}", "-o", weft], check=True)
+    subprocess.run([f"{args.bin}/weftc", model, f"--mesh={mesh}", "-o", weft], check=True)
     subprocess.run([f"{args.bin}/weft-run", weft, "--seed=11", f"--outputs={out}"], check=True,
                    capture_output=True)
     return dict(np.load(out))
@@ -87,36 +92,37 @@ def main():
     passed = failed = 0
     for name in ("gpt_tiny", "bert_tiny", "lstm_lm", "mlp"):
         model = os.path.join(root, "examples", name + ".mlir")
-        ref_losses, ref_params = train(model, 1, tmp)
+        ref_losses, ref_params = train(model, "dp=1", tmp)
         # (dp, under mpirun, ZeRO stage); ZeRO-1 state is saved whole, so it
         # compares with dp=1's directly.
         # Tensor parallelism (Megatron MLP blocks) applies to the models
         # that have them; the LSTM's matmuls share their weights over time.
         tp = name != "lstm_lm"
-        runs = [(dp, False, 0, "dp") for dp in (2, 4, 8)] + [(4, False, 1, "dp")]
+        # (mesh, under mpirun, ZeRO stage)
+        runs = [(f"dp={dp}", False, 0) for dp in (2, 4, 8)] + [("dp=4", False, 1)]
         if tp:
-            runs += [(2, False, 0, "tp"), (4, False, 0, "tp")]
+            runs += [("tp=2", False, 0), ("tp=4", False, 0), ("dp=2,tp=2", False, 0)]
         if MPIRUN:
-            runs += [(4, True, 0, "dp"), (4, True, 1, "dp")] + ([(2, True, 0, "tp")] if tp else [])
-        for dp, mpi, zero, axis in runs:
-            losses, params = train(model, dp, tmp, mpi, zero, axis)
+            runs += [("dp=4", True, 0), ("dp=4", True, 1)] + ([("tp=2", True, 0)] if tp else [])
+        for mesh, mpi, zero in runs:
+            losses, params = train(model, mesh, tmp, mpi, zero)
             loss_err = rel(losses, ref_losses)
             assert sorted(params) == sorted(ref_params)
             noise = [k for k in params if "k_proj.bias" in k]
             worst, where = max((rel(params[k], ref_params[k]), k) for k in params if k not in noise)
             noise_ok = all(np.max(np.abs(params[k])) < 1e-4 for k in noise)
-            ok = loss_err <= 1e-5 and worst <= (2e-4 if axis == "tp" else 5e-5) and noise_ok
-            print(f"{name:10s} {axis}={dp}{' mpirun' if mpi else ''}{' zero=1' if zero else ''}  losses {loss_err:.1e}  parameters {worst:.1e} ({where})  "
+            ok = loss_err <= 1e-5 and worst <= (2e-4 if "tp" in mesh else 5e-5) and noise_ok
+            print(f"{name:10s} {mesh}{' mpirun' if mpi else ''}{' zero=1' if zero else ''}  losses {loss_err:.1e}  parameters {worst:.1e} ({where})  "
                   f"{'PASS' if ok else 'FAIL'}")
             passed += ok
             failed += not ok
-        ref_out = infer(model, 1, tmp)
-        for dp, axis in [(4, "dp")] + ([(4, "tp")] if tp else []):
-            out = infer(model, dp, tmp, axis)
+        ref_out = infer(model, "dp=1", tmp)
+        for mesh in ["dp=4"] + (["tp=4", "dp=2,tp=2"] if tp else []):
+            out = infer(model, mesh, tmp)
             worst = max(rel(out[k], ref_out[k]) for k in ref_out)
             # tp adds the row-parallel partial products in another order.
-            ok = sorted(out) == sorted(ref_out) and worst <= (1e-6 if axis == "dp" else 1e-5)
-            print(f"{name:10s} {axis}={dp}  inference outputs {worst:.1e}  {'PASS' if ok else 'FAIL'}")
+            ok = sorted(out) == sorted(ref_out) and worst <= (1e-5 if "tp" in mesh else 1e-6)
+            print(f"{name:10s} {mesh}  inference outputs {worst:.1e}  {'PASS' if ok else 'FAIL'}")
             passed += ok
             failed += not ok
     if not MPIRUN:

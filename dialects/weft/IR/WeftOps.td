@@ -400,7 +400,8 @@ def Weft_TpCopyOp : Weft_ComputeOp<"tp_copy"> {
     of a column-parallel matmul). Each device's gradient of it is a partial
     sum, so weft-autodiff sums them over the tp axis. It moves no data.
   }];
-  let arguments = (ins Weft_Tensor:$operand);
+  // The axis of @mesh the tp devices lie on (1 on a dp x tp mesh).
+  let arguments = (ins Weft_Tensor:$operand, DefaultValuedAttr<I64Attr, "0">:$grid_axis);
   let results = (outs Weft_Tensor:$result);
   let assemblyFormat = [{
     $operand attr-dict `:` custom<ElementwiseTypes>(type($operand), type($result))
