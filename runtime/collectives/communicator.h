@@ -57,6 +57,10 @@ bool LaunchedUnderMpi();
 /// Initialises MPI once (it is finalised at exit) and returns this process's
 /// communicator over all processes; an error when MPI is not built in.
 absl::StatusOr<std::unique_ptr<Communicator>> CreateMpiCommunicator();
+/// The processes with the same `color`, ranked by `key` (MPI_Comm_split of
+/// the world): one axis of a 2-D mesh. Every process must call it, in the
+/// same order.
+absl::StatusOr<std::unique_ptr<Communicator>> CreateMpiSubCommunicator(int color, int key);
 
 }  // namespace weft
 

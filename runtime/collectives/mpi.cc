@@ -63,9 +63,9 @@ void Divide(void *p, int64_t n, int by) {
 
 class Mpi final : public Communicator {
  public:
-  Mpi() {
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
-    MPI_Comm_size(MPI_COMM_WORLD, &size_);
+  explicit Mpi(MPI_Comm comm = MPI_COMM_WORLD) : comm_(comm) {
+    MPI_Comm_rank(comm_, &rank_);
+    MPI_Comm_size(comm_, &size_);
   }
   int rank() const override { return rank_; }
   int size() const override { return size_; }
@@ -74,13 +74,13 @@ class Mpi final : public Communicator {
                          ReduceKind kind) override {
     if (Narrow(dtype)) {
       std::vector<float> wide = Widen(send, dtype, count);
-      WEFT_MPI(MPI_Allreduce(MPI_IN_PLACE, wide.data(), count, MPI_FLOAT, OpOf(kind), MPI_COMM_WORLD));
+      WEFT_MPI(MPI_Allreduce(MPI_IN_PLACE, wide.data(), count, MPI_FLOAT, OpOf(kind), comm_));
       if (kind == ReduceKind::kAverage) Divide<float>(wide.data(), count, size_);
       NarrowInto(wide.data(), recv, dtype, count);
       return absl::OkStatus();
     }
     WEFT_MPI(MPI_Allreduce(send == recv ? MPI_IN_PLACE : send, recv, count, TypeOf(dtype), OpOf(kind),
-                           MPI_COMM_WORLD));
+                           comm_));
     if (kind == ReduceKind::kAverage) {
       if (dtype == DType::kF32) Divide<float>(recv, count, size_);
       if (dtype == DType::kI32) Divide<int32_t>(recv, count, size_);
@@ -91,7 +91,7 @@ class Mpi final : public Communicator {
 
   absl::Status AllGather(const void *send, void *recv, int64_t count, DType dtype) override {
     const int bytes = static_cast<int>(count * DTypeSize(dtype));
-    WEFT_MPI(MPI_Allgather(send, bytes, MPI_BYTE, recv, bytes, MPI_BYTE, MPI_COMM_WORLD));
+    WEFT_MPI(MPI_Allgather(send, bytes, MPI_BYTE, recv, bytes, MPI_BYTE, comm_));
     return absl::OkStatus();
   }
 
@@ -100,12 +100,12 @@ class Mpi final : public Communicator {
     if (Narrow(dtype)) {
       std::vector<float> wide = Widen(send, dtype, count * size_), mine(count);
       WEFT_MPI(MPI_Reduce_scatter_block(wide.data(), mine.data(), count, MPI_FLOAT, OpOf(kind),
-                                        MPI_COMM_WORLD));
+                                        comm_));
       if (kind == ReduceKind::kAverage) Divide<float>(mine.data(), count, size_);
       NarrowInto(mine.data(), recv, dtype, count);
       return absl::OkStatus();
     }
-    WEFT_MPI(MPI_Reduce_scatter_block(send, recv, count, TypeOf(dtype), OpOf(kind), MPI_COMM_WORLD));
+    WEFT_MPI(MPI_Reduce_scatter_block(send, recv, count, TypeOf(dtype), OpOf(kind), comm_));
     if (kind == ReduceKind::kAverage && dtype == DType::kF32) Divide<float>(recv, count, size_);
     return absl::OkStatus();
   }
@@ -113,21 +113,21 @@ class Mpi final : public Communicator {
   absl::Status Broadcast(void *buf, int64_t count, DType dtype, int root) override {
     if (root < 0 || root >= size_)
       return absl::InvalidArgumentError(absl::StrCat("broadcast root ", root, " of ", size_));
-    WEFT_MPI(MPI_Bcast(buf, static_cast<int>(count * DTypeSize(dtype)), MPI_BYTE, root, MPI_COMM_WORLD));
+    WEFT_MPI(MPI_Bcast(buf, static_cast<int>(count * DTypeSize(dtype)), MPI_BYTE, root, comm_));
     return absl::OkStatus();
   }
 
   absl::Status AllToAll(const void *send, void *recv, int64_t count, DType dtype) override {
     const int bytes = static_cast<int>(count * DTypeSize(dtype));
     WEFT_MPI(MPI_Alltoall(send == recv ? MPI_IN_PLACE : send, bytes, MPI_BYTE, recv, bytes, MPI_BYTE,
-                          MPI_COMM_WORLD));
+                          comm_));
     return absl::OkStatus();
   }
 
   absl::Status Send(const void *buf, int64_t count, DType dtype, int peer) override {
     if (peer < 0 || peer >= size_ || peer == rank_)
       return absl::InvalidArgumentError(absl::StrCat("rank ", rank_, " cannot send to ", peer));
-    WEFT_MPI(MPI_Send(buf, static_cast<int>(count * DTypeSize(dtype)), MPI_BYTE, peer, 0, MPI_COMM_WORLD));
+    WEFT_MPI(MPI_Send(buf, static_cast<int>(count * DTypeSize(dtype)), MPI_BYTE, peer, 0, comm_));
     return absl::OkStatus();
   }
 
@@ -135,7 +135,7 @@ class Mpi final : public Communicator {
     if (peer < 0 || peer >= size_ || peer == rank_)
       return absl::InvalidArgumentError(absl::StrCat("rank ", rank_, " cannot receive from ", peer));
     MPI_Status status;
-    WEFT_MPI(MPI_Recv(buf, static_cast<int>(count * DTypeSize(dtype)), MPI_BYTE, peer, 0, MPI_COMM_WORLD,
+    WEFT_MPI(MPI_Recv(buf, static_cast<int>(count * DTypeSize(dtype)), MPI_BYTE, peer, 0, comm_,
                       &status));
     int got = 0;
     MPI_Get_count(&status, MPI_BYTE, &got);
@@ -147,11 +147,12 @@ class Mpi final : public Communicator {
   }
 
   absl::Status Barrier() override {
-    WEFT_MPI(MPI_Barrier(MPI_COMM_WORLD));
+    WEFT_MPI(MPI_Barrier(comm_));
     return absl::OkStatus();
   }
 
  private:
+  MPI_Comm comm_;  // the world, or one mesh axis's group (freed by MPI_Finalize)
   int rank_ = 0, size_ = 1;
 };
 
@@ -173,6 +174,13 @@ absl::StatusOr<std::unique_ptr<Communicator>> CreateMpiCommunicator() {
   });
   if (!init.ok()) return init;
   return std::unique_ptr<Communicator>(new Mpi());
+}
+
+absl::StatusOr<std::unique_ptr<Communicator>> CreateMpiSubCommunicator(int color, int key) {
+  if (auto world = CreateMpiCommunicator(); !world.ok()) return world.status();  // MPI is up
+  MPI_Comm sub;
+  WEFT_MPI(MPI_Comm_split(MPI_COMM_WORLD, color, key, &sub));
+  return std::unique_ptr<Communicator>(new Mpi(sub));
 }
 
 }  // namespace weft

@@ -108,6 +108,11 @@ struct Program::Impl {
   int num_ranks = 1;         // of the mesh; more than ranks.size() under MPI
   int dp = 1, tp = 1;        // the mesh's axes: num_ranks = dp * tp
   Communicator *process_comm = nullptr;  // under MPI: this process's rank's
+  // Under MPI: the world on a 2-D mesh (the axes' groups are the ranks'), and
+  // this rank's group along dp (gathered outputs, ZeRO state) and along tp
+  // (split parameters), null where the mesh lacks the axis.
+  std::unique_ptr<Communicator> world;
+  Communicator *dp_comm = nullptr, *tp_comm = nullptr;
 };
 
 absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(const RuntimeOptions &options) {
@@ -192,11 +197,6 @@ absl::StatusOr<std::unique_ptr<Program>> Runtime::LoadFromBytes(std::string byte
   // Per local rank, its communicator for each mesh axis.
   std::vector<std::vector<std::unique_ptr<Communicator>>> comms;
   std::vector<int> local;
-  if (options_.communicator == "mpi" && extent.size() > 1)
-    return absl::UnimplementedError(
-        StrCat(name, " is compiled for a ", impl->dp, " x ", impl->tp,
-               " (dp x tp) mesh; under MPI only one mesh axis is supported yet: run it in one "
-               "process (ranks on threads)"));
   if (options_.communicator == "mpi") {
     auto comm = CreateMpiCommunicator();
     if (!comm.ok()) return comm.status();
@@ -205,9 +205,22 @@ absl::StatusOr<std::unique_ptr<Program>> Runtime::LoadFromBytes(std::string byte
           StrCat(name, " is compiled for ", num_ranks, num_ranks == 1 ? " rank" : " ranks", " but ",
                  (*comm)->size(), " MPI processes were started; run it with mpirun -np ",
                  num_ranks));
-    local = {(*comm)->rank()};
+    const int r = (*comm)->rank();
+    local = {r};
     comms.resize(1);
-    comms[0].push_back(std::move(*comm));
+    if (extent.size() <= 1) {
+      comms[0].push_back(std::move(*comm));
+    } else {  // one sub-communicator per axis: the processes that differ only there
+      impl->world = std::move(*comm);
+      for (size_t k = 0; k < extent.size(); ++k) {
+        int stride = 1;
+        for (size_t j = k + 1; j < extent.size(); ++j) stride *= extent[j];
+        const int coord = (r / stride) % extent[k];
+        auto sub = CreateMpiSubCommunicator(r - coord * stride, coord);
+        if (!sub.ok()) return sub.status();
+        comms[0].push_back(std::move(*sub));
+      }
+    }
   } else {
     for (int r = 0; r < num_ranks; ++r) local.push_back(r);
     comms.resize(num_ranks);
@@ -259,7 +272,12 @@ absl::StatusOr<std::unique_ptr<Program>> Runtime::LoadFromBytes(std::string byte
     rank.ptr.resize(rank.prog->values()->size());
     rank.comms = std::move(comms[l]);
   }
-  if (options_.communicator == "mpi") impl->process_comm = impl->ranks[0].comms[0].get();
+  if (options_.communicator == "mpi") {
+    Rank &me = impl->ranks[0];
+    impl->process_comm = impl->world ? impl->world.get() : me.comms[0].get();
+    for (size_t k = 0; k < axis_names.size(); ++k)
+      (axis_names[k] == "tp" ? impl->tp_comm : impl->dp_comm) = me.comms[k].get();
+  }
   // Ranks on threads share the cores rather than each taking them all.
   impl->threads_per_rank = std::max(
       1, static_cast<int>(std::thread::hardware_concurrency()) / static_cast<int>(local.size()));
@@ -440,7 +458,7 @@ absl::Status Program::SaveParameters(const std::string &path) const {
     const size_t slice_bytes = mine.byte_size();
     std::vector<char> slices(slice_bytes * impl_->tp);
     if (impl_->process_comm != nullptr) {
-      if (absl::Status s = impl_->process_comm->AllGather(mine.data(), slices.data(),
+      if (absl::Status s = impl_->tp_comm->AllGather(mine.data(), slices.data(),
                                                           mine.num_elements(), info.dtype);
           !s.ok())
         return s;
@@ -477,7 +495,7 @@ absl::Status Program::SaveParameters(const std::string &path) const {
     Tensor whole(states_[i].dtype, states_[i].shape);
     const size_t slice = rank.states[i].byte_size();
     if (impl_->process_comm != nullptr) {
-      if (absl::Status s = impl_->process_comm->AllGather(rank.states[i].data(), whole.data(),
+      if (absl::Status s = impl_->dp_comm->AllGather(rank.states[i].data(), whole.data(),
                                                           rank.states[i].num_elements(), states_[i].dtype);
           !s.ok())
         return s;
@@ -642,7 +660,7 @@ absl::StatusOr<std::map<std::string, Tensor>> Program::Run(
   if (!status.ok()) return status;
   for (size_t i = 0; i < outputs_.size(); ++i)
     if (!slices[i].empty())
-      if (absl::Status s = m.process_comm->AllGather(slices[i].data(), out_tensors[i].data(),
+      if (absl::Status s = m.dp_comm->AllGather(slices[i].data(), out_tensors[i].data(),
                                                      slices[i].num_elements(), outputs_[i].dtype);
           !s.ok())
         return s;

@@ -103,7 +103,7 @@ def main():
         if tp:
             runs += [("tp=2", False, 0), ("tp=4", False, 0), ("dp=2,tp=2", False, 0)]
         if MPIRUN:
-            runs += [("dp=4", True, 0), ("dp=4", True, 1)] + ([("tp=2", True, 0)] if tp else [])
+            runs += [("dp=4", True, 0), ("dp=4", True, 1)] + ([("tp=2", True, 0), ("dp=2,tp=2", True, 0)] if tp else [])
         for mesh, mpi, zero in runs:
             losses, params = train(model, mesh, tmp, mpi, zero)
             loss_err = rel(losses, ref_losses)

@@ -40,5 +40,30 @@ TEST(MpiCommunicatorTest, EveryCollectiveEveryDtype) {
   ASSERT_TRUE(World().Barrier().ok());
 }
 
+// The axes of a 2-D mesh: split the world in groups of 2 (by the rank's
+// high bits, as a dp x tp mesh groups its tp ranks) and in groups of the
+// same low bit (dp); each group must pass the same checks with its own ranks.
+TEST(MpiCommunicatorTest, SubCommunicatorsOfA2DMesh) {
+  ASSERT_EQ(World().size() % 2, 0) << "run under mpirun -np N with N even";
+  const int r = World().rank();
+  auto tp = CreateMpiSubCommunicator(/*color=*/r / 2, /*key=*/r % 2);
+  auto dp = CreateMpiSubCommunicator(/*color=*/r % 2, /*key=*/r / 2);
+  ASSERT_TRUE(tp.ok() && dp.ok());
+  ASSERT_EQ((*tp)->size(), 2);
+  ASSERT_EQ((*tp)->rank(), r % 2);
+  ASSERT_EQ((*dp)->size(), World().size() / 2);
+  ASSERT_EQ((*dp)->rank(), r / 2);
+  for (Communicator *group : {tp->get(), dp->get()})
+    for (auto [count, dtype] : std::vector<std::pair<int64_t, DType>>{{7, DType::kF32}, {13, DType::kBF16}, {6, DType::kI64}}) {
+      const Case c{group->size(), count, dtype};
+      SCOPED_TRACE(CaseName(c));
+      CheckAllReduce(group->rank(), *group, c);
+      CheckAllGather(group->rank(), *group, c);
+      CheckReduceScatter(group->rank(), *group, c);
+      CheckBroadcast(group->rank(), *group, c);
+    }
+  ASSERT_TRUE(World().Barrier().ok());
+}
+
 }  // namespace
 }  // namespace weft
