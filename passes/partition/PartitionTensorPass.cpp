@@ -1,7 +1,10 @@
 //===- PartitionTensorPass.cpp - weft-partition-tensor -------------------===//
 //
-// Megatron's MLP split, as a pattern: column-parallel matmul (+ bias,
-// + activation) into row-parallel matmul. Our own pass rather than upstream
+// Megatron's split, as patterns: an MLP block is a column-parallel matmul
+// (+ bias, + activation) into a row-parallel matmul; an attention block is
+// q, k and v projections split by column (whole heads per device), local
+// attention on those heads, and the output projection split by row. Each
+// block costs one all-reduce forward and one backward. Our own pass rather than upstream
 // sharding-propagation + shard-partition (whose use on weft ops
 // tests/lit/partition/ShardingInterface.mlir shows): the forward alone is
 // not enough for training, because the gradient of the replicated input of
@@ -84,6 +87,87 @@ std::optional<Pair> matchFrom(func::FuncOp fn, MatmulOp first) {
   return std::nullopt;
 }
 
+// One of q, k, v: x @ W [+ b] -> reshape [B, S, H, Dh] -> transpose to
+// [B, H, S, Dh], single uses all the way.
+struct Head {
+  MatmulOp mm;
+  BlockArgument bias;             // optional
+  SmallVector<Operation *> chain; // after mm: [broadcast, add], reshape, transpose
+};
+
+// An attention block: three heads into weft.attention, then transpose back,
+// merge the heads, and x @ Wo.
+struct AttentionBlock {
+  Head qkv[3];
+  AttentionOp attn;
+  SmallVector<Operation *> after; // transpose, reshape
+  MatmulOp out;
+};
+
+bool isHeadTranspose(TransposeOp t) {
+  return t && t.getPerm() == ArrayRef<int64_t>{0, 2, 1, 3};
+}
+
+std::optional<Head> headFrom(func::FuncOp fn, Value operand) {
+  auto tr = operand.getDefiningOp<TransposeOp>();
+  if (!isHeadTranspose(tr) || !operand.hasOneUse())
+    return std::nullopt;
+  auto rs = tr.getOperand().getDefiningOp<ReshapeOp>();
+  if (!rs || !rs.getResult().hasOneUse() || tt(rs.getResult()).getRank() != 4 ||
+      tt(rs.getOperand()).getRank() != 3 || !rs.getOperand().hasOneUse())
+    return std::nullopt;
+  Head h;
+  Value v = rs.getOperand();
+  if (auto add = v.getDefiningOp<AddOp>()) {
+    for (Value side : {add.getLhs(), add.getRhs()}) {
+      auto bc = side.getDefiningOp<BroadcastInDimOp>();
+      if (!bc || !side.hasOneUse() || bc.getOperand().getType().getRank() != 1)
+        continue;
+      if (BlockArgument bias = soleParam(fn, bc.getOperand())) {
+        h.bias = bias;
+        h.chain = {bc, add};
+        v = side == add.getLhs() ? add.getRhs() : add.getLhs();
+        break;
+      }
+    }
+    if (!h.bias || !v.hasOneUse())
+      return std::nullopt;
+  }
+  h.mm = v.getDefiningOp<MatmulOp>();
+  if (!plainMatmulByParam(fn, h.mm))
+    return std::nullopt;
+  h.chain.push_back(rs);
+  h.chain.push_back(tr);
+  return h;
+}
+
+std::optional<AttentionBlock> attentionFrom(func::FuncOp fn, AttentionOp attn) {
+  AttentionBlock blk;
+  blk.attn = attn;
+  Value ops[3] = {attn.getQ(), attn.getK(), attn.getV()};
+  for (int i = 0; i < 3; ++i) {
+    auto h = headFrom(fn, ops[i]);
+    if (!h || h->mm.getLhs() != (i ? blk.qkv[0].mm.getLhs() : h->mm.getLhs()))
+      return std::nullopt;
+    blk.qkv[i] = *h;
+  }
+  Value v = attn.getResult();
+  if (!v.hasOneUse())
+    return std::nullopt;
+  auto tr = dyn_cast<TransposeOp>(*v.getUsers().begin());
+  if (!isHeadTranspose(tr) || !tr.getResult().hasOneUse())
+    return std::nullopt;
+  auto rs = dyn_cast<ReshapeOp>(*tr.getResult().getUsers().begin());
+  if (!rs || tt(rs.getResult()).getRank() != 3 || !rs.getResult().hasOneUse())
+    return std::nullopt;
+  auto out = dyn_cast<MatmulOp>(*rs.getResult().getUsers().begin());
+  if (!out || out.getLhs() != rs.getResult() || !plainMatmulByParam(fn, out))
+    return std::nullopt;
+  blk.after = {tr, rs};
+  blk.out = out;
+  return blk;
+}
+
 RankedTensorType withLast(RankedTensorType t, int64_t last) {
   SmallVector<int64_t> shape(t.getShape());
   shape.back() = last;
@@ -124,11 +208,33 @@ struct PartitionTensorPass
         pairs.push_back(*p);
       }
     });
-    if (pairs.empty()) {
+    std::vector<AttentionBlock> blocks;
+    fn.walk([&](AttentionOp a) {
+      if (auto blk = attentionFrom(fn, a))
+        blocks.push_back(*blk);
+    });
+    if (pairs.empty() && blocks.empty()) {
       fn.emitError() << "--tp-style=megatron found no MLP block to split (a matmul by a "
                         "parameter, an optional bias and activation, then a matmul by a "
-                        "parameter); attention and embeddings are not split yet";
+                        "parameter) and no attention block (q, k, v projections split into "
+                        "heads, weft.attention, the output projection); embeddings are not "
+                        "split yet";
       return signalPassFailure();
+    }
+    // Check every block before changing any.
+    for (AttentionBlock &blk : blocks) {
+      const int64_t heads = tt(blk.attn.getQ()).getShape()[1];
+      for (Head &h : blk.qkv)
+        if (tt(h.chain.back()->getResult(0)).getShape()[1] != heads) {
+          blk.attn.emitError() << "q, k and v have different head counts; tensor parallelism "
+                                  "needs them equal";
+          return signalPassFailure();
+        }
+      if (heads % tp != 0) {
+        blk.attn.emitError() << "the attention has " << heads << " heads, not divisible by tp="
+                             << static_cast<int64_t>(tp) << " (each device takes whole heads)";
+        return signalPassFailure();
+      }
     }
     Builder b(&getContext());
     if (grid) {
@@ -150,6 +256,44 @@ struct PartitionTensorPass
       shape[dim] /= tp;
       arg.setType(RankedTensorType::get(shape, t.getElementType()));
     };
+    // Dimension `dim` of a result becomes its tp-th part.
+    auto shrink = [&](Value v, int64_t dim) {
+      auto t = tt(v);
+      SmallVector<int64_t> shape(t.getShape());
+      shape[dim] /= tp;
+      v.setType(RankedTensorType::get(shape, t.getElementType()));
+    };
+    auto allReduceAfter = [&](MatmulOp m) {
+      OpBuilder after(m->getBlock(), std::next(m->getIterator()));
+      Value sum = shard::AllReduceOp::create(after, m.getLoc(), m.getResult(), "mesh",
+                                             ArrayRef<shard::GridAxis>{static_cast<shard::GridAxis>(axis)},
+                                             shard::ReductionKind::Sum);
+      m.getResult().replaceAllUsesExcept(sum, sum.getDefiningOp());
+    };
+    for (AttentionBlock &blk : blocks) {
+      // One tp_copy for the three projections: their input gradients add up
+      // locally, then one all-reduce sums them over tp.
+      MatmulOp first = blk.qkv[0].mm;
+      for (Head &h : blk.qkv)
+        if (h.mm->isBeforeInBlock(first))
+          first = h.mm;
+      OpBuilder ob(first);
+      Value in = TpCopyOp::create(ob, first.getLoc(), first.getLhs(), axis);
+      for (Head &h : blk.qkv) {
+        h.mm.setOperand(0, in);
+        split(cast<BlockArgument>(h.mm.getRhs()), 1);
+        if (h.bias)
+          split(h.bias, 0);
+        shrink(h.mm.getResult(), 2);
+        for (Operation *op : h.chain)  // [broadcast, add] [B,S,D]; reshape [B,S,H,Dh]; transpose [B,H,S,Dh]
+          shrink(op->getResult(0), isa<TransposeOp>(op) ? 1 : 2);
+      }
+      shrink(blk.attn.getResult(), 1);
+      shrink(blk.after[0]->getResult(0), 2);  // [B, S, H/tp, Dh]
+      shrink(blk.after[1]->getResult(0), 2);  // [B, S, D/tp]
+      split(cast<BlockArgument>(blk.out.getRhs()), 0);
+      allReduceAfter(blk.out);  // the row-parallel products are partial sums
+    }
     for (Pair &p : pairs) {
       const int64_t n = tt(p.first.getResult()).getShape().back();
       if (n % tp != 0) {
@@ -168,12 +312,7 @@ struct PartitionTensorPass
       p.first.getResult().setType(withLast(tt(p.first.getResult()), local));
       for (Operation *op : p.chain)
         op->getResult(0).setType(withLast(tt(op->getResult(0)), local));
-      // The row-parallel products are partial sums.
-      OpBuilder after(p.second->getBlock(), std::next(p.second->getIterator()));
-      Value sum = shard::AllReduceOp::create(after, p.second.getLoc(), p.second.getResult(), "mesh",
-                                             ArrayRef<shard::GridAxis>{static_cast<shard::GridAxis>(axis)},
-                                             shard::ReductionKind::Sum);
-      p.second.getResult().replaceAllUsesExcept(sum, sum.getDefiningOp());
+      allReduceAfter(p.second);  // the row-parallel products are partial sums
     }
     fn.setFunctionType(b.getFunctionType(fn.front().getArgumentTypes(),
                                          fn.front().getTerminator()->getOperandTypes()));

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Parallelism is exact: N simulated devices give 1 device's numbers, with
 data parallelism (gradients all-reduced, or with ZeRO-1 reduce-scattered and
-the optimizer state sharded) and with tensor parallelism (Megatron MLP
-blocks split by column then row), and with both on a dp x tp mesh.
+the optimizer state sharded) and with tensor parallelism (Megatron attention
+and MLP blocks split by column then row), and with both on a dp x tp mesh.
 
 For every example model and dp in (2, 4, 8): 5 AdamW steps from the same
 seed, on the same synthetic data, must give the same per-step losses and the
@@ -25,8 +25,8 @@ by up to that error relative to the gradient itself, not to lr; over 5 steps
 the worst element of a few GPT/BERT weight matrices moves 1e-5 to 2e-5 of the
 tensor's largest value. Losses stay within 1e-5 (measured: ~1e-7).
 
-Tensor parallelism splits the hidden contraction of every MLP block into tp
-partial sums, which changes the rounding of every activation gradient (not
+Tensor parallelism splits the contraction of every attention and MLP
+block's output projection into tp partial sums, which changes the rounding of every activation gradient (not
 only of the final average), and AdamW magnifies that on its smallest
 elements: GPT-tiny's position embedding moves 1.1e-4 of its largest value at
 tp=2. Its bound is 2e-4. With SGD, which has no such magnification, the same
@@ -95,8 +95,8 @@ def main():
         ref_losses, ref_params = train(model, "dp=1", tmp)
         # (dp, under mpirun, ZeRO stage); ZeRO-1 state is saved whole, so it
         # compares with dp=1's directly.
-        # Tensor parallelism (Megatron MLP blocks) applies to the models
-        # that have them; the LSTM's matmuls share their weights over time.
+        # Tensor parallelism (Megatron attention and MLP blocks) applies to
+        # the models that have them; the LSTM's matmuls share their weights over time.
         tp = name != "lstm_lm"
         # (mesh, under mpirun, ZeRO stage)
         runs = [(f"dp={dp}", False, 0) for dp in (2, 4, 8)] + [("dp=4", False, 1)]

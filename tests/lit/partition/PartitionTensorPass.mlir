@@ -42,3 +42,61 @@ func.func @forward(%x0: tensor<4x8xf32> {weft.input = "x"},
   %7 = weft.reduce "mean" %6, dims = [0, 1] : tensor<4x8xf32> -> tensor<f32>
   return %7 : tensor<f32>
 }
+
+// -----
+
+// An attention block: q, k and v split by column (each device gets 2 of the
+// 4 heads, bias and all), attention on the local heads, the output
+// projection split by row, one all-reduce. One tp_copy feeds all three
+// projections, so the backward sums their input gradients locally and
+// all-reduces once.
+// CHECK: shard.grid @mesh(shape = 2)
+// CHECK-LABEL: func.func @forward
+// CHECK-SAME: %arg1: tensor<8x4xf32> {weft.global_shape = array<i64: 8, 8>, {{.*}}weft.param = "wq", weft.split_dim = 1 : i64}
+// CHECK-SAME: %arg2: tensor<4xf32> {weft.global_shape = array<i64: 8>, {{.*}}weft.param = "bq", weft.split_dim = 0 : i64}
+// CHECK-SAME: %arg5: tensor<4x8xf32> {weft.global_shape = array<i64: 8, 8>, {{.*}}weft.param = "wo", weft.split_dim = 0 : i64}
+// CHECK: %[[X:.*]] = weft.tp_copy %{{.*}} : tensor<2x4x8xf32>
+// CHECK: weft.matmul %[[X]], %arg1 : (tensor<2x4x8xf32>, tensor<8x4xf32>) -> tensor<2x4x4xf32>
+// CHECK: weft.reshape %{{.*}} : tensor<2x4x4xf32> -> tensor<2x4x2x2xf32>
+// CHECK: weft.matmul %[[X]], %arg3
+// CHECK: weft.matmul %[[X]], %arg4
+// CHECK: weft.attention %{{.*}}, %{{.*}}, %{{.*}} {causal = true} : (tensor<2x2x4x2xf32>, tensor<2x2x4x2xf32>, tensor<2x2x4x2xf32>) -> tensor<2x2x4x2xf32>
+// CHECK: weft.reshape %{{.*}} : tensor<2x4x2x2xf32> -> tensor<2x4x4xf32>
+// CHECK: %[[P:.*]] = weft.matmul %{{.*}}, %arg5 : (tensor<2x4x4xf32>, tensor<4x8xf32>) -> tensor<2x4x8xf32>
+// CHECK: shard.all_reduce %[[P]] on @mesh grid_axes = [0] : tensor<2x4x8xf32> -> tensor<2x4x8xf32>
+// GRAD-LABEL: func.func @train_step
+// GRAD: shard.all_reduce %{{.*}} on @mesh grid_axes = [0] : tensor<2x4x8xf32>
+// GRAD: weft.matmul %{{.*}}, %arg1 {transpose_b = true} : (tensor<2x4x4xf32>, tensor<8x4xf32>) -> tensor<2x4x8xf32>
+// GRAD-NEXT: %[[DX:.*]] = weft.add
+// GRAD: shard.all_reduce %[[DX]] on @mesh grid_axes = [0] : tensor<2x4x8xf32> -> tensor<2x4x8xf32>
+// GRAD-NOT: shard.all_reduce
+// GRAD-NOT: shard.all_reduce
+func.func @forward(%x0: tensor<2x4x8xf32> {weft.input = "x"},
+                   %wq: tensor<8x8xf32> {weft.param = "wq", weft.init = {dist = "normal", std = 0.1 : f32}},
+                   %bq: tensor<8xf32> {weft.param = "bq", weft.init = {dist = "zeros"}},
+                   %wk: tensor<8x8xf32> {weft.param = "wk", weft.init = {dist = "normal", std = 0.1 : f32}},
+                   %wv: tensor<8x8xf32> {weft.param = "wv", weft.init = {dist = "normal", std = 0.1 : f32}},
+                   %wo: tensor<8x8xf32> {weft.param = "wo", weft.init = {dist = "normal", std = 0.1 : f32}},
+                   %s: tensor<8xf32> {weft.param = "s", weft.init = {dist = "ones"}})
+    -> (tensor<f32> {weft.output = "loss", weft.loss}) {
+  // A parameter before the block, so that the input's gradient is needed.
+  %sb = weft.broadcast_in_dim %s, dims = [2] : tensor<8xf32> -> tensor<2x4x8xf32>
+  %x = weft.mul %x0, %sb : tensor<2x4x8xf32>
+  %q = weft.matmul %x, %wq : (tensor<2x4x8xf32>, tensor<8x8xf32>) -> tensor<2x4x8xf32>
+  %bb = weft.broadcast_in_dim %bq, dims = [2] : tensor<8xf32> -> tensor<2x4x8xf32>
+  %qb = weft.add %q, %bb : tensor<2x4x8xf32>
+  %q1 = weft.reshape %qb : tensor<2x4x8xf32> -> tensor<2x4x4x2xf32>
+  %q2 = weft.transpose %q1, perm = [0, 2, 1, 3] : tensor<2x4x4x2xf32> -> tensor<2x4x4x2xf32>
+  %k = weft.matmul %x, %wk : (tensor<2x4x8xf32>, tensor<8x8xf32>) -> tensor<2x4x8xf32>
+  %k1 = weft.reshape %k : tensor<2x4x8xf32> -> tensor<2x4x4x2xf32>
+  %k2 = weft.transpose %k1, perm = [0, 2, 1, 3] : tensor<2x4x4x2xf32> -> tensor<2x4x4x2xf32>
+  %v = weft.matmul %x, %wv : (tensor<2x4x8xf32>, tensor<8x8xf32>) -> tensor<2x4x8xf32>
+  %v1 = weft.reshape %v : tensor<2x4x8xf32> -> tensor<2x4x4x2xf32>
+  %v2 = weft.transpose %v1, perm = [0, 2, 1, 3] : tensor<2x4x4x2xf32> -> tensor<2x4x4x2xf32>
+  %a = weft.attention %q2, %k2, %v2 {causal = true} : (tensor<2x4x4x2xf32>, tensor<2x4x4x2xf32>, tensor<2x4x4x2xf32>) -> tensor<2x4x4x2xf32>
+  %b = weft.transpose %a, perm = [0, 2, 1, 3] : tensor<2x4x4x2xf32> -> tensor<2x4x4x2xf32>
+  %c = weft.reshape %b : tensor<2x4x4x2xf32> -> tensor<2x4x8xf32>
+  %y = weft.matmul %c, %wo : (tensor<2x4x8xf32>, tensor<8x8xf32>) -> tensor<2x4x8xf32>
+  %m = weft.reduce "mean" %y, dims = [0, 1, 2] : tensor<2x4x8xf32> -> tensor<f32>
+  return %m : tensor<f32>
+}
