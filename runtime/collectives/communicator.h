@@ -46,10 +46,16 @@ class Communicator {
   virtual absl::Status Send(const void *buf, int64_t count, DType dtype, int peer) = 0;
   virtual absl::Status Recv(void *buf, int64_t count, DType dtype, int peer) = 0;
   virtual absl::Status Barrier() = 0;
+  /// This rank failed: every collective of the group, waiting or to come,
+  /// returns an error naming `why` instead of waiting for it forever. Under
+  /// MPI a no-op: the failed process exits and mpirun stops the others.
+  virtual void Abort(const std::string &why) = 0;
 };
 
 /// `size` communicators of one group, one per rank thread of this process.
-std::vector<std::unique_ptr<Communicator>> CreateInProcessGroup(int size);
+/// A rank that waits more than `timeout_s` seconds for the others (one that
+/// hangs or never comes) gets DeadlineExceeded and aborts the group.
+std::vector<std::unique_ptr<Communicator>> CreateInProcessGroup(int size, double timeout_s = 600);
 
 /// True when this process was started by mpirun/srun with more than one
 /// process (the launcher's environment says so) and MPI support is built.

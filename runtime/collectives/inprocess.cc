@@ -4,6 +4,7 @@
 // and meets again so no buffer is reused early. Written here because the
 // alternative, MPI with one process per rank, cannot run ranks as threads
 // of one program.
+#include <chrono>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
@@ -17,32 +18,60 @@
 namespace weft {
 namespace {
 
+// A reusable barrier that gives up: after `timeout`, or at once when a rank
+// has aborted the group. Once aborted, it stays so (the group is dead).
 class Barrier {
  public:
-  explicit Barrier(int n) : n_(n) {}
-  void Wait() {
+  Barrier(int n, double timeout_s)
+      : n_(n), timeout_(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                   std::chrono::duration<double>(timeout_s))) {}
+  absl::Status Wait(int rank, const char *what) {
     std::unique_lock<std::mutex> lock(mu_);
+    if (!aborted_.empty()) return Aborted(rank, what);
     const uint64_t gen = generation_;
     if (++arrived_ == n_) {
       arrived_ = 0;
       ++generation_;
       cv_.notify_all();
-    } else {
-      cv_.wait(lock, [&] { return generation_ != gen; });
+      return absl::OkStatus();
     }
+    if (!cv_.wait_for(lock, timeout_, [&] { return generation_ != gen || !aborted_.empty(); })) {
+      aborted_ = absl::StrCat("rank ", rank, " waited ",
+                              std::chrono::duration<double>(timeout_).count(), " s in ", what,
+                              " for ranks that never came");
+      cv_.notify_all();
+      return absl::DeadlineExceededError(aborted_);
+    }
+    return generation_ != gen ? absl::OkStatus() : Aborted(rank, what);
+  }
+  void Abort(const std::string &why) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (aborted_.empty()) aborted_ = why;
+    cv_.notify_all();
+  }
+  bool aborted() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return !aborted_.empty();
   }
 
  private:
+  absl::Status Aborted(int rank, const char *what) const {
+    return absl::AbortedError(absl::StrCat("rank ", rank, " gave up its ", what, ": ", aborted_));
+  }
   const int n_;
+  const std::chrono::steady_clock::duration timeout_;
   int arrived_ = 0;
   uint64_t generation_ = 0;
+  std::string aborted_;  // why the group is dead; empty while it lives
   std::mutex mu_;
   std::condition_variable cv_;
 };
 
 struct Shared {
-  explicit Shared(int n) : size(n), barrier(n), send(n), recv(n), counts(n) {}
+  Shared(int n, double timeout_s)
+      : size(n), timeout_s(timeout_s), barrier(n, timeout_s), send(n), recv(n), counts(n) {}
   const int size;
+  const double timeout_s;
   Barrier barrier;
   std::vector<const void *> send;
   std::vector<void *> recv;
@@ -122,6 +151,11 @@ void ReduceRange(const std::vector<const void *> &send, int64_t offset, int64_t 
   }
 }
 
+// Every wait can fail (timeout, or another rank aborted the group); a rank
+// that gives up aborts the group too, so no one waits for it.
+#define WEFT_WAIT(what)                                                   \
+  if (absl::Status _w = s_->barrier.Wait(rank_, what); !_w.ok()) return _w
+
 class InProcess final : public Communicator {
  public:
   InProcess(std::shared_ptr<Shared> shared, int rank) : s_(std::move(shared)), rank_(rank) {}
@@ -136,11 +170,11 @@ class InProcess final : public Communicator {
     const int64_t begin = count * rank_ / size(), end = count * (rank_ + 1) / size();
     std::vector<char> mine((end - begin) * DTypeSize(dtype));
     ReduceRange(s_->send, 0, begin, end, dtype, kind, mine.data(), 0);
-    s_->barrier.Wait();  // every rank has read all the inputs it needs
+    WEFT_WAIT("an all-reduce");  // every rank has read all the inputs it needs
     for (int r = 0; r < size(); ++r)
       std::memcpy(static_cast<char *>(s_->recv[r]) + begin * DTypeSize(dtype), mine.data(),
                   mine.size());
-    s_->barrier.Wait();
+    WEFT_WAIT("a collective");
     return absl::OkStatus();
   }
 
@@ -149,7 +183,7 @@ class InProcess final : public Communicator {
     const size_t bytes = count * DTypeSize(dtype);
     for (int r = 0; r < size(); ++r)
       std::memmove(static_cast<char *>(s_->recv[r]) + rank_ * bytes, send, bytes);
-    s_->barrier.Wait();
+    WEFT_WAIT("a collective");
     return absl::OkStatus();
   }
 
@@ -158,9 +192,9 @@ class InProcess final : public Communicator {
     if (auto st = Publish(send, recv, count); !st.ok()) return st;
     std::vector<char> mine(count * DTypeSize(dtype));
     ReduceRange(s_->send, rank_ * count, 0, count, dtype, kind, mine.data(), 0);
-    s_->barrier.Wait();
+    WEFT_WAIT("a collective");
     std::memcpy(recv, mine.data(), mine.size());
-    s_->barrier.Wait();
+    WEFT_WAIT("a collective");
     return absl::OkStatus();
   }
 
@@ -169,7 +203,7 @@ class InProcess final : public Communicator {
       return absl::InvalidArgumentError(absl::StrCat("broadcast root ", root, " of ", size()));
     if (auto st = Publish(buf, buf, count); !st.ok()) return st;
     if (rank_ != root) std::memcpy(buf, s_->send[root], count * DTypeSize(dtype));
-    s_->barrier.Wait();
+    WEFT_WAIT("a collective");
     return absl::OkStatus();
   }
 
@@ -182,9 +216,9 @@ class InProcess final : public Communicator {
     for (int r = 0; r < size(); ++r)
       std::memcpy(mine.data() + r * bytes, static_cast<const char *>(s_->send[r]) + rank_ * bytes,
                   bytes);
-    s_->barrier.Wait();
+    WEFT_WAIT("a collective");
     std::memcpy(recv, mine.data(), mine.size());
-    s_->barrier.Wait();
+    WEFT_WAIT("a collective");
     return absl::OkStatus();
   }
 
@@ -206,7 +240,12 @@ class InProcess final : public Communicator {
       return absl::InvalidArgumentError(absl::StrCat("rank ", rank_, " cannot receive from ", peer));
     std::unique_lock<std::mutex> lock(s_->mail_mu);
     auto &queue = s_->mail[{peer, rank_}];
-    s_->mail_cv.wait(lock, [&] { return !queue.empty(); });
+    const auto limit = std::chrono::duration<double>(s_->timeout_s);
+    if (!s_->mail_cv.wait_for(lock, limit, [&] { return !queue.empty() || s_->barrier.aborted(); }))
+      return absl::DeadlineExceededError(absl::StrCat("rank ", rank_, " waited ", s_->timeout_s,
+                                                      " s for a message from rank ", peer));
+    if (queue.empty())
+      return absl::AbortedError(absl::StrCat("rank ", rank_, " gave up a receive: the group was aborted"));
     std::vector<char> message = std::move(queue.front());
     queue.pop_front();
     lock.unlock();
@@ -219,9 +258,12 @@ class InProcess final : public Communicator {
     return absl::OkStatus();
   }
 
-  absl::Status Barrier() override {
-    s_->barrier.Wait();
-    return absl::OkStatus();
+  absl::Status Barrier() override { return s_->barrier.Wait(rank_, "barrier"); }
+
+  void Abort(const std::string &why) override {
+    s_->barrier.Abort(why);
+    std::lock_guard<std::mutex> lock(s_->mail_mu);  // wake a waiting Recv
+    s_->mail_cv.notify_all();
   }
 
  private:
@@ -231,10 +273,10 @@ class InProcess final : public Communicator {
     s_->send[rank_] = send;
     s_->recv[rank_] = recv;
     s_->counts[rank_] = count;
-    s_->barrier.Wait();
+    WEFT_WAIT("a collective");
     for (int r = 0; r < size(); ++r)
       if (s_->counts[r] != count) {
-        s_->barrier.Wait();
+        WEFT_WAIT("a collective");
         return absl::InvalidArgumentError(absl::StrCat("collective size mismatch: rank ", rank_,
                                                        " has ", count, ", rank ", r, " has ",
                                                        s_->counts[r]));
@@ -248,8 +290,8 @@ class InProcess final : public Communicator {
 
 }  // namespace
 
-std::vector<std::unique_ptr<Communicator>> CreateInProcessGroup(int size) {
-  auto shared = std::make_shared<Shared>(size);
+std::vector<std::unique_ptr<Communicator>> CreateInProcessGroup(int size, double timeout_s) {
+  auto shared = std::make_shared<Shared>(size, timeout_s);
   std::vector<std::unique_ptr<Communicator>> group;
   for (int r = 0; r < size; ++r) group.push_back(std::make_unique<InProcess>(shared, r));
   return group;

@@ -146,6 +146,10 @@ class Mpi final : public Communicator {
     return absl::OkStatus();
   }
 
+  // The failed process returns its error and exits; mpirun then stops the
+  // others (and MPI's default error handler aborts the job on a comm error).
+  void Abort(const std::string &) override {}
+
   absl::Status Barrier() override {
     WEFT_MPI(MPI_Barrier(comm_));
     return absl::OkStatus();

@@ -232,7 +232,7 @@ absl::StatusOr<std::unique_ptr<Program>> Runtime::LoadFromBytes(std::string byte
       for (size_t j = k + 1; j < extent.size(); ++j) stride *= extent[j];
       for (int r = 0; r < num_ranks; ++r) {
         if ((r / stride) % extent[k] != 0) continue;  // r leads its group
-        auto group = CreateInProcessGroup(extent[k]);
+        auto group = CreateInProcessGroup(extent[k], options_.collective_timeout_s);
         for (int i = 0; i < extent[k]; ++i) comms[r + i * stride][k] = std::move(group[i]);
       }
     }
@@ -650,12 +650,20 @@ absl::StatusOr<std::map<std::string, Tensor>> Program::Run(
       threads.emplace_back([&, l] {
         omp_set_num_threads(m.threads_per_rank);
         statuses[l] = m.ranks[l].RunAll(m.profiling);
+        // A failed rank releases the others from its groups' collectives
+        // rather than leaving them waiting (the program is dead after this).
+        if (!statuses[l].ok())
+          for (auto &c : m.ranks[l].comms)
+            if (c) c->Abort(StrCat("rank ", m.ranks[l].index, " failed: ", statuses[l].message()));
       });
     for (std::thread &t : threads) t.join();
-    for (size_t l = 0; l < m.ranks.size() && status.ok(); ++l)
-      if (!statuses[l].ok())
-        status = absl::Status(statuses[l].code(),
-                              StrCat("rank ", m.ranks[l].index, ": ", statuses[l].message()));
+    // Report the cause: a rank that failed by itself, not one that gave up
+    // because another did.
+    for (bool cause : {true, false})
+      for (size_t l = 0; l < m.ranks.size() && status.ok(); ++l)
+        if (!statuses[l].ok() && (!cause || !absl::IsAborted(statuses[l])))
+          status = absl::Status(statuses[l].code(),
+                                StrCat("rank ", m.ranks[l].index, ": ", statuses[l].message()));
   }
   if (!status.ok()) return status;
   for (size_t i = 0; i < outputs_.size(); ++i)

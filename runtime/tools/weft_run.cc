@@ -38,6 +38,9 @@ ABSL_FLAG(std::string, report, "", "Write every step's loss and time, throughput
 ABSL_FLAG(uint64_t, seed, 0, "Seed of the parameter init and the synthetic data");
 ABSL_FLAG(int, steps, 1, "Steps to run");
 ABSL_FLAG(int, threads, 0, "CPU threads (0: all cores)");
+ABSL_FLAG(double, timeout, 600,
+          "seconds a rank may wait for the others in a collective before every rank stops with an "
+          "error (ranks in one process)");
 ABSL_FLAG(bool, profile, false, "Time every instruction; print the time per kernel and the top 10");
 
 namespace {
@@ -187,7 +190,14 @@ int main(int argc, char **argv) {
                                    {"report", absl::GetFlag(FLAGS_report)}})
     if (absl::Status w = CheckWritable(flag, path); !w.ok()) return Fail(w);
   auto start = std::chrono::steady_clock::now();
-  auto runtime = weft::Runtime::Create({absl::GetFlag(FLAGS_backend), absl::GetFlag(FLAGS_threads)});
+  if (absl::GetFlag(FLAGS_timeout) <= 0)
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat("--timeout must be more than 0 seconds, got ", absl::GetFlag(FLAGS_timeout))));
+  weft::RuntimeOptions options;
+  options.backend = absl::GetFlag(FLAGS_backend);
+  options.threads = absl::GetFlag(FLAGS_threads);
+  options.collective_timeout_s = absl::GetFlag(FLAGS_timeout);
+  auto runtime = weft::Runtime::Create(options);
   if (!runtime.ok()) return Fail(runtime.status());
   auto program = (*runtime)->Load(model);
   if (!program.ok()) return Fail(program.status());

@@ -65,5 +65,49 @@ TEST(CommunicatorErrors, BadBroadcastRoot) {
   });
 }
 
+// A rank that never comes: the others give up after the timeout, with an
+// error that says so, instead of hanging.
+TEST(CommunicatorErrors, AMissingRankTimesOutOnEveryOtherRank) {
+  auto group = CreateInProcessGroup(3, /*timeout_s=*/0.2);
+  std::vector<absl::Status> got(3);
+  std::vector<std::thread> threads;
+  for (int r = 1; r < 3; ++r)  // rank 0 never calls
+    threads.emplace_back([&, r] {
+      float x = 1;
+      got[r] = group[r]->AllReduce(&x, &x, 1, DType::kF32, ReduceKind::kSum);
+    });
+  for (auto &t : threads) t.join();
+  for (int r = 1; r < 3; ++r) {
+    EXPECT_TRUE(absl::IsDeadlineExceeded(got[r]) || absl::IsAborted(got[r])) << got[r];
+    EXPECT_NE(std::string(got[r].message()).find("for ranks that never came"), std::string::npos)
+        << got[r];
+  }
+  // The group is dead: later collectives fail at once.
+  float x = 1;
+  EXPECT_TRUE(absl::IsAborted(group[0]->AllReduce(&x, &x, 1, DType::kF32, ReduceKind::kSum)));
+}
+
+// A rank that fails aborts the group: the ranks waiting in a collective, or
+// in a receive, return at once with its reason.
+TEST(CommunicatorErrors, AFailedRankReleasesTheOthers) {
+  auto group = CreateInProcessGroup(3, /*timeout_s=*/600);
+  std::vector<absl::Status> got(3);
+  std::thread waiting_collective([&] {
+    float x = 1;
+    got[1] = group[1]->AllReduce(&x, &x, 1, DType::kF32, ReduceKind::kSum);
+  });
+  std::thread waiting_recv([&] {
+    float x = 0;
+    got[2] = group[2]->Recv(&x, 1, DType::kF32, 0);
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  group[0]->Abort("rank 0 failed: embedding index 999 out of range");
+  waiting_collective.join();
+  waiting_recv.join();
+  EXPECT_TRUE(absl::IsAborted(got[1])) << got[1];
+  EXPECT_NE(std::string(got[1].message()).find("embedding index 999"), std::string::npos) << got[1];
+  EXPECT_TRUE(absl::IsAborted(got[2])) << got[2];
+}
+
 }  // namespace
 }  // namespace weft

@@ -47,6 +47,10 @@ struct RuntimeOptions {
   // this process), "mpi" (this process is one rank; mpirun/srun starts the
   // others), or "auto": mpi when launched by mpirun with several processes.
   std::string communicator = "auto";
+  // In process: a rank that waits longer than this in a collective (another
+  // rank hangs or never comes) fails with DeadlineExceeded, and so do the
+  // others, instead of hanging. A rank that fails releases the others at once.
+  double collective_timeout_s = 600;
 };
 
 class Program;
