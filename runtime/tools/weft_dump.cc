@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <map>
+#include <tuple>
 #include <set>
 #include <iostream>
 
@@ -19,6 +20,9 @@
 #include "runtime/artifact/reader.h"
 #include "weft/tensor.h"
 
+ABSL_FLAG(bool, partition, false,
+          "print how the model is split over the mesh: per tensor its sharding and local shape, "
+          "per collective its axis, bytes and source op, and per device memory");
 ABSL_FLAG(std::string, format, "text", "text, json or dot (Graphviz: `weft-dump m.weft --format=dot | dot -Tsvg > m.svg`)");
 
 namespace {
@@ -47,6 +51,101 @@ int64_t Bytes(const fb::ValueDesc &v) {
   return n * weft::DTypeSize(static_cast<weft::DType>(v.dtype()));
 }
 
+// Ranks along a named mesh axis; 1 when the mesh lacks it.
+int64_t AxisSize(const fb::Artifact &a, const char *name) {
+  if (a.mesh())
+    for (const fb::MeshAxis *ax : *a.mesh())
+      if (ax->name()->str() == name) return ax->size();
+  return 1;
+}
+
+std::string ShapeOf(std::vector<int64_t> s) { return weft::ShapeString(s); }
+
+// The partition view: every tensor of the interface with its sharding, and
+// every collective of rank 0 with its axis and the op it came from.
+json PartitionJson(const fb::Artifact &a) {
+  json tensors = json::array();
+  const int64_t dp = AxisSize(a, "dp"), tp = AxisSize(a, "tp");
+  auto add = [&](const std::string &kind, const fb::TensorSpec *t, const std::string &sharding,
+                 int dim, int64_t parts, bool flat) {
+    std::vector<int64_t> global(t->shape()->begin(), t->shape()->end()), local = global;
+    int64_t elements = 1;
+    for (int64_t d : global) elements *= d;
+    if (flat) local = {elements / parts};
+    else if (dim >= 0 && dim < static_cast<int>(local.size())) local[dim] /= parts;
+    int64_t bytes = weft::DTypeSize(static_cast<weft::DType>(t->dtype()));
+    for (int64_t d : local) bytes *= d;
+    tensors.push_back({{"kind", kind}, {"name", t->name()->str()}, {"global", ShapeOf(global)},
+                       {"sharding", sharding}, {"local", ShapeOf(local)}, {"bytes_per_device", bytes}});
+  };
+  for (const fb::InputSpec *in : *a.inputs())
+    add("input", in->tensor(), in->split() && dp > 1 ? "dp: dim 0" : "replicated", 0,
+        in->split() ? dp : 1, false);
+  for (const fb::ParamSpec *p : *a.params())
+    add("parameter", p->tensor(),
+        p->split_dim() >= 0 ? absl::StrCat("tp: dim ", p->split_dim()) : "replicated",
+        p->split_dim(), tp, false);
+  if (a.states())
+    for (const fb::ParamSpec *p : *a.states())
+      add("state", p->tensor(),
+          p->split() ? "dp: flat slice (ZeRO-1)"
+          : p->split_dim() >= 0 ? absl::StrCat("tp: dim ", p->split_dim())
+                                : "replicated",
+          p->split_dim(), p->split() ? dp : tp, p->split());
+  json collectives = json::array();
+  const fb::RankProgram &rank = *a.ranks()->Get(0);
+  for (const fb::Instruction *in : *rank.instructions()) {
+    if (in->op() != fb::Opcode::AllReduce && in->op() != fb::Opcode::ReduceScatter &&
+        in->op() != fb::Opcode::AllGather && in->op() != fb::Opcode::AllSlice)
+      continue;
+    const int64_t axis = in->ints()->Get(in->ints()->size() - 1);
+    collectives.push_back(
+        {{"op", weft::artifact::OpcodeName(in->op())},
+         {"axis", a.mesh() && axis < static_cast<int64_t>(a.mesh()->size())
+                      ? a.mesh()->Get(axis)->name()->str()
+                      : "mesh"},
+         {"bytes", Bytes(*rank.values()->Get(in->operands()->Get(0)))},
+         {"source_op", in->name() ? in->name()->str() : ""},
+         {"loc", in->loc() ? in->loc()->str() : ""}});
+  }
+  return {{"tensors", tensors}, {"collectives", collectives}};
+}
+
+void PrintPartition(const json &j) {
+  std::string mesh;
+  for (const auto &[axis, size] : j["mesh"].items())
+    absl::StrAppend(&mesh, mesh.empty() ? "" : " x ", axis, "=", size.get<int>());
+  std::printf("partition of %s over %s (%d ranks)\n\n", j["artifact"].get<std::string>().c_str(),
+              mesh.empty() ? "one device" : mesh.c_str(), j["num_ranks"].get<int>());
+  std::printf("%-10s %-34s %-16s %-26s %-16s %14s\n", "kind", "tensor", "global", "sharding",
+              "local", "bytes/device");
+  for (const json &t : j["partition"]["tensors"])
+    std::printf("%-10s %-34s %-16s %-26s %-16s %14lld\n", t["kind"].get<std::string>().c_str(),
+                t["name"].get<std::string>().c_str(), t["global"].get<std::string>().c_str(),
+                t["sharding"].get<std::string>().c_str(), t["local"].get<std::string>().c_str(),
+                static_cast<long long>(t["bytes_per_device"].get<int64_t>()));
+  // Collectives: one row per (op, axis, bytes, source op), with its count per step.
+  std::map<std::tuple<std::string, std::string, int64_t, std::string>, std::pair<int, std::string>> rows;
+  for (const json &c : j["partition"]["collectives"]) {
+    auto &row = rows[{c["op"].get<std::string>(), c["axis"].get<std::string>(),
+                      c["bytes"].get<int64_t>(), c["source_op"].get<std::string>()}];
+    if (row.first++ == 0) row.second = c["loc"].get<std::string>();
+  }
+  std::printf("\ncollectives per step (rank 0):\n%-16s %-5s %12s %6s  %-s\n", "op", "axis", "bytes",
+              "count", "from (first source location)");
+  for (const auto &[key, row] : rows)
+    std::printf("%-16s %-5s %12lld %6d  %s %s\n", std::get<0>(key).c_str(), std::get<1>(key).c_str(),
+                static_cast<long long>(std::get<2>(key)), row.first, std::get<3>(key).c_str(),
+                row.second.c_str());
+  const json &r0 = j["ranks"][0];
+  const int64_t params = j["parameter_bytes"].get<int64_t>(), state = j["state_bytes"].get<int64_t>(),
+                arena = r0["arena_bytes"].get<int64_t>();
+  std::printf("\nmemory per device (rank 0): parameters %lld, optimizer state %lld, arena %lld "
+              "(activations and gradients, as planned), total %lld bytes\n",
+              static_cast<long long>(params), static_cast<long long>(state),
+              static_cast<long long>(arena), static_cast<long long>(params + state + arena));
+}
+
 json ToJson(const weft::artifact::Artifact &art) {
   const fb::Artifact &a = *art.root;
   json j;
@@ -57,11 +156,12 @@ json ToJson(const weft::artifact::Artifact &art) {
     j["inputs"].push_back({{"name", in->tensor()->name()->str()},
                            {"type", TypeStr(in->tensor()->dtype(), in->tensor()->shape())},
                            {"int_bound", in->int_bound()}});
-  int64_t param_bytes = 0;
+  int64_t param_bytes = 0, whole_param_bytes = 0;
   for (const fb::ParamSpec *p : *a.params()) {
     int64_t n = weft::DTypeSize(static_cast<weft::DType>(p->tensor()->dtype()));
     for (int64_t d : *p->tensor()->shape()) n *= d;
-    param_bytes += n;
+    param_bytes += p->split_dim() >= 0 ? n / AxisSize(a, "tp") : n;  // per device
+    whole_param_bytes += n;
     j["parameters"].push_back({{"name", p->tensor()->name()->str()},
                                {"type", TypeStr(p->tensor()->dtype(), p->tensor()->shape())},
                                {"bytes", n},
@@ -69,14 +169,16 @@ json ToJson(const weft::artifact::Artifact &art) {
                                          {"a", p->init()->a()},
                                          {"b", p->init()->b()}}}});
   }
-  j["parameter_bytes"] = param_bytes;
+  j["parameter_bytes"] = param_bytes;  // on one device
+  j["parameter_bytes_whole"] = whole_param_bytes;
   int64_t state_bytes = 0;
   j["states"] = json::array();
   if (a.states())
     for (const fb::ParamSpec *p : *a.states()) {
       int64_t n = weft::DTypeSize(static_cast<weft::DType>(p->tensor()->dtype()));
       for (int64_t d : *p->tensor()->shape()) n *= d;
-      if (p->split()) n /= a.ranks()->size();  // ZeRO-1: per device
+      if (p->split()) n /= AxisSize(a, "dp");  // ZeRO-1: per device
+      if (p->split_dim() >= 0) n /= AxisSize(a, "tp");
       state_bytes += n;
       j["states"].push_back({{"name", p->tensor()->name()->str()},
                              {"type", TypeStr(p->tensor()->dtype(), p->tensor()->shape())},
@@ -89,6 +191,7 @@ json ToJson(const weft::artifact::Artifact &art) {
   if (a.mesh())
     for (const fb::MeshAxis *ax : *a.mesh()) j["mesh"][ax->name()->str()] = ax->size();
   j["num_ranks"] = a.ranks()->size();
+  j["partition"] = PartitionJson(a);
   for (unsigned r = 0; r < a.ranks()->size(); ++r) {
     const fb::RankProgram &rank = *a.ranks()->Get(r);
     json jr;
@@ -177,8 +280,11 @@ void PrintText(const json &j) {
     std::printf("  %-24s %s%s\n", in["name"].get<std::string>().c_str(),
                 in["type"].get<std::string>().c_str(),
                 in["int_bound"].get<int64_t>() ? absl::StrCat("  values in [0, ", in["int_bound"].get<int64_t>(), ")").c_str() : "");
-  std::printf("\nparameters: %zu, %lld bytes\n", j.value("parameters", json::array()).size(),
-              static_cast<long long>(j["parameter_bytes"].get<int64_t>()));
+  const int64_t whole = j["parameter_bytes_whole"].get<int64_t>(),
+                mine = j["parameter_bytes"].get<int64_t>();
+  std::printf("\nparameters: %zu, %lld bytes%s\n", j.value("parameters", json::array()).size(),
+              static_cast<long long>(whole),
+              mine == whole ? "" : absl::StrCat(" (", mine, " per device: tensor parallel)").c_str());
   for (const json &p : j.value("parameters", json::array()))
   {
     const std::string dist = p["init"]["dist"];
@@ -304,7 +410,7 @@ int main(int argc, char **argv) {
   absl::SetFlagsUsageConfig(usage);
   std::vector<char *> args = absl::ParseCommandLine(argc, argv);
   if (args.size() != 2) {
-    std::cerr << "usage: weft-dump model.weft [--format=text|json]\n";
+    std::cerr << "usage: weft-dump model.weft [--partition] [--format=text|json|dot]\n";
     return 2;
   }
   auto art = weft::artifact::ReadArtifactFile(args[1]);
@@ -316,6 +422,8 @@ int main(int argc, char **argv) {
   const std::string format = absl::GetFlag(FLAGS_format);
   if (format == "json") {
     std::cout << j.dump(2) << "\n";
+  } else if (format == "text" && absl::GetFlag(FLAGS_partition)) {
+    PrintPartition(j);
   } else if (format == "text") {
     PrintText(j);
   } else if (format == "dot") {
