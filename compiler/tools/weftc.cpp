@@ -69,13 +69,14 @@ static cl::opt<int64_t> classes("classes", cl::desc("MLP output classes"),
 // Parallelism.
 static cl::OptionCategory meshCategory("weftc parallelism options");
 static cl::opt<std::string> mesh("mesh",
-                                 cl::desc("Device mesh: dp=4 (data parallel over 4 devices) or tp=2 "
-                                          "(tensor parallel, Megatron MLP blocks); pp is still to come"),
+                                 cl::desc("Device mesh: dp=4 (data parallel over 4 devices), tp=2 "
+                                          "(tensor parallel: Megatron attention and MLP blocks), or "
+                                          "both, dp=2,tp=2 (tp the inner axis); pp is still to come"),
                                  cl::value_desc("axes"), cl::cat(meshCategory));
 
 static cl::opt<std::string> tpStyle("tp-style",
                                     cl::desc("How --mesh=tp=N splits the model: megatron (the "
-                                             "default: MLP blocks by column then row)"),
+                                             "default: attention by heads and MLP blocks, column then row)"),
                                     cl::init("megatron"), cl::cat(meshCategory));
 
 // Parses "dp=2" or "tp=2" into the axis sizes; pp and sp are refused.
