@@ -8,7 +8,7 @@ Usage: python3 bench/cpu_train/bench.py --bin build/bin [--layers 4] [--batch 4]
 import json, math, os, platform, subprocess, sys, tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from common import best_of, parse_args  # noqa: E402
+from common import best_of, gpt_shapes, jax_gpt_train_step, parse_args  # noqa: E402
 
 a = parse_args(__doc__, layers=4, batch=4)
 import numpy as np
@@ -36,17 +36,11 @@ with tempfile.TemporaryDirectory() as tmp:
 flops = 3 * fwd_flops  # forward + backward, the usual 3x
 
 rng = np.random.default_rng(0)
-def w(*shape): return (rng.standard_normal(shape) * 0.02).astype(np.float32)
-def ones(n): return np.ones(n, np.float32)
-def zeros(n): return np.zeros(n, np.float32)
-params = {"wte": w(V, D), "wpe": w(S, D), "lnf_g": ones(D), "lnf_b": zeros(D)}
-for l in range(L):
-    for n in "qkvo":
-        params[f"{l}.{n}.w"], params[f"{l}.{n}.b"] = w(D, D), zeros(D)
-    params[f"{l}.fc.w"], params[f"{l}.fc.b"] = w(D, F), zeros(F)
-    params[f"{l}.proj.w"], params[f"{l}.proj.b"] = w(F, D), zeros(D)
-    for n in ("ln1", "ln2"):
-        params[f"{l}.{n}_g"], params[f"{l}.{n}_b"] = ones(D), zeros(D)
+def init(name, shape):
+    if name.endswith(".w") or name in ("wte", "wpe"):
+        return (rng.standard_normal(shape) * 0.02).astype(np.float32)
+    return (np.ones if name.endswith("_g") else np.zeros)(shape, np.float32)
+params = {name: init(name, shape) for name, shape in gpt_shapes(L, D, V, S).items()}
 tokens = rng.integers(0, V, (B, S)).astype(np.int64)
 labels = rng.integers(0, V, (B, S)).astype(np.int64)
 
@@ -85,38 +79,11 @@ jp = {k: jnp.asarray(v) for k, v in params.items()}
 jm = {k: jnp.zeros_like(v) for k, v in jp.items()}
 jv = {k: jnp.zeros_like(v) for k, v in jp.items()}
 jt, jl = jnp.asarray(tokens), jnp.asarray(labels)
-
-def ln(x, g, b):
-    m = x.mean(-1, keepdims=True); var = ((x - m) ** 2).mean(-1, keepdims=True)
-    return (x - m) / jnp.sqrt(var + 1e-5) * g + b
-
-def jax_loss(p):
-    h = p["wte"][jt] + p["wpe"]
-    causal = jnp.tril(jnp.ones((S, S), bool))
-    for l in range(L):
-        x = ln(h, p[f"{l}.ln1_g"], p[f"{l}.ln1_b"])
-        q, k, v = ((x @ p[f"{l}.{n}.w"] + p[f"{l}.{n}.b"]).reshape(B, S, H, Dh).transpose(0, 2, 1, 3) for n in "qkv")
-        s = jnp.where(causal, q @ k.transpose(0, 1, 3, 2) / math.sqrt(Dh), -jnp.inf)
-        y = (jax.nn.softmax(s, -1) @ v).transpose(0, 2, 1, 3).reshape(B, S, D)
-        h = h + y @ p[f"{l}.o.w"] + p[f"{l}.o.b"]
-        x = jax.nn.gelu(ln(h, p[f"{l}.ln2_g"], p[f"{l}.ln2_b"]) @ p[f"{l}.fc.w"] + p[f"{l}.fc.b"], approximate=True)
-        h = h + x @ p[f"{l}.proj.w"] + p[f"{l}.proj.b"]
-    logits = ln(h, p["lnf_g"], p["lnf_b"]) @ p["wte"].T
-    lse = jax.nn.logsumexp(logits, -1)
-    return (lse - jnp.take_along_axis(logits, jl[..., None], -1)[..., 0]).mean()
-
-@jax.jit
-def jax_step(p, m, v, t):
-    loss, g = jax.value_and_grad(jax_loss)(p)
-    lr, b1, b2, eps, wd = 1e-4, 0.9, 0.999, 1e-8, 0.01
-    m = jax.tree_util.tree_map(lambda m, g: b1 * m + (1 - b1) * g, m, g)
-    v = jax.tree_util.tree_map(lambda v, g: b2 * v + (1 - b2) * g * g, v, g)
-    p = jax.tree_util.tree_map(lambda p, m, v: p * (1 - lr * wd) - lr * (m / (1 - b1 ** t)) / (jnp.sqrt(v / (1 - b2 ** t)) + eps), p, m, v)
-    return p, m, v, loss
+jax_step = jax.jit(jax_gpt_train_step(L, B, S, H, D))
 
 state = [jp, jm, jv]
 def jax_run():
-    p, m, v, loss = jax_step(*state, 1.0)
+    p, m, v, loss = jax_step(*state, 1.0, jt, jl)
     jax.block_until_ready(loss)
     state[:] = [p, m, v]
 results["jax_jit"] = best_of(jax_run, a.reps)
