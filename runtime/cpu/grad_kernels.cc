@@ -10,6 +10,7 @@
 
 #include "runtime/cpu/blas.h"
 #include "runtime/cpu/fastmath.h"
+#include "runtime/cpu/kernels.h"
 
 #include <omp.h>
 
@@ -147,16 +148,7 @@ void LayerNormGrad(const float *x, const float *gamma, const float *dy,
     double *pg = partial.data() + c * 2 * d, *pb = pg + d;
     for (int64_t r = rows * c / chunks; r < rows * (c + 1) / chunks; ++r) {
       const float *xr = x + r * d, *dyr = dy + r * d;
-      // The statistics as LayerNorm computes them: two passes, in double.
-      double sum = 0;
-      for (int64_t j = 0; j < d; ++j) sum += xr[j];
-      const double mean = sum / d;
-      double sq = 0;
-      for (int64_t j = 0; j < d; ++j) {
-        const double t = xr[j] - mean;
-        sq += t * t;
-      }
-      const double inv = 1.0 / std::sqrt(sq / d + eps);
+      const auto [mean, inv] = LayerNormRowStats(xr, d, eps);  // as LayerNorm computes them
       // With xhat = (x - mean) * inv and g = dy * gamma:
       //   dx = inv * (g - mean(g) - xhat * mean(g * xhat)),
       // in double: the terms can cancel to far below their size. The sums

@@ -158,22 +158,13 @@ void Softmax(const float *x, float *y, int64_t outer, int64_t dim,
 void LayerNorm(const float *x, const float *gamma, const float *beta, float *y,
                int64_t rows, int64_t d, float eps) {
   if (rows <= 0 || d <= 0) return;
-  // Two passes over a row that stays in cache: the mean, then the variance
-  // about it (no E[x^2]-E[x]^2 cancellation). Sums in double.
 #pragma omp parallel for if (rows * d > kParallelElements)
   for (int64_t r = 0; r < rows; ++r) {
     const float *xr = x + r * d;
     float *yr = y + r * d;
-    double sum = 0;
-    for (int64_t j = 0; j < d; ++j) sum += xr[j];
-    const double mean = sum / d;
-    double sq = 0;
-    for (int64_t j = 0; j < d; ++j) {
-      const double t = xr[j] - mean;
-      sq += t * t;
-    }
-    const float inv = static_cast<float>(1.0 / std::sqrt(sq / d + eps));
-    const float meanf = static_cast<float>(mean);
+    const RowStats st = LayerNormRowStats(xr, d, eps);
+    const float inv = static_cast<float>(st.inv);
+    const float meanf = static_cast<float>(st.mean);
     for (int64_t j = 0; j < d; ++j)
       yr[j] = (xr[j] - meanf) * inv * gamma[j] + beta[j];
   }

@@ -5,6 +5,7 @@
 #ifndef WEFT_RUNTIME_CPU_KERNELS_H
 #define WEFT_RUNTIME_CPU_KERNELS_H
 
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -27,6 +28,24 @@ void Softmax(const float *x, float *y, int64_t outer, int64_t dim, int64_t inner
 /// gamma + beta, with the biased variance.
 void LayerNorm(const float *x, const float *gamma, const float *beta, float *y,
                int64_t rows, int64_t d, float eps);
+
+/// One row's LayerNorm statistics, shared by LayerNorm and its gradient so
+/// that they agree: the mean, then the variance about it (two passes over a
+/// row that stays in cache, no E[x^2]-E[x]^2 cancellation), sums in double.
+struct RowStats {
+  double mean, inv;  // inv = 1 / sqrt(var + eps)
+};
+inline RowStats LayerNormRowStats(const float *xr, int64_t d, float eps) {
+  double sum = 0;
+  for (int64_t j = 0; j < d; ++j) sum += xr[j];
+  const double mean = sum / d;
+  double sq = 0;
+  for (int64_t j = 0; j < d; ++j) {
+    const double t = xr[j] - mean;
+    sq += t * t;
+  }
+  return {mean, 1.0 / std::sqrt(sq / d + eps)};
+}
 
 /// Over the last dimension: x / sqrt(mean(x^2) + eps) * gamma.
 void RmsNorm(const float *x, const float *gamma, float *y, int64_t rows,

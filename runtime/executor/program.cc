@@ -194,6 +194,9 @@ absl::StatusOr<std::unique_ptr<Program>> Runtime::LoadFromBytes(std::string byte
   if (impl->dp * impl->tp != num_ranks)
     return absl::InvalidArgumentError(
         StrCat(name, ": the mesh has ", impl->dp * impl->tp, " ranks but the artifact ", num_ranks));
+  // Axis k's stride in the rank number (row-major: the last axis innermost).
+  std::vector<int> stride(extent.size(), 1);
+  for (int k = static_cast<int>(extent.size()) - 2; k >= 0; --k) stride[k] = stride[k + 1] * extent[k + 1];
   // Per local rank, its communicator for each mesh axis.
   std::vector<std::vector<std::unique_ptr<Communicator>>> comms;
   std::vector<int> local;
@@ -213,10 +216,8 @@ absl::StatusOr<std::unique_ptr<Program>> Runtime::LoadFromBytes(std::string byte
     } else {  // one sub-communicator per axis: the processes that differ only there
       impl->world = std::move(*comm);
       for (size_t k = 0; k < extent.size(); ++k) {
-        int stride = 1;
-        for (size_t j = k + 1; j < extent.size(); ++j) stride *= extent[j];
-        const int coord = (r / stride) % extent[k];
-        auto sub = CreateMpiSubCommunicator(r - coord * stride, coord);
+        const int coord = (r / stride[k]) % extent[k];
+        auto sub = CreateMpiSubCommunicator(r - coord * stride[k], coord);
         if (!sub.ok()) return sub.status();
         comms[0].push_back(std::move(*sub));
       }
@@ -228,12 +229,10 @@ absl::StatusOr<std::unique_ptr<Program>> Runtime::LoadFromBytes(std::string byte
     // One in-process group per axis and per value of the other coordinates.
     for (size_t k = 0; k < extent.size(); ++k) {
       if (extent[k] == 1) continue;
-      int stride = 1;  // of axis k in the rank number
-      for (size_t j = k + 1; j < extent.size(); ++j) stride *= extent[j];
       for (int r = 0; r < num_ranks; ++r) {
-        if ((r / stride) % extent[k] != 0) continue;  // r leads its group
+        if ((r / stride[k]) % extent[k] != 0) continue;  // r leads its group
         auto group = CreateInProcessGroup(extent[k], options_.collective_timeout_s);
-        for (int i = 0; i < extent[k]; ++i) comms[r + i * stride][k] = std::move(group[i]);
+        for (int i = 0; i < extent[k]; ++i) comms[r + i * stride[k]][k] = std::move(group[i]);
       }
     }
   }
@@ -245,7 +244,7 @@ absl::StatusOr<std::unique_ptr<Program>> Runtime::LoadFromBytes(std::string byte
     rank.index = r;
     rank.d = r / impl->tp;
     rank.t = r % impl->tp;
-    for (const std::string &n : axis_names) rank.coord.push_back(n == "tp" ? rank.t : rank.d);
+    for (size_t k = 0; k < extent.size(); ++k) rank.coord.push_back((r / stride[k]) % extent[k]);
     rank.prog = a.ranks()->Get(r);
     for (const fb::ParamSpec *p : *a.params()) {
       TensorInfo info = InfoOf(*p->tensor());

@@ -61,6 +61,18 @@ int64_t AxisSize(const fb::Artifact &a, const char *name) {
 
 std::string ShapeOf(std::vector<int64_t> s) { return weft::ShapeString(s); }
 
+bool IsCollective(fb::Opcode op) {
+  return op == fb::Opcode::AllReduce || op == fb::Opcode::ReduceScatter ||
+         op == fb::Opcode::AllGather || op == fb::Opcode::AllSlice;
+}
+
+// The mesh axis a collective runs over, by name: its last int indexes `mesh`.
+std::string AxisName(const fb::Artifact &a, const fb::Instruction &in) {
+  const int64_t axis = in.ints()->Get(in.ints()->size() - 1);
+  return a.mesh() && axis < static_cast<int64_t>(a.mesh()->size()) ? a.mesh()->Get(axis)->name()->str()
+                                                                     : "mesh";
+}
+
 // The partition view: every tensor of the interface with its sharding, and
 // every collective of rank 0 with its axis and the op it came from.
 json PartitionJson(const fb::Artifact &a) {
@@ -95,15 +107,10 @@ json PartitionJson(const fb::Artifact &a) {
   json collectives = json::array();
   const fb::RankProgram &rank = *a.ranks()->Get(0);
   for (const fb::Instruction *in : *rank.instructions()) {
-    if (in->op() != fb::Opcode::AllReduce && in->op() != fb::Opcode::ReduceScatter &&
-        in->op() != fb::Opcode::AllGather && in->op() != fb::Opcode::AllSlice)
-      continue;
-    const int64_t axis = in->ints()->Get(in->ints()->size() - 1);
+    if (!IsCollective(in->op())) continue;
     collectives.push_back(
         {{"op", weft::artifact::OpcodeName(in->op())},
-         {"axis", a.mesh() && axis < static_cast<int64_t>(a.mesh()->size())
-                      ? a.mesh()->Get(axis)->name()->str()
-                      : "mesh"},
+         {"axis", AxisName(a, *in)},
          {"bytes", Bytes(*rank.values()->Get(in->operands()->Get(0)))},
          {"source_op", in->name() ? in->name()->str() : ""},
          {"loc", in->loc() ? in->loc()->str() : ""}});
@@ -233,9 +240,8 @@ json ToJson(const weft::artifact::Artifact &art) {
     // Collective traffic of one step on this rank: what the mesh costs.
     json collectives = json::object();
     for (const fb::Instruction *in : *rank.instructions()) {
-      if (in->op() != fb::Opcode::AllReduce && in->op() != fb::Opcode::ReduceScatter &&
-          in->op() != fb::Opcode::AllGather)
-        continue;
+      // Traffic: all_slice moves no data.
+      if (!IsCollective(in->op()) || in->op() == fb::Opcode::AllSlice) continue;
       const fb::ValueDesc &v = *rank.values()->Get(in->operands()->Get(0));
       const std::string kind = weft::artifact::OpcodeName(in->op());
       if (!collectives.contains(kind)) collectives[kind] = {{"count", 0}, {"bytes", int64_t{0}}};
@@ -243,11 +249,7 @@ json ToJson(const weft::artifact::Artifact &art) {
       c["count"] = c["count"].get<int>() + 1;
       c["bytes"] = c["bytes"].get<int64_t>() + Bytes(v);
       // And per mesh axis (the last int): on dp x tp, which group pays.
-      const int64_t axis = in->ints()->Get(in->ints()->size() - 1);
-      const std::string over = a.mesh() && axis < static_cast<int64_t>(a.mesh()->size())
-                                   ? a.mesh()->Get(axis)->name()->str()
-                                   : "mesh";
-      json &by = c["by_axis"][over];
+      json &by = c["by_axis"][AxisName(a, *in)];
       if (by.is_null()) by = {{"count", 0}, {"bytes", int64_t{0}}};
       by["count"] = by["count"].get<int>() + 1;
       by["bytes"] = by["bytes"].get<int64_t>() + Bytes(v);
