@@ -6,7 +6,6 @@ import math
 import os
 import struct
 import sys
-import traceback
 
 import numpy as np
 
@@ -15,6 +14,7 @@ sys.path.insert(0, HERE)
 import reference as ref  # noqa: E402
 import safetensors_np as st  # noqa: E402
 from test_forward import random_inputs, random_params, read_signature  # noqa: E402
+from checks import run_checks  # noqa: E402
 
 EXAMPLES = os.path.join(HERE, "..", "..", "examples")
 RNG = np.random.default_rng(0)
@@ -249,19 +249,7 @@ def check_safetensors_hand_built():
 
 
 def main():
-    checks = [(n, f) for n, f in globals().items() if n.startswith("check_")]
-    passed = failed = 0
-    for name, fn in checks:
-        try:
-            fn()
-            print(f"{name[6:]:<32} PASS")
-            passed += 1
-        except Exception:
-            print(f"{name[6:]:<32} FAIL")
-            traceback.print_exc(limit=2)
-            failed += 1
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return run_checks(globals(), width=32)
 
 
 if __name__ == "__main__":

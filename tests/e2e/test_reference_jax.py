@@ -4,7 +4,6 @@ comparison, runnable without Weft: python3 tests/e2e/test_reference_jax.py"""
 import math
 import os
 import sys
-import traceback
 
 import numpy as np
 
@@ -15,6 +14,7 @@ import reference as ref  # noqa: E402
 import reference_jax as rj  # noqa: E402
 import test_train  # noqa: E402
 from test_forward import random_inputs, random_params, read_signature  # noqa: E402
+from checks import run_checks  # noqa: E402
 
 EXAMPLES = os.path.join(HERE, "..", "..", "examples")
 # (kind, example, heads, [(parameter, row or None) for the finite differences])
@@ -174,19 +174,7 @@ def check_comparison_catches_a_missing_weight_decay():
 
 
 def main():
-    checks = [(n, f) for n, f in globals().items() if n.startswith("check_")]
-    passed = failed = 0
-    for name, fn in checks:
-        try:
-            fn()
-            print(f"{name[6:]:<46} PASS", flush=True)
-            passed += 1
-        except Exception:
-            print(f"{name[6:]:<46} FAIL", flush=True)
-            traceback.print_exc(limit=2)
-            failed += 1
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return run_checks(globals(), width=46)
 
 
 if __name__ == "__main__":

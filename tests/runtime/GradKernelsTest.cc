@@ -3,6 +3,7 @@
 // and contracted with a random dy, i.e. dx_i against
 //   (<dy, f(x + h e_i)> - <dy, f(x - h e_i)>) / 2h.
 // Nothing here calls a kernel or a kernel helper, forward ones included.
+#include "RandomFloats.h"
 #include "runtime/cpu/grad_kernels.h"
 
 #include <gtest/gtest.h>
@@ -23,13 +24,6 @@ namespace {
 
 using Vec = std::vector<double>;
 
-std::vector<float> RandomFloats(int64_t n, std::mt19937 &rng, float mean = 0,
-                                float stddev = 1) {
-  std::normal_distribution<float> dist(mean, stddev);
-  std::vector<float> v(n);
-  for (float &x : v) x = dist(rng);
-  return v;
-}
 
 Vec ToDouble(const std::vector<float> &v) { return Vec(v.begin(), v.end()); }
 

@@ -2,6 +2,7 @@
 // loops in double (long double for casts, which holds every i64 exactly),
 // the compiler's _Float16 for f16, and a table of every bf16/f16 value for
 // round-to-nearest-even. Nothing here calls a kernel helper.
+#include "RandomFloats.h"
 #include "runtime/cpu/kernels.h"
 
 #include <gtest/gtest.h>
@@ -17,13 +18,6 @@
 namespace weft::cpu {
 namespace {
 
-std::vector<float> RandomFloats(int64_t n, std::mt19937 &rng, float mean = 0,
-                                float stddev = 1) {
-  std::normal_distribution<float> dist(mean, stddev);
-  std::vector<float> v(n);
-  for (float &x : v) x = dist(rng);
-  return v;
-}
 
 // numpy's allclose with an absolute floor scaled to the data:
 // |a - e| <= rtol * (|e| + max|e|).
