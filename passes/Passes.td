@@ -81,7 +81,7 @@ def PartitionBatchPass : Pass<"weft-partition-batch", "::mlir::ModuleOp"> {
 }
 
 def PartitionTensorPass : Pass<"weft-partition-tensor", "::mlir::ModuleOp"> {
-  let summary = "Tensor parallelism, Megatron style, for MLP blocks";
+  let summary = "Tensor parallelism, Megatron style: MLP, attention, vocabulary";
   let description = [{
     Finds the Megatron MLP pattern in @forward: a matmul by a parameter
     [K, N] (with an optional bias and an elementwise activation) feeding a
@@ -89,9 +89,11 @@ def PartitionTensorPass : Pass<"weft-partition-tensor", "::mlir::ModuleOp"> {
     second by row over a `tp` axis: each device holds N/tp of the hidden
     width, the input enters through `weft.tp_copy` (its gradient is summed
     over tp), and one `shard.all_reduce` sums the row-parallel products.
-    Attention, embeddings and the vocabulary-parallel loss are not split yet:
-    a model with none of the pattern is an error, and ops outside it stay
-    replicated.
+    Attention blocks are split by heads (q, k, v by column, the output
+    projection by row). The embedding table and the LM head are split over
+    the vocabulary, and the cross-entropy is computed on the vocabulary
+    shards with its max and sums all-reduced. A model with none of these is
+    an error; other ops stay replicated.
   }];
   let options = [
     Option<"tp", "tp", "int64_t", "1", "Devices on the tensor-parallel axis">,

@@ -337,7 +337,8 @@ LogicalResult Writer::lower(Operation *op) {
         auto table = e.getTable().getType();
         Instr in{fb::Opcode::Embedding, operandIds(), arenaResults()};
         in.ints = {table.getShape()[0], table.getShape()[1],
-                   e.getIds().getType().getNumElements()};
+                   e.getIds().getType().getNumElements(),
+                   e.getVocabAxis() ? static_cast<int64_t>(*e.getVocabAxis()) : -1};
         emit(op, std::move(in));
         return success();
       })
@@ -408,7 +409,8 @@ LogicalResult Writer::lower(Operation *op) {
       .Case([&](EmbeddingGradOp e) {
         Instr in{fb::Opcode::EmbeddingGrad, operandIds(), arenaResults()};
         in.ints = {static_cast<int64_t>(e.getVocab()), e.getType().getShape()[1],
-                   e.getIds().getType().getNumElements()};
+                   e.getIds().getType().getNumElements(),
+                   e.getVocabAxis() ? static_cast<int64_t>(*e.getVocabAxis()) : -1};
         emit(op, std::move(in));
         return success();
       })
@@ -427,6 +429,22 @@ LogicalResult Writer::lower(Operation *op) {
         auto logits = c.getLogits().getType().getShape();
         Instr in{fb::Opcode::CrossEntropyGrad, operandIds(), arenaResults()};
         in.ints = {product(logits.drop_back()), logits.back()};
+        emit(op, std::move(in));
+        return success();
+      })
+      .Case([&](VocabShardStatsOp v) {
+        auto logits = v.getLogits().getType().getShape();
+        Instr in{fb::Opcode::VocabShardStats, operandIds(), arenaResults()};
+        in.ints = {product(logits.drop_back()), logits.back(),
+                   static_cast<int64_t>(v.getVocabAxis())};
+        emit(op, std::move(in));
+        return success();
+      })
+      .Case([&](VocabShardStatsGradOp v) {
+        auto logits = v.getLogits().getType().getShape();
+        Instr in{fb::Opcode::VocabShardStatsGrad, operandIds(), arenaResults()};
+        in.ints = {product(logits.drop_back()), logits.back(),
+                   static_cast<int64_t>(v.getVocabAxis())};
         emit(op, std::move(in));
         return success();
       })
@@ -586,13 +604,24 @@ LogicalResult Writer::lowerFused(FusedOp op) {
   return success();
 }
 
-// For integer inputs that index something, the bound of valid values.
+// Devices along `axis` of @mesh (a vocabulary shard's share), 1 without one.
+int64_t shardsAlong(Operation *op, std::optional<uint64_t> axis) {
+  auto grid = op->getParentOfType<ModuleOp>().lookupSymbol<shard::GridOp>("mesh");
+  if (!axis || !grid || *axis >= grid.getShape().size())
+    return 1;
+  return grid.getShape()[*axis];
+}
+
+// For integer inputs that index something, the bound of valid values (of
+// the whole vocabulary when the table or logits are its shards).
 int64_t intBound(Value arg) {
   for (Operation *user : arg.getUsers()) {
     if (auto e = dyn_cast<EmbeddingOp>(user); e && e.getIds() == arg)
-      return e.getTable().getType().getShape()[0];
+      return e.getTable().getType().getShape()[0] * shardsAlong(e, e.getVocabAxis());
     if (auto c = dyn_cast<CrossEntropyOp>(user); c && c.getLabels() == arg)
       return c.getLogits().getType().getShape().back();
+    if (auto v = dyn_cast<VocabShardStatsOp>(user); v && v.getLabels() == arg)
+      return v.getLogits().getType().getShape().back() * shardsAlong(v, v.getVocabAxis());
   }
   return 0;
 }
@@ -698,9 +727,11 @@ LogicalResult Writer::run(StringRef source, llvm::raw_ostream &os) {
     std::string outName = name ? name.getValue().str()
                           : grad ? ("grad:" + grad.getValue()).str()
                                  : ("result" + Twine(i)).str();
+    auto splitDim = fn.getResultAttrOfType<IntegerAttr>(i, "weft.split_dim");
     outputs.push_back(fb::CreateOutputSpecDirect(
         fbb, outName.c_str(), static_cast<bool>(fn.getResultAttr(i, WeftDialect::kLoss)),
-        static_cast<bool>(fn.getResultAttr(i, "weft.global_shape"))));
+        static_cast<bool>(fn.getResultAttr(i, "weft.global_shape")),
+        splitDim ? static_cast<int32_t>(splitDim.getInt()) : -1));
     outputValues.push_back(id(v));
   }
 

@@ -333,7 +333,8 @@ LogicalResult Differentiator::differentiate(Operation *op) {
       })
       .Case([&](EmbeddingOp o) {
         int64_t vocab = o.getTable().getType().getDimSize(0);
-        give(o.getTable(), EmbeddingGradOp::create(b, loc, o.getIds(), dy(o), vocab));
+        give(o.getTable(), EmbeddingGradOp::create(b, loc, o.getIds(), dy(o), vocab,
+                                                   o.getVocabAxisAttr()));
         return success();
       })
       .Case([&](AttentionOp o) {
@@ -347,6 +348,12 @@ LogicalResult Differentiator::differentiate(Operation *op) {
       .Case([&](CrossEntropyOp o) {
         give(o.getLogits(),
              CrossEntropyGradOp::create(b, loc, o.getLogits(), o.getLabels(), dy(o)));
+        return success();
+      })
+      .Case([&](VocabShardStatsOp o) {
+        // Only to the logits: the loss does not depend on the max.
+        give(o.getLogits(), VocabShardStatsGradOp::create(b, loc, o.getLogits(), o.getLabels(),
+                                                          o.getMax(), dy(o), o.getVocabAxis()));
         return success();
       })
       .Case([&](TpCopyOp o) {

@@ -4,7 +4,8 @@
 // (+ bias, + activation) into a row-parallel matmul; an attention block is
 // q, k and v projections split by column (whole heads per device), local
 // attention on those heads, and the output projection split by row. Each
-// block costs one all-reduce forward and one backward. Our own pass rather than upstream
+// block costs one all-reduce forward and one backward. The embedding, LM head
+// and loss are split over the vocabulary (VocabParallel.cpp). Our own pass rather than upstream
 // sharding-propagation + shard-partition (whose use on weft ops
 // tests/lit/partition/ShardingInterface.mlir shows): the forward alone is
 // not enough for training, because the gradient of the replicated input of
@@ -14,6 +15,7 @@
 //===----------------------------------------------------------------------===//
 #include "dialects/weft/IR/ModelVerifier.h"
 #include "passes/Passes.h"
+#include "passes/partition/TensorSplit.h"
 
 #include "mlir/IR/Verifier.h"
 
@@ -213,14 +215,6 @@ struct PartitionTensorPass
       if (auto blk = attentionFrom(fn, a))
         blocks.push_back(*blk);
     });
-    if (pairs.empty() && blocks.empty()) {
-      fn.emitError() << "--tp-style=megatron found no MLP block to split (a matmul by a "
-                        "parameter, an optional bias and activation, then a matmul by a "
-                        "parameter) and no attention block (q, k, v projections split into "
-                        "heads, weft.attention, the output projection); embeddings are not "
-                        "split yet";
-      return signalPassFailure();
-    }
     // Check every block before changing any.
     for (AttentionBlock &blk : blocks) {
       const int64_t heads = tt(blk.attn.getQ()).getShape()[1];
@@ -248,26 +242,12 @@ struct PartitionTensorPass
       module->setAttr("weft.mesh", b.getDictionaryAttr(b.getNamedAttr("tp", b.getI64IntegerAttr(tp))));
     }
 
-    auto split = [&](BlockArgument arg, int64_t dim) {
-      auto t = tt(arg);
-      fn.setArgAttr(arg.getArgNumber(), "weft.global_shape", b.getDenseI64ArrayAttr(t.getShape()));
-      fn.setArgAttr(arg.getArgNumber(), "weft.split_dim", b.getI64IntegerAttr(dim));
-      SmallVector<int64_t> shape(t.getShape());
-      shape[dim] /= tp;
-      arg.setType(RankedTensorType::get(shape, t.getElementType()));
-    };
-    // Dimension `dim` of a result becomes its tp-th part.
-    auto shrink = [&](Value v, int64_t dim) {
-      auto t = tt(v);
-      SmallVector<int64_t> shape(t.getShape());
-      shape[dim] /= tp;
-      v.setType(RankedTensorType::get(shape, t.getElementType()));
-    };
+    const TensorSplit splitter{fn, tp, axis};
+    auto split = [&](BlockArgument arg, int64_t dim) { splitter.splitParam(arg, dim); };
+    auto shrink = [&](Value v, int64_t dim) { splitter.shrink(v, dim); };
     auto allReduceAfter = [&](MatmulOp m) {
       OpBuilder after(m->getBlock(), std::next(m->getIterator()));
-      Value sum = shard::AllReduceOp::create(after, m.getLoc(), m.getResult(), "mesh",
-                                             ArrayRef<shard::GridAxis>{static_cast<shard::GridAxis>(axis)},
-                                             shard::ReductionKind::Sum);
+      Value sum = splitter.allReduce(after, m.getLoc(), m.getResult());
       m.getResult().replaceAllUsesExcept(sum, sum.getDefiningOp());
     };
     for (AttentionBlock &blk : blocks) {
@@ -313,6 +293,17 @@ struct PartitionTensorPass
       for (Operation *op : p.chain)
         op->getResult(0).setType(withLast(tt(op->getResult(0)), local));
       allReduceAfter(p.second);  // the row-parallel products are partial sums
+    }
+    bool vocabulary = false;
+    if (failed(splitVocabulary(splitter, vocabulary)))
+      return signalPassFailure();
+    if (pairs.empty() && blocks.empty() && !vocabulary) {
+      fn.emitError() << "--tp-style=megatron found nothing to split: no MLP block (a matmul by "
+                        "a parameter, an optional bias and activation, then a matmul by a "
+                        "parameter), no attention block (q, k, v projections split into heads, "
+                        "weft.attention, the output projection) and no embedding or LM head "
+                        "whose vocabulary tp divides";
+      return signalPassFailure();
     }
     fn.setFunctionType(b.getFunctionType(fn.front().getArgumentTypes(),
                                          fn.front().getTerminator()->getOperandTypes()));

@@ -196,9 +196,16 @@ class RankChecker {
       return Bad(name_, "the rank's optimizer state does not match the artifact's");
     if (num_states)
       if (auto s = check(*r_.states(), num_states, "state", fb::Storage::State); !s.ok()) return s;
-    for (unsigned i = 0; i < a_.outputs()->size(); ++i)
-      if (a_.outputs()->Get(i)->name() == nullptr)
-        return Bad(name_, StrCat("output #", i, " has no name"));
+    for (unsigned i = 0; i < a_.outputs()->size(); ++i) {
+      const fb::OutputSpec *o = a_.outputs()->Get(i);
+      if (o->name() == nullptr) return Bad(name_, StrCat("output #", i, " has no name"));
+      // A tp-split output's dimension exists and divides among the tp ranks.
+      const fb::ValueDesc *home = i < r_.outputs()->size() ? Value(r_.outputs()->Get(i)) : nullptr;
+      if (o->split_dim() != -1 &&
+          (home == nullptr || home->shape() == nullptr || o->split_dim() < 0 ||
+           o->split_dim() >= static_cast<int>(home->shape()->size()) || Named("tp") < 1))
+        return Bad(name_, StrCat("output #", i, " is split along a dimension it does not have"));
+    }
     if (auto s = check(*r_.inputs(), a_.inputs()->size(), "input", fb::Storage::Input); !s.ok())
       return s;
     if (auto s = check(*r_.params(), a_.params()->size(), "parameter", fb::Storage::Param); !s.ok())
@@ -263,6 +270,8 @@ class RankChecker {
       return true;
     };
     auto mismatch = absl::InvalidArgumentError("its sizes do not match its operands");
+    // An optional trailing vocabulary axis: absent or -1 (whole), or a mesh axis.
+    auto vocab_axis_ok = [&](size_t k) { return n_ints <= k || I(k) == -1 || AxisSize(I(k)) >= 1; };
     switch (in.op()) {
       case fb::Opcode::Fused: return CheckFused(in, ops, res);
       case fb::Opcode::Copy: {
@@ -322,7 +331,7 @@ class RankChecker {
         if (auto s = need(2, 1, 3); !s.ok()) return s;
         if (!is_f32(ops[0]) || !is_int(ops[1]) || !is_f32(res[0]) ||
             elems(ops[0]) != Prod({I(0), I(1)}) || I(2) < 0 || elems(ops[1]) != I(2) ||
-            elems(res[0]) != Prod({I(2), I(1)}))
+            elems(res[0]) != Prod({I(2), I(1)}) || !vocab_axis_ok(3))
           return mismatch;
         return absl::OkStatus();
       case fb::Opcode::Attention: {
@@ -373,9 +382,22 @@ class RankChecker {
         if (auto s = need(2, 1, 3); !s.ok()) return s;
         if (!is_int(ops[0]) || !is_f32(ops[1]) || !is_f32(res[0]) || I(2) < 0 ||
             elems(ops[0]) != I(2) || elems(ops[1]) != Prod({I(2), I(1)}) ||
-            elems(res[0]) != Prod({I(0), I(1)}))
+            elems(res[0]) != Prod({I(0), I(1)}) || !vocab_axis_ok(3))
           return mismatch;
         return absl::OkStatus();
+      case fb::Opcode::VocabShardStats:
+      case fb::Opcode::VocabShardStatsGrad: {
+        const bool grad = in.op() == fb::Opcode::VocabShardStatsGrad;
+        if (auto s = need(grad ? 4 : 3, 1, 3); !s.ok()) return s;
+        if (I(1) <= 0 || AxisSize(I(2)) < 1 || !is_f32(ops[0]) || !is_int(ops[1]) ||
+            !is_f32(ops[2]) || !is_f32(res[0]) || elems(ops[0]) != Prod({I(0), I(1)}) ||
+            elems(ops[1]) != I(0) || elems(ops[2]) != I(0) ||
+            (grad ? !is_f32(ops[3]) || elems(ops[3]) != Prod({I(0), 2}) ||
+                        elems(res[0]) != elems(ops[0])
+                  : elems(res[0]) != Prod({I(0), 2})))
+          return mismatch;
+        return absl::OkStatus();
+      }
       case fb::Opcode::AttentionGrad: {
         if (auto s = need(4, 3, 7); !s.ok()) return s;
         int64_t b = I(0), h = I(1), sq = I(2), sk = I(3), dh = I(4), dv = I(5);

@@ -211,8 +211,10 @@ void RmsNormGrad(const float *x, const float *gamma, const float *dy, float *dx,
 // ---------------------------------------------------------------- Embedding
 
 absl::Status EmbeddingGrad(const void *ids, DType id_type, const float *dy,
-                           float *dtable, int64_t vocab, int64_t d, int64_t n) {
-  if (absl::Status s = CheckIds(ids, id_type, n, vocab, "embedding id", "position");
+                           float *dtable, int64_t vocab, int64_t d, int64_t n,
+                           int64_t begin, int64_t total) {
+  if (total <= 0) total = vocab;
+  if (absl::Status s = CheckIds(ids, id_type, n, total, "embedding id", "position");
       !s.ok())
     return s;
   if (vocab <= 0 || d <= 0) return absl::OkStatus();
@@ -227,7 +229,9 @@ absl::Status EmbeddingGrad(const void *ids, DType id_type, const float *dy,
   for (int64_t blk = 0; blk < blocks; ++blk) {
     const int64_t c0 = blk * kCols, c1 = std::min(d, c0 + kCols);
     for (int64_t i = 0; i < n; ++i) {
-      float *row = dtable + IdAt(ids, id_type, i) * d;
+      const int64_t r = IdAt(ids, id_type, i) - begin;
+      if (r < 0 || r >= vocab) continue;  // another shard's
+      float *row = dtable + r * d;
       const float *src = dy + i * d;
       for (int64_t c = c0; c < c1; ++c) row[c] += src[c];
     }

@@ -28,8 +28,11 @@ void RmsNormGrad(const float *x, const float *gamma, const float *dy, float *dx,
 
 /// dtable [vocab, d] = 0, then dtable[ids[i], :] += dy[i, :] for i < n.
 /// An id outside [0, vocab) is an error naming it and its position.
+/// A vocabulary shard (total > 0, as Embedding) gets the rows of its ids
+/// [begin, begin + vocab) only.
 absl::Status EmbeddingGrad(const void *ids, DType id_type, const float *dy, float *dtable,
-                           int64_t vocab, int64_t d, int64_t n);
+                           int64_t vocab, int64_t d, int64_t n, int64_t begin = 0,
+                           int64_t total = 0);
 
 /// Gradients of out = softmax(q k^T * scale [+ causal mask]) v, for q [b, h,
 /// sq, dh], k [b, h, sk, dh], v [b, h, sk, dv], dout [b, h, sq, dv]: dq, dk,

@@ -203,20 +203,26 @@ absl::Status CheckIdType(DType type, const char *what) {
 }  // namespace
 
 absl::Status Embedding(const float *table, int64_t vocab, int64_t d,
-                       const void *ids, DType id_type, int64_t n, float *out) {
+                       const void *ids, DType id_type, int64_t n, float *out,
+                       int64_t begin, int64_t total) {
   if (absl::Status s = CheckIdType(id_type, "embedding ids"); !s.ok()) return s;
+  if (total <= 0) total = vocab;
   // Check every id before writing anything, so a bad id leaves out untouched.
   for (int64_t i = 0; i < n; ++i) {
     const int64_t id = IdAt(ids, id_type, i);
-    if (id < 0 || id >= vocab)
+    if (id < 0 || id >= total)
       return absl::InvalidArgumentError(
           absl::StrCat("embedding id ", id, " at position ", i,
-                       " is outside [0, ", vocab, ")"));
+                       " is outside [0, ", total, ")"));
   }
 #pragma omp parallel for if (n * d > kParallelElements)
-  for (int64_t i = 0; i < n; ++i)
-    std::memcpy(out + i * d, table + IdAt(ids, id_type, i) * d,
-                d * sizeof(float));
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t row = IdAt(ids, id_type, i) - begin;
+    if (row >= 0 && row < vocab)
+      std::memcpy(out + i * d, table + row * d, d * sizeof(float));
+    else
+      std::fill(out + i * d, out + (i + 1) * d, 0.0f);
+  }
   return absl::OkStatus();
 }
 

@@ -53,8 +53,11 @@ void RmsNorm(const float *x, const float *gamma, float *y, int64_t rows,
 
 /// out[i, :] = table[ids[i], :] for i < n; ids are i32 or i64 per id_type.
 /// An id outside [0, vocab) is an error naming the id and its position.
+/// A vocabulary shard (total > 0) holds ids [begin, begin + vocab) of
+/// [0, total): other ids give zero rows, ids outside [0, total) an error.
 absl::Status Embedding(const float *table, int64_t vocab, int64_t d,
-                       const void *ids, DType id_type, int64_t n, float *out);
+                       const void *ids, DType id_type, int64_t n, float *out,
+                       int64_t begin = 0, int64_t total = 0);
 
 /// q [b, h, sq, dh], k [b, h, sk, dh], v [b, h, sk, dv] -> out [b, h, sq, dv]:
 /// softmax(q k^T * scale) v, where with `causal` query i sees keys 0..i.

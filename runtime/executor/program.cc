@@ -18,6 +18,7 @@
 #include "runtime/cpu/grad_kernels.h"
 #include "runtime/cpu/kernels.h"
 #include "runtime/cpu/optimizers.h"
+#include "runtime/cpu/vocab_shard.h"
 #include "runtime/executor/init.h"
 #include "runtime/io/safetensors.h"
 #include "weft/runtime.h"
@@ -54,6 +55,39 @@ void CopySlice(void *whole, void *slice, const std::vector<int64_t> &shape, int 
     if (to_slice) std::memcpy(s, w, run);
     else std::memcpy(w, s, run);
   }
+}
+
+// A tensor-parallel output (split along `dim` over tp, and along dimension 0
+// over dp when `gather`) from every rank's slice: `local` holds the slices of
+// this process's ranks, all of them in process; under MPI (`world` set) this
+// rank's, all-gathered first. Rank r = d * tp + t.
+absl::Status AssembleSplit(const std::vector<Tensor> &local, int dim, bool gather, int dp, int tp,
+                           Communicator *world, Tensor &out) {
+  std::vector<const char *> slices;
+  Tensor all;
+  const size_t slice_bytes = local[0].byte_size();
+  if (world != nullptr) {
+    all = Tensor::Uninitialized(out.dtype(), {static_cast<int64_t>(world->size()) *
+                                              local[0].num_elements()});
+    if (absl::Status s = world->AllGather(local[0].data(), all.data(), local[0].num_elements(),
+                                          out.dtype());
+        !s.ok())
+      return s;
+    for (int r = 0; r < world->size(); ++r)
+      slices.push_back(static_cast<const char *>(all.data()) + r * slice_bytes);
+  } else {
+    for (const Tensor &t : local) slices.push_back(static_cast<const char *>(t.data()));
+  }
+  std::vector<int64_t> shape = out.shape();  // of one dp slice
+  if (gather) shape[0] /= dp;
+  const size_t dp_bytes = gather ? out.byte_size() / dp : 0;
+  for (size_t r = 0; r < slices.size(); ++r) {
+    const int d = static_cast<int>(r) / tp, t = static_cast<int>(r) % tp;
+    if (!gather && d != 0) continue;  // a replica of d = 0's
+    CopySlice(static_cast<char *>(out.data()) + d * dp_bytes, const_cast<char *>(slices[r]), shape,
+              dim, t, tp, DTypeSize(out.dtype()), /*to_slice=*/false);
+  }
+  return absl::OkStatus();
 }
 
 cpu::FusedKernel Decode(const fb::FusedProgram &p) {
@@ -96,6 +130,10 @@ struct Rank {
   }
   int CoordOf(int64_t axis) const {
     return axis >= 0 && axis < static_cast<int64_t>(coord.size()) ? coord[axis] : 0;
+  }
+  int SizeOf(int64_t axis) const {
+    const Communicator *c = CommOf(axis);
+    return c ? c->size() : 1;
   }
 };
 
@@ -295,6 +333,7 @@ absl::StatusOr<std::unique_ptr<Program>> Runtime::LoadFromBytes(std::string byte
     const fb::ValueDesc &v = first.Value(first.prog->outputs()->Get(i));
     std::vector<int64_t> shape = ShapeOf(v.shape());
     if (o->gather() && !shape.empty()) shape[0] *= program->impl_->dp;
+    if (o->split_dim() >= 0) shape[o->split_dim()] *= program->impl_->tp;
     program->outputs_.push_back({o->name()->str(), static_cast<DType>(v.dtype()), shape});
     if (o->is_loss()) program->loss_ = o->name()->str();
   }
@@ -592,7 +631,12 @@ absl::StatusOr<std::map<std::string, Tensor>> Program::Run(
     const fb::ValueDesc &v = first.Value(first.prog->outputs()->Get(i));
     if (v.storage() != fb::Storage::Output || v.index() != i) continue;
     const bool gather = a.outputs()->Get(i)->gather();
-    if (gather && distributed) {
+    if (a.outputs()->Get(i)->split_dim() >= 0 && m.num_ranks > 1) {
+      // Tensor-parallel slices, assembled after the run.
+      for (size_t l = 0; l < m.ranks.size(); ++l)
+        per_rank[i].push_back(Tensor::Uninitialized(outputs_[i].dtype, ShapeOf(v.shape())));
+      out_tensors[i] = Tensor::Uninitialized(outputs_[i].dtype, outputs_[i].shape);
+    } else if (gather && distributed) {
       slices[i] = Tensor::Uninitialized(outputs_[i].dtype, ShapeOf(v.shape()));
       out_tensors[i] = Tensor::Uninitialized(outputs_[i].dtype, outputs_[i].shape);
     } else if (gather || m.ranks.size() == 1) {
@@ -665,6 +709,12 @@ absl::StatusOr<std::map<std::string, Tensor>> Program::Run(
                                 StrCat("rank ", m.ranks[l].index, ": ", statuses[l].message()));
   }
   if (!status.ok()) return status;
+  for (size_t i = 0; i < outputs_.size(); ++i)
+    if (const int dim = a.outputs()->Get(i)->split_dim(); dim >= 0 && m.num_ranks > 1)
+      if (absl::Status s = AssembleSplit(per_rank[i], dim, a.outputs()->Get(i)->gather(), m.dp,
+                                         m.tp, m.process_comm, out_tensors[i]);
+          !s.ok())
+        return s;
   for (size_t i = 0; i < outputs_.size(); ++i)
     if (!slices[i].empty())
       if (absl::Status s = m.dp_comm->AllGather(slices[i].data(), out_tensors[i].data(),
@@ -759,9 +809,14 @@ absl::Status Rank::Execute(const fb::Instruction &in, size_t index) {
     case fb::Opcode::RmsNorm:
       cpu::RmsNorm(f_op(0), f_op(1), f_res(0), I(0), I(1), F(0));
       return absl::OkStatus();
-    case fb::Opcode::Embedding:
+    case fb::Opcode::Embedding: {
+      // A vocabulary shard: this rank's rows begin at its coordinate times
+      // the shard's size.
+      const int64_t axis = in.ints()->size() > 3 ? I(3) : -1;
       return cpu::Embedding(f_op(0), I(0), I(1), op(1), TypeOf(in.operands()->Get(1)), I(2),
-                            f_res(0));
+                            f_res(0), axis < 0 ? 0 : CoordOf(axis) * I(0),
+                            axis < 0 ? 0 : SizeOf(axis) * I(0));
+    }
     case fb::Opcode::Attention:
       cpu::Attention(f_op(0), f_op(1), f_op(2), f_res(0), I(0), I(1), I(2), I(3), I(4), I(5),
                      I(6) != 0, F(0));
@@ -790,9 +845,19 @@ absl::Status Rank::Execute(const fb::Instruction &in, size_t index) {
     case fb::Opcode::RmsNormGrad:
       cpu::RmsNormGrad(f_op(0), f_op(1), f_op(2), f_res(0), f_res(1), I(0), I(1), F(0));
       return absl::OkStatus();
-    case fb::Opcode::EmbeddingGrad:
+    case fb::Opcode::EmbeddingGrad: {
+      const int64_t axis = in.ints()->size() > 3 ? I(3) : -1;
       return cpu::EmbeddingGrad(op(0), TypeOf(in.operands()->Get(0)), f_op(1), f_res(0), I(0),
-                                I(1), I(2));
+                                I(1), I(2), axis < 0 ? 0 : CoordOf(axis) * I(0),
+                                axis < 0 ? 0 : SizeOf(axis) * I(0));
+    }
+    case fb::Opcode::VocabShardStats:
+      return cpu::VocabShardStats(f_op(0), op(1), TypeOf(in.operands()->Get(1)), f_op(2),
+                                  f_res(0), I(0), I(1), CoordOf(I(2)) * I(1), SizeOf(I(2)) * I(1));
+    case fb::Opcode::VocabShardStatsGrad:
+      return cpu::VocabShardStatsGrad(f_op(0), op(1), TypeOf(in.operands()->Get(1)), f_op(2),
+                                      f_op(3), f_res(0), I(0), I(1), CoordOf(I(2)) * I(1),
+                                      SizeOf(I(2)) * I(1));
     case fb::Opcode::AttentionGrad:
       cpu::AttentionGrad(f_op(0), f_op(1), f_op(2), f_op(3), f_res(0), f_res(1), f_res(2), I(0),
                          I(1), I(2), I(3), I(4), I(5), I(6) != 0, F(0));

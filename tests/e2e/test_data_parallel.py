@@ -2,7 +2,8 @@
 """Parallelism is exact: N simulated devices give 1 device's numbers, with
 data parallelism (gradients all-reduced, or with ZeRO-1 reduce-scattered and
 the optimizer state sharded) and with tensor parallelism (Megatron attention
-and MLP blocks split by column then row), and with both on a dp x tp mesh.
+and MLP blocks split by column then row, the embedding, LM head and loss
+split over the vocabulary), and with both on a dp x tp mesh.
 
 For every example model and dp in (2, 4, 8): 5 AdamW steps from the same
 seed, on the same synthetic data, must give the same per-step losses and the
@@ -95,15 +96,13 @@ def main():
         ref_losses, ref_params = train(model, "dp=1", tmp)
         # (dp, under mpirun, ZeRO stage); ZeRO-1 state is saved whole, so it
         # compares with dp=1's directly.
-        # Tensor parallelism (Megatron attention and MLP blocks) applies to
-        # the models that have them; the LSTM's matmuls share their weights over time.
-        tp = name != "lstm_lm"
         # (mesh, under mpirun, ZeRO stage)
+        # Tensor parallelism: Megatron attention and MLP blocks where a model
+        # has them, the vocabulary (embedding, LM head, loss) everywhere.
         runs = [(f"dp={dp}", False, 0) for dp in (2, 4, 8)] + [("dp=4", False, 1)]
-        if tp:
-            runs += [("tp=2", False, 0), ("tp=4", False, 0), ("dp=2,tp=2", False, 0)]
+        runs += [("tp=2", False, 0), ("tp=4", False, 0), ("dp=2,tp=2", False, 0)]
         if MPIRUN:
-            runs += [("dp=4", True, 0), ("dp=4", True, 1)] + ([("tp=2", True, 0), ("dp=2,tp=2", True, 0)] if tp else [])
+            runs += [("dp=4", True, 0), ("dp=4", True, 1), ("tp=2", True, 0), ("dp=2,tp=2", True, 0)]
         for mesh, mpi, zero in runs:
             losses, params = train(model, mesh, tmp, mpi, zero)
             loss_err = rel(losses, ref_losses)
@@ -117,7 +116,7 @@ def main():
             passed += ok
             failed += not ok
         ref_out = infer(model, "dp=1", tmp)
-        for mesh in ["dp=4"] + (["tp=4", "dp=2,tp=2"] if tp else []):
+        for mesh in ["dp=4", "tp=4", "dp=2,tp=2"]:
             out = infer(model, mesh, tmp)
             worst = max(rel(out[k], ref_out[k]) for k in ref_out)
             # tp adds the row-parallel partial products in another order.

@@ -125,6 +125,8 @@ WEFT_COST(LayerNormGradOp, 12 * numElements(getX()), streamBytes(op))
 WEFT_COST(RmsNormGradOp, 8 * numElements(getX()), streamBytes(op))
 WEFT_COST(EmbeddingGradOp, numElements(getDy()), streamBytes(op))
 WEFT_COST(CrossEntropyGradOp, 6 * numElements(getLogits()), streamBytes(op))
+WEFT_COST(VocabShardStatsOp, 4 * numElements(getLogits()), streamBytes(op))  // sub, exp, add; the pick
+WEFT_COST(VocabShardStatsGradOp, 4 * numElements(getLogits()), streamBytes(op))
 WEFT_ELEMENTWISE_COST(SgdUpdateOp, 5)
 WEFT_ELEMENTWISE_COST(AdamwUpdateOp, 14)
 

@@ -193,6 +193,10 @@ LogicalResult WeftDialect::verifyRegionResultAttribute(Operation *op, unsigned,
   // parameters and optimizer state (weft-optimizer).
   if (key == "weft.global_shape")
     return success(llvm::isa<DenseI64ArrayAttr>(attr.getValue()));
+  // A tensor-parallel output (vocabulary-parallel logits): split along this
+  // dimension over tp.
+  if (key == "weft.split_dim")
+    return success(llvm::isa<IntegerAttr>(attr.getValue()));
   if (key == "weft.grad")
     return verifyName(op->getLoc(), attr, "parameter it is the gradient of");
   if (key == "weft.update")

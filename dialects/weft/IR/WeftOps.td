@@ -207,8 +207,18 @@ def Weft_RmsNormOp : Weft_ComputeOp<"rms_norm"> {
 
 def Weft_EmbeddingOp : Weft_ComputeOp<"embedding"> {
   let summary = "table [V, D] gathered at ids [...] -> [..., D]";
-  let arguments = (ins Weft_FloatTensor:$table, Weft_IntTensor:$ids);
+  let description = [{
+    With `vocab_axis` (set by weft-partition-tensor), the table is this
+    device's contiguous shard of the vocabulary along that axis of @mesh:
+    ids [c*V, (c+1)*V) for the device at coordinate c. Ids outside the shard
+    give zero rows; a `shard.all_reduce` over the axis completes the sum.
+  }];
+  let arguments = (ins Weft_FloatTensor:$table, Weft_IntTensor:$ids,
+                       OptionalAttr<I64Attr>:$vocab_axis);
   let results = (outs Weft_FloatTensor:$result);
+  let builders = [OpBuilder<(ins "Value":$table, "Value":$ids), [{
+    build($_builder, $_state, table, ids, IntegerAttr());
+  }]>];
   let assemblyFormat = [{
     $table `,` $ids attr-dict `:` functional-type(operands, results)
   }];
@@ -322,8 +332,16 @@ def Weft_RmsNormGradOp : Weft_ComputeOp<"rms_norm_grad"> {
 
 def Weft_EmbeddingGradOp : Weft_ComputeOp<"embedding_grad"> {
   let summary = "the table gradient: dy rows scatter-added at ids into [vocab, D]";
-  let arguments = (ins Weft_IntTensor:$ids, Weft_FloatTensor:$dy, I64Attr:$vocab);
+  let description = [{
+    With `vocab_axis`, the result is this device's shard of the table's
+    gradient (`vocab` rows from coordinate * vocab): ids outside it add nothing.
+  }];
+  let arguments = (ins Weft_IntTensor:$ids, Weft_FloatTensor:$dy, I64Attr:$vocab,
+                       OptionalAttr<I64Attr>:$vocab_axis);
   let results = (outs Weft_FloatTensor:$result);
+  let builders = [OpBuilder<(ins "Value":$ids, "Value":$dy, "int64_t":$vocab), [{
+    build($_builder, $_state, ids, dy, $_builder.getI64IntegerAttr(vocab), IntegerAttr());
+  }]>];
   let assemblyFormat = [{
     $ids `,` $dy `,` `vocab` `=` $vocab attr-dict `:` functional-type(operands, results)
   }];
@@ -348,6 +366,42 @@ def Weft_CrossEntropyGradOp : Weft_ComputeOp<"cross_entropy_grad"> {
   let results = (outs Weft_FloatTensor:$result);
   let assemblyFormat = [{
     $logits `,` $labels `,` $dloss attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+def Weft_VocabShardStatsOp : Weft_ComputeOp<"vocab_shard_stats"> {
+  let summary = "cross-entropy statistics of a vocabulary shard of the logits";
+  let description = [{
+    Megatron's vocabulary-parallel cross-entropy, the local part. `logits`
+    [..., V] are this device's shard of the vocabulary along `vocab_axis`
+    (classes [c*V, (c+1)*V) at coordinate c), `max` [...] the maximum over
+    the whole vocabulary (an all-reduce of the shards' maxima). The result
+    [..., 2] holds, per row, sum_j exp(logits_j - max) over the shard and
+    logits[label - c*V] - max if the label is in the shard, else 0. Summed
+    over the shards (a `shard.all_reduce`), log(s0) - s1 is the row's
+    cross-entropy. No gradient flows to `max` (the loss does not depend on
+    it); weft-partition-tensor emits it from `weft.cross_entropy`.
+  }];
+  let arguments = (ins Weft_FloatTensor:$logits, Weft_IntTensor:$labels,
+                       Weft_FloatTensor:$max, I64Attr:$vocab_axis);
+  let results = (outs Weft_FloatTensor:$result);
+  let assemblyFormat = [{
+    $logits `,` $labels `,` $max attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+def Weft_VocabShardStatsGradOp : Weft_ComputeOp<"vocab_shard_stats_grad"> {
+  let summary = "dlogits = dstats[..., 0] * exp(logits - max) + dstats[..., 1] * onehot";
+  let description = [{
+    The gradient of `weft.vocab_shard_stats` with respect to its logits;
+    the one-hot is this shard's part of onehot(labels).
+  }];
+  let arguments = (ins Weft_FloatTensor:$logits, Weft_IntTensor:$labels,
+                       Weft_FloatTensor:$max, Weft_FloatTensor:$dstats,
+                       I64Attr:$vocab_axis);
+  let results = (outs Weft_FloatTensor:$result);
+  let assemblyFormat = [{
+    $logits `,` $labels `,` $max `,` $dstats attr-dict `:` functional-type(operands, results)
   }];
 }
 

@@ -332,6 +332,46 @@ FailureOr<Type> crossEntropyRule(CrossEntropyOp::Adaptor a,
   return Type(RankedTensorType::get({}, Float32Type::get(a.getLogits().getContext())));
 }
 
+// Shared by the vocabulary-shard statistics and their gradient.
+LogicalResult checkVocabShard(RankedTensorType logits, RankedTensorType labels,
+                              RankedTensorType max, int64_t axis, const Reporter &r) {
+  if (logits.getRank() < 1)
+    return r.fail("operand #0 (logits) must have rank >= 1, got ", logits);
+  if (labels.getShape() != logits.getShape().drop_back())
+    return r.fail("operand #1 (labels) has shape ", shapeStr(labels.getShape()), " but must be ",
+                  shapeStr(logits.getShape().drop_back()));
+  if (max.getShape() != logits.getShape().drop_back() ||
+      max.getElementType() != logits.getElementType())
+    return r.fail("operand #2 (max) has type ", max, " but must be the logits' rows, ",
+                  shapeStr(logits.getShape().drop_back()));
+  if (axis < 0)
+    return r.fail("attribute 'vocab_axis' must be a mesh axis (>= 0), got ", axis);
+  return success();
+}
+
+FailureOr<Type> vocabShardStatsRule(VocabShardStatsOp::Adaptor a, const Reporter &r) {
+  RankedTensorType logits = tensorOf(a.getLogits());
+  if (failed(checkVocabShard(logits, tensorOf(a.getLabels()), tensorOf(a.getMax()),
+                             static_cast<int64_t>(a.getVocabAxis()), r)))
+    return failure();
+  SmallVector<int64_t> shape(logits.getShape().drop_back());
+  shape.push_back(2);
+  return Type(logits.clone(shape));
+}
+
+FailureOr<Type> vocabShardStatsGradRule(VocabShardStatsGradOp::Adaptor a, const Reporter &r) {
+  RankedTensorType logits = tensorOf(a.getLogits()), dstats = tensorOf(a.getDstats());
+  if (failed(checkVocabShard(logits, tensorOf(a.getLabels()), tensorOf(a.getMax()),
+                             static_cast<int64_t>(a.getVocabAxis()), r)))
+    return failure();
+  SmallVector<int64_t> shape(logits.getShape().drop_back());
+  shape.push_back(2);
+  if (dstats.getShape() != ArrayRef<int64_t>(shape))
+    return r.fail("operand #3 (dstats) has shape ", shapeStr(dstats.getShape()), " but must be ",
+                  shapeStr(shape));
+  return Type(logits);
+}
+
 FailureOr<Type> constantRule(ConstantOp::Adaptor a, const Reporter &r) {
   auto t = llvm::dyn_cast<RankedTensorType>(a.getValue().getType());
   if (!t || !t.hasStaticShape())
@@ -595,6 +635,8 @@ WEFT_SHAPE_RULE_N(RmsNormGradOp, rmsNormGradRule)
 WEFT_SHAPE_RULE(EmbeddingGradOp, embeddingGradRule)
 WEFT_SHAPE_RULE_N(AttentionGradOp, attentionGradRule)
 WEFT_SHAPE_RULE(CrossEntropyGradOp, crossEntropyGradRule)
+WEFT_SHAPE_RULE(VocabShardStatsOp, vocabShardStatsRule)
+WEFT_SHAPE_RULE(VocabShardStatsGradOp, vocabShardStatsGradRule)
 WEFT_SHAPE_RULE_N(SgdUpdateOp, sgdRule)
 WEFT_SHAPE_RULE_N(AdamwUpdateOp, adamwRule)
 

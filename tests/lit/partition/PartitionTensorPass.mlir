@@ -100,3 +100,43 @@ func.func @forward(%x0: tensor<2x4x8xf32> {weft.input = "x"},
   %m = weft.reduce "mean" %y, dims = [0, 1, 2] : tensor<2x4x8xf32> -> tensor<f32>
   return %m : tensor<f32>
 }
+
+// -----
+
+// Vocabulary parallel (tp=2): the tied table [16, 8] is split by row (the
+// vocabulary); the embedding looks up its shard (vocab_axis) and an all-reduce
+// sums the shards; the LM head (x @ table^T) enters through tp_copy and gives
+// each device 8 of the 16 logits; the loss is the shards' max all-reduced,
+// their statistics [rows, 2] summed, and log(s0) - s1 averaged; the logits
+// output is marked split along its last dimension. The gradient of the stats
+// is the only way back to the logits (none to the max).
+// GRAD-LABEL: func.func @forward
+// CHECK-LABEL: func.func @forward
+// CHECK-SAME: %[[T:[a-z0-9]+]]: tensor<8x8xf32> {weft.global_shape = array<i64: 16, 8>, weft.init = {{.*}}, weft.param = "table", weft.split_dim = 0 : i64}
+// CHECK-SAME: -> (tensor<f32> {weft.loss, weft.output = "loss"}, tensor<2x3x8xf32> {weft.output = "logits", weft.split_dim = 2 : i64})
+// CHECK: %[[E:[0-9]+]] = weft.embedding %[[T]], %{{.*}} {vocab_axis = 0 : i64}
+// CHECK: shard.all_reduce %[[E]] on @mesh grid_axes = [0]
+// CHECK: %[[X:[0-9]+]] = weft.tp_copy
+// CHECK: %[[L:[0-9]+]] = weft.matmul %[[X]], %[[T]] {transpose_b = true} : (tensor<2x3x8xf32>, tensor<8x8xf32>) -> tensor<2x3x8xf32>
+// CHECK: %[[M:[0-9]+]] = weft.reduce "max" %[[L]], dims = [2] : tensor<2x3x8xf32> -> tensor<2x3xf32>
+// CHECK: %[[GM:[a-z_0-9]+]] = shard.all_reduce %[[M]] on @mesh grid_axes = [0] reduction = {{ *}}max
+// CHECK: %[[S:[0-9]+]] = weft.vocab_shard_stats %[[L]], %{{.*}}, %[[GM]] {vocab_axis = 0 : i64} : {{.*}} -> tensor<2x3x2xf32>
+// CHECK: shard.all_reduce %[[S]] on @mesh grid_axes = [0] : tensor<2x3x2xf32>
+// CHECK: weft.log
+// CHECK: weft.reduce "mean"
+// CHECK-NOT: weft.cross_entropy
+// GRAD-LABEL: func.func @train_step
+// GRAD: weft.vocab_shard_stats_grad %{{.*}} {vocab_axis = 0 : i64}
+// GRAD: weft.embedding_grad %{{.*}}, vocab = 8 {vocab_axis = 0 : i64}
+func.func @forward(%ids: tensor<2x3xi32> {weft.input = "ids"},
+                   %labels: tensor<2x3xi32> {weft.input = "labels"},
+                   %table: tensor<16x8xf32> {weft.param = "table", weft.init = {dist = "normal", std = 0.1 : f32}},
+                   %g: tensor<8xf32> {weft.param = "g", weft.init = {dist = "ones"}},
+                   %bn: tensor<8xf32> {weft.param = "bn", weft.init = {dist = "zeros"}})
+    -> (tensor<f32> {weft.output = "loss", weft.loss}, tensor<2x3x16xf32> {weft.output = "logits"}) {
+  %e = weft.embedding %table, %ids : (tensor<16x8xf32>, tensor<2x3xi32>) -> tensor<2x3x8xf32>
+  %n = weft.layer_norm %e, %g, %bn : (tensor<2x3x8xf32>, tensor<8xf32>, tensor<8xf32>) -> tensor<2x3x8xf32>
+  %l = weft.matmul %n, %table {transpose_b = true} : (tensor<2x3x8xf32>, tensor<16x8xf32>) -> tensor<2x3x16xf32>
+  %loss = weft.cross_entropy %l, %labels : (tensor<2x3x16xf32>, tensor<2x3xi32>) -> tensor<f32>
+  return %loss, %l : tensor<f32>, tensor<2x3x16xf32>
+}
