@@ -6,9 +6,9 @@
 
 namespace mlir::weft {
 
-/// Attaches upstream's ShardingInterface to the weft ops that have a model
-/// so far (every elementwise op, and matmul), so that `sharding-propagation`
-/// and `shard-partition` work on them. The groundwork of tensor parallelism.
+/// Attaches upstream's ShardingInterface to every weft op but weft.fused and
+/// weft.yield, so that `sharding-propagation` and `shard-partition` work on
+/// whole models, forward, gradient and optimizer ops alike.
 void registerShardingInterfaceExternalModels(DialectRegistry &registry);
 
 } // namespace mlir::weft
