@@ -742,9 +742,14 @@ LogicalResult Writer::run(StringRef source, llvm::raw_ostream &os) {
   auto arena = fn->getAttrOfType<IntegerAttr>("weft.arena_bytes");
   if (!arena)
     return fn.emitError() << "no memory plan: run weft-plan-memory first";
+  auto peakBytes = [&](StringRef name) -> uint64_t {
+    auto attr = fn->getAttrOfType<IntegerAttr>(name);
+    return attr ? attr.getInt() : 0;
+  };
   auto rank = fb::CreateRankProgramDirect(fbb, &values, &inputValues, &paramValues,
                                           &stateValues, &outputValues, &instructions,
-                                          arena.getInt());
+                                          arena.getInt(), peakBytes("weft.gradient_bytes"),
+                                          peakBytes("weft.activation_bytes"));
   // Data and (Megatron MLP) tensor parallelism: every rank runs the same
   // program on its slice, so the ranks share one table.
   int64_t numRanks = 1;

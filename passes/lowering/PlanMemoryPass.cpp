@@ -8,6 +8,13 @@
 // at the same time. Written here because MLIR's bufferization works on
 // memrefs and loops, not on a flat list of kernel calls.
 //
+// It also splits the arena's peak into gradients and activations, for the
+// memory report (weft-dump): at the first op where the most arena bytes are
+// live, the bytes of gradient buffers and of all the others. A gradient
+// buffer holds a parameter's gradient on its way to the optimizer (see
+// isGradient below); activations are the rest: forward values, the
+// backward pass's activation gradients and temporaries.
+//
 //===----------------------------------------------------------------------===//
 #include "dialects/weft/IR/WeftShapes.h"
 #include "passes/Passes.h"
@@ -29,6 +36,40 @@ struct Buffer {
   int64_t last = 0;   // index of the last use, through views
   int64_t offset = -1;
 };
+
+// The values that hold parameter gradients: the gradient operand of each
+// optimizer update and, walking back from it, what it was made from without
+// leaving the parameter's gradient: the gradient sync (all-reduce,
+// ZeRO's reduce-scatter), views, and elementwise ops (summed partial
+// gradients, clipping) through their operands of the result's type. The
+// walk stops at the op that first computes a gradient (a matmul, a reduce):
+// its operands are activations or activation gradients.
+DenseSet<Value> gradientValues(Block &block) {
+  DenseSet<Value> grads;
+  SmallVector<Value> work;
+  for (Operation &op : block) {
+    if (auto u = dyn_cast<SgdUpdateOp>(op))
+      work.push_back(u.getGrad());
+    if (auto u = dyn_cast<AdamwUpdateOp>(op))
+      work.push_back(u.getGrad());
+  }
+  while (!work.empty()) {
+    Value v = work.pop_back_val();
+    if (!grads.insert(v).second)
+      continue;
+    Operation *def = v.getDefiningOp();
+    if (!def)
+      continue;
+    if (isa<shard::AllReduceOp, shard::ReduceScatterOp, ReshapeOp, TpCopyOp>(def)) {
+      work.push_back(def->getOperand(0));
+    } else if (isa<FusedOp, AddOp, SubOp, MulOp>(def)) {
+      for (Value operand : def->getOperands())
+        if (operand.getType() == v.getType())
+          work.push_back(operand);
+    }
+  }
+  return grads;
+}
 
 struct PlanMemoryPass
     : mlir::weft::impl::PlanMemoryPassBase<PlanMemoryPass> {
@@ -123,6 +164,19 @@ struct PlanMemoryPass
       op.setAttr("weft.offsets", b.getDenseI64ArrayAttr(offsets));
     }
     fn->setAttr("weft.arena_bytes", b.getI64IntegerAttr(arena));
+
+    // The arena's peak, split: live bytes per op, per class.
+    DenseSet<Value> grads = gradientValues(block);
+    std::vector<int64_t> live(pos + 1, 0), liveGrad(pos + 1, 0);
+    for (const Buffer &buf : buffers)
+      for (int64_t p = buf.first; p <= buf.last; ++p) {
+        live[p] += buf.size;
+        if (grads.contains(buf.value))
+          liveGrad[p] += buf.size;
+      }
+    const int64_t peak = std::max_element(live.begin(), live.end()) - live.begin();
+    fn->setAttr("weft.gradient_bytes", b.getI64IntegerAttr(liveGrad[peak]));
+    fn->setAttr("weft.activation_bytes", b.getI64IntegerAttr(live[peak] - liveGrad[peak]));
   }
 };
 

@@ -48,7 +48,8 @@ class Communicator {
   virtual absl::Status Barrier() = 0;
   /// This rank failed: every collective of the group, waiting or to come,
   /// returns an error naming `why` instead of waiting for it forever. Under
-  /// MPI a no-op: the failed process exits and mpirun stops the others.
+  /// MPI the others are in other processes: this one prints `why` and calls
+  /// MPI_Abort, which ends every process of the job.
   virtual void Abort(const std::string &why) = 0;
 };
 
@@ -62,11 +63,15 @@ std::vector<std::unique_ptr<Communicator>> CreateInProcessGroup(int size, double
 bool LaunchedUnderMpi();
 /// Initialises MPI once (it is finalised at exit) and returns this process's
 /// communicator over all processes; an error when MPI is not built in.
-absl::StatusOr<std::unique_ptr<Communicator>> CreateMpiCommunicator();
+/// A collective or send/recv that waits more than `timeout_s` seconds for
+/// the other processes prints which rank and call gave up and aborts the
+/// whole job (MPI_Abort): every process exits non-zero, none hangs.
+absl::StatusOr<std::unique_ptr<Communicator>> CreateMpiCommunicator(double timeout_s = 600);
 /// The processes with the same `color`, ranked by `key` (MPI_Comm_split of
 /// the world): one axis of a 2-D mesh. Every process must call it, in the
 /// same order.
-absl::StatusOr<std::unique_ptr<Communicator>> CreateMpiSubCommunicator(int color, int key);
+absl::StatusOr<std::unique_ptr<Communicator>> CreateMpiSubCommunicator(int color, int key,
+                                                                       double timeout_s = 600);
 
 }  // namespace weft
 

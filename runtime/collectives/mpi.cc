@@ -2,10 +2,20 @@
 // on CPUs across processes and nodes, and later the bootstrap of NCCL.
 // Open MPI from Debian. bf16 and f16 have no MPI type: they are widened to
 // f32 for the reduction and narrowed back.
+//
+// Every call is non-blocking (MPI_Iallreduce, MPI_Isend, ...) and polled
+// against the collective timeout: blocking MPI calls wait forever for a rank
+// that hangs. When the time runs out, or when this rank fails (Abort), the
+// process says why on one line and calls MPI_Abort, which ends every
+// process of the job: the pending request still owns the buffers and the
+// peers cannot be released any other way.
 #include <mpi.h>
 
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "runtime/collectives/communicator.h"
@@ -23,6 +33,8 @@ absl::Status Check(int code, const char *call) {
 }
 #define WEFT_MPI(call) \
   if (absl::Status _s = Check((call), #call); !_s.ok()) return _s
+#define WEFT_RETURN_IF_ERROR(expr) \
+  if (absl::Status _s = (expr); !_s.ok()) return _s
 
 MPI_Datatype TypeOf(DType t) {
   switch (t) {
@@ -61,9 +73,54 @@ void Divide(void *p, int64_t n, int by) {
   for (int64_t i = 0; i < n; ++i) static_cast<T *>(p)[i] /= by;
 }
 
+int WorldRank() {
+  int r = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &r);
+  return r;
+}
+
+int WorldSize() {
+  int n = 1;
+  MPI_Comm_size(MPI_COMM_WORLD, &n);
+  return n;
+}
+
+// Ends the whole job: one line on stderr (each process has its own, so the
+// cause is never left to rank 0), then MPI_Abort, which makes mpirun stop
+// every process with a non-zero status.
+[[noreturn]] void AbortJob(const std::string &why) {
+  std::fprintf(stderr, "weft: error: %s (aborting all %d MPI processes)\n", why.c_str(), WorldSize());
+  std::fflush(stderr);
+  MPI_Abort(MPI_COMM_WORLD, 1);
+  std::abort();  // MPI_Abort does not return; in case it does
+}
+
+// Waits for `request` until `timeout_s` has passed. It spins on MPI_Test
+// (which also drives the transfer) for the first millisecond, as MPI_Wait
+// would, then sleeps between polls so a long wait leaves the cores to the
+// ranks still computing.
+absl::Status WaitFor(MPI_Request *request, MPI_Status *status, double timeout_s,
+                     const std::string &what, const std::string &whom = "the other ranks") {
+  using Clock = std::chrono::steady_clock;
+  const Clock::time_point start = Clock::now();
+  const Clock::time_point deadline =
+      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout_s));
+  for (;;) {
+    int done = 0;
+    WEFT_MPI(MPI_Test(request, &done, status));
+    if (done) return absl::OkStatus();
+    const Clock::time_point now = Clock::now();
+    if (now >= deadline)
+      AbortJob(absl::StrCat("rank ", WorldRank(), ": ", what, " timed out after ", timeout_s,
+                            " s waiting for ", whom, " (the collective timeout, weft-run --timeout)"));
+    if (now - start > std::chrono::milliseconds(1))
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
+}
+
 class Mpi final : public Communicator {
  public:
-  explicit Mpi(MPI_Comm comm = MPI_COMM_WORLD) : comm_(comm) {
+  Mpi(MPI_Comm comm, double timeout_s) : comm_(comm), timeout_s_(timeout_s) {
     MPI_Comm_rank(comm_, &rank_);
     MPI_Comm_size(comm_, &size_);
   }
@@ -74,13 +131,17 @@ class Mpi final : public Communicator {
                          ReduceKind kind) override {
     if (Narrow(dtype)) {
       std::vector<float> wide = Widen(send, dtype, count);
-      WEFT_MPI(MPI_Allreduce(MPI_IN_PLACE, wide.data(), count, MPI_FLOAT, OpOf(kind), comm_));
+      MPI_Request req;
+      WEFT_MPI(MPI_Iallreduce(MPI_IN_PLACE, wide.data(), count, MPI_FLOAT, OpOf(kind), comm_, &req));
+      WEFT_RETURN_IF_ERROR(Wait(&req, "AllReduce"));
       if (kind == ReduceKind::kAverage) Divide<float>(wide.data(), count, size_);
       NarrowInto(wide.data(), recv, dtype, count);
       return absl::OkStatus();
     }
-    WEFT_MPI(MPI_Allreduce(send == recv ? MPI_IN_PLACE : send, recv, count, TypeOf(dtype), OpOf(kind),
-                           comm_));
+    MPI_Request req;
+    WEFT_MPI(MPI_Iallreduce(send == recv ? MPI_IN_PLACE : send, recv, count, TypeOf(dtype),
+                            OpOf(kind), comm_, &req));
+    WEFT_RETURN_IF_ERROR(Wait(&req, "AllReduce"));
     if (kind == ReduceKind::kAverage) {
       if (dtype == DType::kF32) Divide<float>(recv, count, size_);
       if (dtype == DType::kI32) Divide<int32_t>(recv, count, size_);
@@ -91,7 +152,9 @@ class Mpi final : public Communicator {
 
   absl::Status AllGather(const void *send, void *recv, int64_t count, DType dtype) override {
     const int bytes = static_cast<int>(count * DTypeSize(dtype));
-    WEFT_MPI(MPI_Allgather(send, bytes, MPI_BYTE, recv, bytes, MPI_BYTE, comm_));
+    MPI_Request req;
+    WEFT_MPI(MPI_Iallgather(send, bytes, MPI_BYTE, recv, bytes, MPI_BYTE, comm_, &req));
+    WEFT_RETURN_IF_ERROR(Wait(&req, "AllGather"));
     return absl::OkStatus();
   }
 
@@ -99,13 +162,17 @@ class Mpi final : public Communicator {
                              ReduceKind kind) override {
     if (Narrow(dtype)) {
       std::vector<float> wide = Widen(send, dtype, count * size_), mine(count);
-      WEFT_MPI(MPI_Reduce_scatter_block(wide.data(), mine.data(), count, MPI_FLOAT, OpOf(kind),
-                                        comm_));
+      MPI_Request req;
+      WEFT_MPI(MPI_Ireduce_scatter_block(wide.data(), mine.data(), count, MPI_FLOAT, OpOf(kind),
+                                         comm_, &req));
+      WEFT_RETURN_IF_ERROR(Wait(&req, "ReduceScatter"));
       if (kind == ReduceKind::kAverage) Divide<float>(mine.data(), count, size_);
       NarrowInto(mine.data(), recv, dtype, count);
       return absl::OkStatus();
     }
-    WEFT_MPI(MPI_Reduce_scatter_block(send, recv, count, TypeOf(dtype), OpOf(kind), comm_));
+    MPI_Request req;
+    WEFT_MPI(MPI_Ireduce_scatter_block(send, recv, count, TypeOf(dtype), OpOf(kind), comm_, &req));
+    WEFT_RETURN_IF_ERROR(Wait(&req, "ReduceScatter"));
     if (kind == ReduceKind::kAverage && dtype == DType::kF32) Divide<float>(recv, count, size_);
     return absl::OkStatus();
   }
@@ -113,21 +180,28 @@ class Mpi final : public Communicator {
   absl::Status Broadcast(void *buf, int64_t count, DType dtype, int root) override {
     if (root < 0 || root >= size_)
       return absl::InvalidArgumentError(absl::StrCat("broadcast root ", root, " of ", size_));
-    WEFT_MPI(MPI_Bcast(buf, static_cast<int>(count * DTypeSize(dtype)), MPI_BYTE, root, comm_));
+    MPI_Request req;
+    WEFT_MPI(MPI_Ibcast(buf, static_cast<int>(count * DTypeSize(dtype)), MPI_BYTE, root, comm_, &req));
+    WEFT_RETURN_IF_ERROR(Wait(&req, "Broadcast"));
     return absl::OkStatus();
   }
 
   absl::Status AllToAll(const void *send, void *recv, int64_t count, DType dtype) override {
     const int bytes = static_cast<int>(count * DTypeSize(dtype));
-    WEFT_MPI(MPI_Alltoall(send == recv ? MPI_IN_PLACE : send, bytes, MPI_BYTE, recv, bytes, MPI_BYTE,
-                          comm_));
+    MPI_Request req;
+    WEFT_MPI(MPI_Ialltoall(send == recv ? MPI_IN_PLACE : send, bytes, MPI_BYTE, recv, bytes,
+                           MPI_BYTE, comm_, &req));
+    WEFT_RETURN_IF_ERROR(Wait(&req, "AllToAll"));
     return absl::OkStatus();
   }
 
   absl::Status Send(const void *buf, int64_t count, DType dtype, int peer) override {
     if (peer < 0 || peer >= size_ || peer == rank_)
       return absl::InvalidArgumentError(absl::StrCat("rank ", rank_, " cannot send to ", peer));
-    WEFT_MPI(MPI_Send(buf, static_cast<int>(count * DTypeSize(dtype)), MPI_BYTE, peer, 0, comm_));
+    MPI_Request req;
+    WEFT_MPI(MPI_Isend(buf, static_cast<int>(count * DTypeSize(dtype)), MPI_BYTE, peer, 0, comm_, &req));
+    const int to = WorldRankOf(peer);
+    WEFT_RETURN_IF_ERROR(Wait(&req, absl::StrCat("Send to rank ", to), absl::StrCat("rank ", to)));
     return absl::OkStatus();
   }
 
@@ -135,8 +209,11 @@ class Mpi final : public Communicator {
     if (peer < 0 || peer >= size_ || peer == rank_)
       return absl::InvalidArgumentError(absl::StrCat("rank ", rank_, " cannot receive from ", peer));
     MPI_Status status;
-    WEFT_MPI(MPI_Recv(buf, static_cast<int>(count * DTypeSize(dtype)), MPI_BYTE, peer, 0, comm_,
-                      &status));
+    MPI_Request req;
+    WEFT_MPI(MPI_Irecv(buf, static_cast<int>(count * DTypeSize(dtype)), MPI_BYTE, peer, 0, comm_, &req));
+    const int from = WorldRankOf(peer);
+    WEFT_RETURN_IF_ERROR(Wait(&req, absl::StrCat("Recv from rank ", from),
+                              absl::StrCat("rank ", from), &status));
     int got = 0;
     MPI_Get_count(&status, MPI_BYTE, &got);
     if (got != static_cast<int>(count * DTypeSize(dtype)))
@@ -146,17 +223,38 @@ class Mpi final : public Communicator {
     return absl::OkStatus();
   }
 
-  // The failed process returns its error and exits; mpirun then stops the
-  // others (and MPI's default error handler aborts the job on a comm error).
-  void Abort(const std::string &) override {}
+  // The other processes may be waiting for this one in a collective: the
+  // job ends here, with this rank's error as the cause.
+  void Abort(const std::string &why) override { AbortJob(why); }
 
   absl::Status Barrier() override {
-    WEFT_MPI(MPI_Barrier(comm_));
-    return absl::OkStatus();
+    MPI_Request req;
+    WEFT_MPI(MPI_Ibarrier(comm_, &req));
+    return Wait(&req, "Barrier");
   }
 
  private:
+  absl::Status Wait(MPI_Request *req, const std::string &what,
+                    const std::string &whom = "the other ranks",
+                    MPI_Status *status = MPI_STATUS_IGNORE) {
+    return WaitFor(req, status, timeout_s_,
+                   size_ == WorldSize() ? what : absl::StrCat(what, " (in a group of ", size_, ")"),
+                   whom);
+  }
+  // A peer's rank in the world, for messages: groups number their own.
+  int WorldRankOf(int peer) const {
+    MPI_Group mine, world;
+    MPI_Comm_group(comm_, &mine);
+    MPI_Comm_group(MPI_COMM_WORLD, &world);
+    int out = peer;
+    MPI_Group_translate_ranks(mine, 1, &peer, world, &out);
+    MPI_Group_free(&mine);
+    MPI_Group_free(&world);
+    return out;
+  }
+
   MPI_Comm comm_;  // the world, or one mesh axis's group (freed by MPI_Finalize)
+  double timeout_s_;
   int rank_ = 0, size_ = 1;
 };
 
@@ -168,7 +266,7 @@ bool LaunchedUnderMpi() {
   return false;
 }
 
-absl::StatusOr<std::unique_ptr<Communicator>> CreateMpiCommunicator() {
+absl::StatusOr<std::unique_ptr<Communicator>> CreateMpiCommunicator(double timeout_s) {
   static std::once_flag once;
   static absl::Status init;
   std::call_once(once, [] {
@@ -177,14 +275,20 @@ absl::StatusOr<std::unique_ptr<Communicator>> CreateMpiCommunicator() {
     if (init.ok()) std::atexit([] { MPI_Finalize(); });
   });
   if (!init.ok()) return init;
-  return std::unique_ptr<Communicator>(new Mpi());
+  return std::unique_ptr<Communicator>(new Mpi(MPI_COMM_WORLD, timeout_s));
 }
 
-absl::StatusOr<std::unique_ptr<Communicator>> CreateMpiSubCommunicator(int color, int key) {
-  if (auto world = CreateMpiCommunicator(); !world.ok()) return world.status();  // MPI is up
+absl::StatusOr<std::unique_ptr<Communicator>> CreateMpiSubCommunicator(int color, int key,
+                                                                       double timeout_s) {
+  if (auto world = CreateMpiCommunicator(timeout_s); !world.ok()) return world.status();  // MPI is up
+  // MPI_Comm_split blocks with no timeout and has no non-blocking form: a
+  // barrier that has one first makes sure every process is there to split.
+  MPI_Request req;
+  WEFT_MPI(MPI_Ibarrier(MPI_COMM_WORLD, &req));
+  WEFT_RETURN_IF_ERROR(WaitFor(&req, MPI_STATUS_IGNORE, timeout_s, "MPI_Comm_split (a mesh axis's group)"));
   MPI_Comm sub;
   WEFT_MPI(MPI_Comm_split(MPI_COMM_WORLD, color, key, &sub));
-  return std::unique_ptr<Communicator>(new Mpi(sub));
+  return std::unique_ptr<Communicator>(new Mpi(sub, timeout_s));
 }
 
 }  // namespace weft

@@ -5,12 +5,12 @@ namespace weft {
 
 bool LaunchedUnderMpi() { return false; }
 
-absl::StatusOr<std::unique_ptr<Communicator>> CreateMpiCommunicator() {
+absl::StatusOr<std::unique_ptr<Communicator>> CreateMpiCommunicator(double) {
   return absl::UnimplementedError(
       "this runtime was built without MPI (install libopenmpi-dev and rebuild)");
 }
 
-absl::StatusOr<std::unique_ptr<Communicator>> CreateMpiSubCommunicator(int, int) {
+absl::StatusOr<std::unique_ptr<Communicator>> CreateMpiSubCommunicator(int, int, double) {
   return CreateMpiCommunicator();
 }
 

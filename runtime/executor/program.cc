@@ -169,7 +169,7 @@ absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(const RuntimeOptions &o
     resolved.communicator = LaunchedUnderMpi() ? "mpi" : "inprocess";
   int threads = options.threads;
   if (resolved.communicator == "mpi") {
-    auto comm = CreateMpiCommunicator();  // initialises MPI once per process
+    auto comm = CreateMpiCommunicator(options.collective_timeout_s);  // initialises MPI once
     if (!comm.ok()) return comm.status();
     // The processes on one node share its cores.
     const char *local = std::getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
@@ -239,7 +239,7 @@ absl::StatusOr<std::unique_ptr<Program>> Runtime::LoadFromBytes(std::string byte
   std::vector<std::vector<std::unique_ptr<Communicator>>> comms;
   std::vector<int> local;
   if (options_.communicator == "mpi") {
-    auto comm = CreateMpiCommunicator();
+    auto comm = CreateMpiCommunicator(options_.collective_timeout_s);
     if (!comm.ok()) return comm.status();
     if ((*comm)->size() != num_ranks)
       return absl::FailedPreconditionError(
@@ -255,7 +255,7 @@ absl::StatusOr<std::unique_ptr<Program>> Runtime::LoadFromBytes(std::string byte
       impl->world = std::move(*comm);
       for (size_t k = 0; k < extent.size(); ++k) {
         const int coord = (r / stride[k]) % extent[k];
-        auto sub = CreateMpiSubCommunicator(r - coord * stride[k], coord);
+        auto sub = CreateMpiSubCommunicator(r - coord * stride[k], coord, options_.collective_timeout_s);
         if (!sub.ok()) return sub.status();
         comms[0].push_back(std::move(*sub));
       }
@@ -686,6 +686,10 @@ absl::StatusOr<std::map<std::string, Tensor>> Program::Run(
   absl::Status status;
   if (m.ranks.size() == 1) {
     status = m.ranks[0].RunAll(m.profiling);
+    // Under MPI the other ranks may be waiting for this one in a collective:
+    // this process reports the cause and ends the job (MPI_Abort).
+    if (!status.ok() && distributed)
+      m.process_comm->Abort(StrCat("rank ", m.ranks[0].index, ": ", status.message()));
   } else {
     std::vector<absl::Status> statuses(m.ranks.size());
     std::vector<std::thread> threads;

@@ -146,11 +146,15 @@ void PrintPartition(const json &j) {
                 row.second.c_str());
   const json &r0 = j["ranks"][0];
   const int64_t params = j["parameter_bytes"].get<int64_t>(), state = j["state_bytes"].get<int64_t>(),
-                arena = r0["arena_bytes"].get<int64_t>();
-  std::printf("\nmemory per device (rank 0): parameters %lld, optimizer state %lld, arena %lld "
-              "(activations and gradients, as planned), total %lld bytes\n",
-              static_cast<long long>(params), static_cast<long long>(state),
-              static_cast<long long>(arena), static_cast<long long>(params + state + arena));
+                arena = r0["arena_bytes"].get<int64_t>(), grads = r0["gradient_bytes"].get<int64_t>(),
+                acts = r0["activation_bytes"].get<int64_t>();
+  std::printf("\nmemory per device (rank 0): parameters %lld, gradients %lld, optimizer state %lld, "
+              "activations %lld, total %lld bytes\n  (gradients and activations: the planned arena of "
+              "%lld bytes at its peak, the first instruction where the most of it is live; %lld more "
+              "bytes of it are lost to fragmentation)\n",
+              static_cast<long long>(params), static_cast<long long>(grads), static_cast<long long>(state),
+              static_cast<long long>(acts), static_cast<long long>(params + state + arena),
+              static_cast<long long>(arena), static_cast<long long>(arena - grads - acts));
 }
 
 json ToJson(const weft::artifact::Artifact &art) {
@@ -204,6 +208,8 @@ json ToJson(const weft::artifact::Artifact &art) {
     json jr;
     jr["rank"] = r;
     jr["arena_bytes"] = rank.arena_bytes();
+    jr["gradient_bytes"] = rank.gradient_bytes();  // the arena's peak, split
+    jr["activation_bytes"] = rank.activation_bytes();
     jr["peak_bytes"] = rank.arena_bytes() + param_bytes + state_bytes;
     for (unsigned i = 0; i < rank.values()->size(); ++i) {
       const fb::ValueDesc &v = *rank.values()->Get(i);

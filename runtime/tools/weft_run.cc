@@ -40,7 +40,7 @@ ABSL_FLAG(int, steps, 1, "Steps to run");
 ABSL_FLAG(int, threads, 0, "CPU threads (0: all cores)");
 ABSL_FLAG(double, timeout, 600,
           "seconds a rank may wait for the others in a collective before every rank stops with an "
-          "error (ranks in one process)");
+          "error (ranks in one process, or processes under mpirun)");
 ABSL_FLAG(bool, profile, false, "Time every instruction; print the time per kernel and the top 10");
 
 namespace {

@@ -1,6 +1,7 @@
 # lit configuration of Weft's FileCheck tests: one folder per part (dialect,
 # passes, tools, examples), mirroring the source tree.
 import os
+import shutil
 import lit.formats
 
 config.name = "Weft"
@@ -15,3 +16,10 @@ config.environment["PATH"] = os.pathsep.join(
 config.substitutions.append(("%weft_src", config.weft_src_dir))
 config.substitutions.append(("%weft_bin", config.weft_bin_dir))
 config.substitutions.append(("%examples", os.path.join(config.weft_src_dir, "examples")))
+
+# Tests under mpirun (`REQUIRES: mpi`) run where the runtime is built with MPI
+# and the launcher is installed; elsewhere lit reports them unsupported.
+if getattr(config, "weft_mpi", "").upper() in ("TRUE", "ON", "1", "YES") and \
+        config.mpiexec and shutil.which(config.mpiexec):
+    config.available_features.add("mpi")
+    config.substitutions.append(("%mpirun", config.mpiexec + " --allow-run-as-root --oversubscribe"))
