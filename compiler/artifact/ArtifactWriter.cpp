@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/artifact/ArtifactWriter.h"
+#include "compiler/analysis/ShardingAnalysis.h"
 #include "dialects/weft/IR/ModelVerifier.h"
 #include "dialects/weft/IR/WeftDialect.h"
 #include "dialects/weft/IR/WeftShapes.h"
@@ -89,7 +90,7 @@ struct ValueEntry {
 
 class Writer {
 public:
-  explicit Writer(func::FuncOp fn) : fn(fn) {}
+  explicit Writer(func::FuncOp fn) : fn(fn), sharding(fn) {}
 
   LogicalResult run(StringRef source, llvm::raw_ostream &os);
 
@@ -129,9 +130,10 @@ private:
   void emit(Operation *op, Instr in) {
     std::string loc = locString(op->getLoc());
     std::string name = op->getName().getStringRef().str();
+    std::string shards = op->getNumResults() ? sharding.label(op->getResult(0)) : "";
     instructions.push_back(fb::CreateInstructionDirect(
         fbb, in.op, &in.operands, &in.results, &in.ints, &in.floats, in.fused,
-        in.copy, loc.c_str(), name.c_str()));
+        in.copy, loc.c_str(), name.c_str(), shards.empty() ? nullptr : shards.c_str()));
   }
   void emitCopy(Operation *op, Value src, Value dst, ArrayRef<int64_t> shape,
                 int64_t srcOffset, ArrayRef<int64_t> srcStrides,
@@ -159,6 +161,7 @@ private:
   }
 
   func::FuncOp fn;
+  ShardingAnalysis sharding; // labels each instruction for weft-dump
   fbs::FlatBufferBuilder fbb;
   std::vector<ValueEntry> entries;
   DenseMap<Value, uint32_t> ids;

@@ -8,8 +8,8 @@
 
 using namespace mlir;
 
-void mlir::weft::addWeftDefaultPipeline(OpPassManager &pm,
-                                        const WeftPipelineOptions &options) {
+void mlir::weft::addWeftPartitionPipeline(OpPassManager &pm,
+                                          const WeftPipelineOptions &options) {
   pm.addPass(createVerifyModelPass());
   if (options.dp > 1) {
     PartitionBatchPassOptions partition;
@@ -21,6 +21,11 @@ void mlir::weft::addWeftDefaultPipeline(OpPassManager &pm,
     partition.tp = options.tp;
     pm.addPass(createPartitionTensorPass(partition));
   }
+}
+
+void mlir::weft::addWeftDefaultPipeline(OpPassManager &pm,
+                                        const WeftPipelineOptions &options) {
+  addWeftPartitionPipeline(pm, options);
   if (!options.train.empty()) {
     AutodiffPassOptions autodiff;
     autodiff.recompute = options.recompute;

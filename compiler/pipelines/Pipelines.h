@@ -51,6 +51,10 @@ struct WeftPipelineOptions : public PassPipelineOptions<WeftPipelineOptions> {
 /// before the lowering as their issues land.)
 void addWeftDefaultPipeline(OpPassManager &pm, const WeftPipelineOptions &options);
 
+/// The first part of the default pipeline: verify, then split @forward over
+/// the mesh (dp, tp). `weftc --explain` stops here.
+void addWeftPartitionPipeline(OpPassManager &pm, const WeftPipelineOptions &options);
+
 /// Registers the pipeline as `weft-default-pipeline` for weft-opt.
 void registerWeftPipelines();
 

@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/cost/ModelStats.h"
+#include "compiler/analysis/ShardingAnalysis.h"
 #include "compiler/artifact/ArtifactWriter.h"
 #include "compiler/pipelines/Pipelines.h"
 #include "compiler/pipelines/Registration.h"
@@ -78,6 +79,12 @@ static cl::opt<std::string> tpStyle("tp-style",
                                     cl::desc("How --mesh=tp=N splits the model: megatron (the "
                                              "default: attention by heads and MLP blocks, column then row)"),
                                     cl::init("megatron"), cl::cat(meshCategory));
+
+static cl::opt<std::string> explain(
+    "explain",
+    cl::desc("Print how --mesh splits @forward instead of compiling: each op's result sharding "
+             "per mesh axis and why (--explain=json for JSON)"),
+    cl::value_desc("text|json"), cl::ValueOptional, cl::cat(meshCategory));
 
 // Parses "dp=2" or "tp=2" into the axis sizes; pp and sp are refused.
 struct MeshSpec {
@@ -159,7 +166,6 @@ WEFT_PENDING(virtualStages, "virtual-stages", "Virtual stages per rank");
 WEFT_PENDING(devices, "devices", "Number of devices for --plan=auto");
 WEFT_PENDING(plan, "plan", "Placement planning: auto");
 WEFT_PENDING(cluster, "cluster", "Cluster spec (JSON file or preset)");
-WEFT_PENDING(explain, "explain", "Explain the planner's choice: text or json");
 WEFT_PENDING(target, "target", "Code generation target: cpu or cuda");
 WEFT_PENDING(precision, "precision", "Matmul precision: f32 or bf16");
 static const Pending pending[] = {
@@ -168,7 +174,7 @@ static const Pending pending[] = {
     {&stages, "pipeline parallelism (issue 6)"},
     {&virtualStages, "pipeline parallelism (issue 6)"},
     {&devices, "the planner (issue 8)"},  {&plan, "the planner (issue 8)"},
-    {&cluster, "the planner (issue 8)"},  {&explain, "the planner (issue 8)"},
+    {&cluster, "the planner (issue 8)"},
     {&target, "the CUDA backend (issue 7); --target=cpu is the default"},
     {&precision, "the CUDA backend (issue 7)"},
 };
@@ -307,7 +313,10 @@ int main(int argc, char **argv) {
                ? 1
                : 0;
   }
-  if (!outputFile.empty()) {
+  const bool explaining = explain.getNumOccurrences() > 0;
+  if (explaining && explain != "" && explain != "text" && explain != "json")
+    return fail("--explain=" + explain + ": expected text or json");
+  if (!outputFile.empty() || explaining) {
     PassManager pm(&ctx);
     if (failed(applyPassManagerCLOptions(pm)))
       return 1;
@@ -374,9 +383,18 @@ int main(int argc, char **argv) {
     if (zero == 1 && clipNorm > 0)
       return fail("--clip-norm with --zero=1 is not supported yet");
     options.zero = zero;
-    weft::addWeftDefaultPipeline(pm, options);
+    if (explaining)
+      weft::addWeftPartitionPipeline(pm, options);
+    else
+      weft::addWeftDefaultPipeline(pm, options);
     if (failed(pm.run(*module)))
       return 1; // the failing pass has reported where and why
+    if (explaining)
+      return failed(writeOutput([&](llvm::raw_ostream &os) {
+               weft::printShardingExplanation(weft::getForward(*module), os, explain == "json");
+             }))
+                 ? 1
+                 : 0;
     std::string error;
     auto out = openOutputFile(outputFile, &error);
     if (!out)

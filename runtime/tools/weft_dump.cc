@@ -4,6 +4,8 @@
 // it, so the two never disagree.
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
+#include <unistd.h>
 #include <map>
 #include <tuple>
 #include <set>
@@ -23,7 +25,9 @@
 ABSL_FLAG(bool, partition, false,
           "print how the model is split over the mesh: per tensor its sharding and local shape, "
           "per collective its axis, bytes and source op, and per device memory");
-ABSL_FLAG(std::string, format, "text", "text, json or dot (Graphviz: `weft-dump m.weft --format=dot | dot -Tsvg > m.svg`)");
+ABSL_FLAG(std::string, format, "text",
+          "text, json, dot (Graphviz, ops coloured by sharding) or svg (the dot graph through "
+          "Graphviz's `dot -Tsvg`)");
 
 namespace {
 
@@ -223,6 +227,7 @@ json ToJson(const weft::artifact::Artifact &art) {
       json ji = {{"op", weft::artifact::OpcodeName(in->op())},
                  {"source_op", in->name() ? in->name()->str() : ""},
                  {"loc", in->loc() ? in->loc()->str() : ""},
+                 {"sharding", in->sharding() ? in->sharding()->str() : ""},
                  {"operands", List(in->operands())},
                  {"results", List(in->results())}};
       if (in->ints() && in->ints()->size()) ji["ints"] = List(in->ints());
@@ -363,14 +368,59 @@ void PrintText(const json &j) {
   }
 }
 
+// The fill of an instruction node by its result's sharding label (see
+// ShardingAnalysis::label): one fixed colour per class, so that graphs of
+// different models read the same. Old artifacts have no label: no fill.
+const char *ShardingColour(const std::string &label) {
+  if (label.find('?') != std::string::npos) return "#ffffff";       // undecided
+  if (label.find("partial") != std::string::npos) return "#ffc870"; // partial sum: orange
+  const bool dp = label.find("dp:") != std::string::npos, tp = label.find("tp:") != std::string::npos;
+  if (dp && tp) return "#b39ddb";                                    // dp + tp: purple
+  if (dp) return "#90caf9";                                          // dp-split: blue
+  if (tp) return "#a5d6a7";                                          // tp-split: green
+  return "#e0e0e0";                                                  // replicated: grey
+}
+
+std::string ShardingStyle(const std::string &label) {
+  if (label.empty()) return "";
+  return absl::StrCat(", style=filled, fillcolor=\"", ShardingColour(label), "\"");
+}
+
+void PrintShardingLegend(FILE *out) {
+  std::fprintf(out, "  subgraph cluster_legend {\n    label=\"sharding\";\n");
+  const char *classes[][2] = {{"replicated", "replicated"}, {"dp-split", "[dp:0]"},
+                              {"tp-split", "[tp:1]"},       {"dp+tp", "[dp:0, tp:1]"},
+                              {"partial sum", "[partial(tp)]"}};
+  int k = 0;
+  for (const auto &[name, example] : classes)
+    std::fprintf(out, "    legend%d [shape=box%s, label=\"%s\"];\n", k++, ShardingStyle(example).c_str(), name);
+  std::fprintf(out, "    legend%d [shape=box, color=red, fontcolor=red, penwidth=2, label=\"collective\"];\n", k);
+  std::fprintf(out, "  }\n");
+}
+
+// Graphviz's dot on PATH, or empty.
+std::string FindDot() {
+  const char *path = std::getenv("PATH");
+  std::string dirs = path ? path : "";
+  for (size_t start = 0; start <= dirs.size();) {
+    size_t end = dirs.find(':', start);
+    if (end == std::string::npos) end = dirs.size();
+    std::string candidate = absl::StrCat(dirs.substr(start, end - start), "/dot");
+    if (end > start && access(candidate.c_str(), X_OK) == 0) return candidate;
+    start = end + 1;
+  }
+  return "";
+}
+
 // The dataflow of rank 0's program as a Graphviz graph: one box per
 // instruction (kernel, source line, result types), one ellipse per input,
-// parameter or state it reads, edges along the values. Collectives are
-// drawn in red, so the communication of a partitioned program stands out.
-void PrintDot(const json &j) {
+// parameter or state it reads, edges along the values. Each instruction is
+// filled with the colour of its result's sharding (a legend lists them), and
+// collectives keep a red outline, so the communication stands out.
+void PrintDot(const json &j, FILE *out) {
   const json &r = j["ranks"][0];
   const json &values = r["values"];
-  std::printf("digraph weft {\n  rankdir=TB;\n  node [fontname=\"monospace\", fontsize=10];\n");
+  std::fprintf(out, "digraph weft {\n  rankdir=TB;\n  node [fontname=\"monospace\", fontsize=10];\n");
   std::map<int, std::string> producer;  // value id -> node
   std::set<int> computed;                // values some instruction writes
   for (const json &in : r["instructions"])
@@ -383,7 +433,7 @@ void PrintDot(const json &j) {
     const int id = v["id"];
     const std::string node = absl::StrCat("v", id);
     producer[id] = node;
-    std::printf("  %s [shape=ellipse, label=\"%s %%%d\\n%s\"];\n", node.c_str(), storage.c_str(), id,
+    std::fprintf(out, "  %s [shape=ellipse, label=\"%s %%%d\\n%s\"];\n", node.c_str(), storage.c_str(), id,
                 v["type"].get<std::string>().c_str());
   }
   int i = 0;
@@ -393,17 +443,22 @@ void PrintDot(const json &j) {
     for (const json &res : in["results"]) types.push_back(values[res.get<int>()]["type"]);
     const bool collective = in["op"] == "all_reduce" || in["op"] == "reduce_scatter" ||
                             in["op"] == "all_gather";
-    std::printf("  %s [shape=box%s, label=\"#%d %s\\n%s\\n%s\"];\n", node.c_str(),
-                collective ? ", color=red, fontcolor=red" : "", i,
-                in["op"].get<std::string>().c_str(), in["loc"].get<std::string>().c_str(),
-                absl::StrJoin(types, ", ").c_str());
+    const std::string sharding = in.value("sharding", "");
+    std::fprintf(out, "  %s [shape=box%s%s, label=\"#%d %s\\n%s\\n%s%s\"];\n", node.c_str(),
+                collective ? ", color=red, fontcolor=red, penwidth=2" : "",
+                ShardingStyle(sharding).c_str(), i, in["op"].get<std::string>().c_str(),
+                in["loc"].get<std::string>().c_str(), absl::StrJoin(types, ", ").c_str(),
+                sharding.empty() ? "" : ("\\n" + sharding).c_str());
     for (const json &op : in["operands"])
       if (auto it = producer.find(op.get<int>()); it != producer.end())
-        std::printf("  %s -> %s;\n", it->second.c_str(), node.c_str());
+        std::fprintf(out, "  %s -> %s;\n", it->second.c_str(), node.c_str());
     for (const json &res : in["results"]) producer[res.get<int>()] = node;
     ++i;
   }
-  std::printf("}\n");
+  if (std::any_of(r["instructions"].begin(), r["instructions"].end(),
+                  [](const json &in) { return !in.value("sharding", "").empty(); }))
+    PrintShardingLegend(out);
+  std::fprintf(out, "}\n");
 }
 
 }  // namespace
@@ -418,7 +473,7 @@ int main(int argc, char **argv) {
   absl::SetFlagsUsageConfig(usage);
   std::vector<char *> args = absl::ParseCommandLine(argc, argv);
   if (args.size() != 2) {
-    std::cerr << "usage: weft-dump model.weft [--partition] [--format=text|json|dot]\n";
+    std::cerr << "usage: weft-dump model.weft [--partition] [--format=text|json|dot|svg]\n";
     return 2;
   }
   auto art = weft::artifact::ReadArtifactFile(args[1]);
@@ -435,9 +490,27 @@ int main(int argc, char **argv) {
   } else if (format == "text") {
     PrintText(j);
   } else if (format == "dot") {
-    PrintDot(j);
+    PrintDot(j, stdout);
+  } else if (format == "svg") {
+    const std::string dot = FindDot();
+    if (dot.empty()) {
+      std::cerr << "weft-dump: error: --format=svg needs Graphviz's `dot` on PATH (apt-get install "
+                   "graphviz); --format=dot writes the graph without it\n";
+      return 1;
+    }
+    std::fflush(stdout);  // dot writes the SVG to our stdout
+    FILE *pipe = popen(absl::StrCat("'", dot, "' -Tsvg").c_str(), "w");
+    if (!pipe) {
+      std::cerr << "weft-dump: error: could not start " << dot << "\n";
+      return 1;
+    }
+    PrintDot(j, pipe);
+    if (int status = pclose(pipe); status != 0) {
+      std::cerr << "weft-dump: error: " << dot << " -Tsvg failed (status " << status << ")\n";
+      return 1;
+    }
   } else {
-    std::cerr << "weft-dump: error: unknown --format=" << format << "; expected text, json or dot\n";
+    std::cerr << "weft-dump: error: unknown --format=" << format << "; expected text, json, dot or svg\n";
     return 2;
   }
   return 0;
