@@ -143,8 +143,8 @@ def check_shape(shape, weftc, weft_run, tmp):
     # A sharding that does not divide the tensor is a compile error naming it.
     bad = [s for s in sources if not divides(shape, s) and "P" not in s]
     for s in bad[:1]:
-        ok = next(t for t in targets if divides(shape, t))
-        b = shape  # the source block cannot exist; ask for the bad sharding as target
+        # The bad sharding as the target of a replicated value.
+        ok = ("R", "R")
         src_block = block(np.zeros(shape), ok, (0, 0)).shape
         text = "\n".join([
             "module attributes {weft.mesh = {dp = 2 : i64, tp = 2 : i64}} {",
