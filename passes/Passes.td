@@ -101,6 +101,21 @@ def PartitionTensorPass : Pass<"weft-partition-tensor", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::weft::WeftDialect", "::mlir::shard::ShardDialect"];
 }
 
+def ReshardPass : Pass<"weft-reshard", "::mlir::ModuleOp"> {
+  let summary = "Lowers weft.reshard to the cheapest sequence of shard collectives";
+  let description = [{
+    For each `weft.reshard` on `shard.grid @mesh`: from its operand's local
+    shape and its `from` sharding, the global shape; then the plan of
+    passes/partition/Reshard.h (Dijkstra over the shardings, cost = bytes
+    sent per device) as `shard.all_reduce`, `all_gather`, `all_slice`,
+    `reduce_scatter` and `all_to_all` on the grid axes. A sharding that does
+    not divide a dimension, a target no collective reaches (a partial sum
+    that the source lacks) or a result type that is not the target's block
+    is an error on the op.
+  }];
+  let dependentDialects = ["::mlir::weft::WeftDialect", "::mlir::shard::ShardDialect"];
+}
+
 def SyncGradientsPass : Pass<"weft-sync-gradients", "::mlir::ModuleOp"> {
   let summary = "Averages gradients and the loss over the data-parallel axis";
   let description = [{

@@ -77,14 +77,27 @@ bool fedByAttention(Value v, int depth = 0) {
   return isa<ReshapeOp, TransposeOp>(def) && fedByAttention(def->getOperand(0), depth + 1);
 }
 
+// Logits (directly or through a bias add) of the vocabulary-parallel loss.
+bool feedsVocabLoss(Value logits) {
+  for (Operation *user : logits.getUsers())
+    if (isa<VocabShardStatsOp>(user) || (isa<AddOp>(user) && feedsVocabLoss(user->getResult(0))))
+      return true;
+  return false;
+}
+
 // Names the --tp-style=megatron pattern that split parameter `arg`.
 std::string megatronPattern(BlockArgument arg, int64_t splitDim) {
   auto column = [](MatmulOp m) {
     return feedsAttention(m.getResult()) ? "attention heads: a q/k/v projection split by column"
                                          : "MLP: the first matmul split by column";
   };
+  for (Operation *user : arg.getUsers())
+    if (auto e = dyn_cast<EmbeddingOp>(user); e && e.getVocabAxis())
+      return "vocabulary: the embedding table (and a tied LM head) split over the vocabulary";
   for (Operation *user : arg.getUsers()) {
     if (auto m = dyn_cast<MatmulOp>(user); m && m.getRhs() == arg) {
+      if (feedsVocabLoss(m.getResult()))
+        return "vocabulary: the LM head split over the vocabulary";
       if (splitDim == 1)
         return column(m);
       return fedByAttention(m.getLhs()) ? "attention heads: the output projection split by row"
@@ -94,10 +107,13 @@ std::string megatronPattern(BlockArgument arg, int64_t splitDim) {
       for (Operation *add : bc.getResult().getUsers())
         if (isa<AddOp>(add))
           for (Value side : add->getOperands())
-            if (auto m = side.getDefiningOp<MatmulOp>())
+            if (auto m = side.getDefiningOp<MatmulOp>()) {
+              if (feedsVocabLoss(add->getResult(0)))
+                return "vocabulary: the LM head's bias split over the vocabulary";
               return std::string("the bias of ") +
                      (feedsAttention(m.getResult()) ? "a q/k/v projection" : "the first MLP matmul") +
                      ", split with its columns";
+            }
   }
   return "split by --tp-style=megatron";
 }
@@ -370,7 +386,23 @@ void ShardingAnalysis::analyseOp(Operation *op) {
           .Case([&](EmbeddingOp e) {
             from(1, same);  // ids [...] -> result [..., D]
             from(0, [&](int64_t d) { return d == 1 ? rank - 1 : int64_t(-1); });
+            if (e.getVocabAxis() && static_cast<size_t>(*e.getVocabAxis()) == a)
+              for (Pick &p : picks)
+                if (p.s.kind == AxisSharding::Partial)
+                  p.why.detail = "a vocabulary shard's lookup: ids of other shards give zero rows, "
+                                 "so each device holds an addend";
           })
+          .Case([&](VocabShardStatsOp v) {
+            // Rows as the logits'; the shard's statistics are addends over
+            // the vocabulary axis.
+            int64_t lr = rankOf(v.getLogits());
+            from(0, [&](int64_t d) { return d == lr - 1 ? int64_t(-1) : d; });
+            for (Pick &p : picks)
+              if (p.s.kind == AxisSharding::Partial)
+                p.why.detail = "the vocabulary shard's sum of exp and label logit: addends of the "
+                               "whole vocabulary's";
+          })
+          .Case([&](VocabShardStatsGradOp) { from(0, same); })
           .Case([&](EmbeddingGradOp) {
             from(0, [](int64_t) { return int64_t(-1); }); // rows scatter-added
             int64_t dyRank = rankOf(op->getOperand(1));
@@ -409,7 +441,10 @@ void ShardingAnalysis::analyseOp(Operation *op) {
               from(i, same);
           })
           .Case([&](shard::AllReduceOp c) {
-            collective(c.getGridAxes(), {}, "sums the partial values");
+            collective(c.getGridAxes(), {},
+                       c.getReduction() == shard::ReductionKind::Max   ? "takes the maximum of the partial values"
+                       : c.getReduction() == shard::ReductionKind::Min ? "takes the minimum of the partial values"
+                                                                        : "sums the partial values");
           })
           .Case([&](shard::AllGatherOp c) {
             collective(c.getGridAxes(), {}, "gathers the slices");

@@ -34,6 +34,19 @@ template <typename OpT> int64_t gridAxis(OpT op) {
   return axes.empty() ? 0 : axes[0];
 }
 
+// A collective along tensor dimension `dim` sees its tensor as [outer, rest]
+// with outer the product of the dimensions before `dim`; outer is written
+// only when it is not 1 (dimension 0: the format before any-dimension
+// collectives), and the mesh axis stays the last int.
+void withOuter(std::vector<int64_t> &ints, Type tensor, int64_t dim, int64_t axis) {
+  int64_t outer = 1;
+  for (int64_t d : cast<RankedTensorType>(tensor).getShape().take_front(dim))
+    outer *= d;
+  if (outer != 1)
+    ints.push_back(outer);
+  ints.push_back(axis);
+}
+
 fb::DType dtypeOf(Type t) {
   Type e = cast<RankedTensorType>(t).getElementType();
   if (e.isF32())
@@ -489,20 +502,41 @@ LogicalResult Writer::lower(Operation *op) {
           return rs.emitError() << "the runtime reduce-scatters by sum or average only";
         Instr in{fb::Opcode::ReduceScatter, operandIds(), arenaResults()};
         in.ints = {rs.getReduction() == shard::ReductionKind::Sum ? 0 : 1,
-                   cast<RankedTensorType>(rs.getType()).getNumElements(), gridAxis(rs)};
+                   cast<RankedTensorType>(rs.getType()).getNumElements()};
+        withOuter(in.ints, rs.getInput().getType(), rs.getScatterAxis().getSExtValue(),
+                  gridAxis(rs));
         emit(op, std::move(in));
         return success();
       })
       .Case([&](shard::AllSliceOp sl) -> LogicalResult {
         Instr in{fb::Opcode::AllSlice, operandIds(), arenaResults()};
-        in.ints = {cast<RankedTensorType>(sl.getType()).getNumElements(), gridAxis(sl)};
+        in.ints = {cast<RankedTensorType>(sl.getType()).getNumElements()};
+        withOuter(in.ints, sl.getInput().getType(), sl.getSliceAxis().getSExtValue(),
+                  gridAxis(sl));
         emit(op, std::move(in));
         return success();
       })
       .Case([&](shard::AllGatherOp ag) -> LogicalResult {
         Instr in{fb::Opcode::AllGather, operandIds(), arenaResults()};
-        in.ints = {cast<RankedTensorType>(ag.getInput().getType()).getNumElements(), gridAxis(ag)};
+        in.ints = {cast<RankedTensorType>(ag.getInput().getType()).getNumElements()};
+        withOuter(in.ints, ag.getInput().getType(), ag.getGatherAxis().getSExtValue(),
+                  gridAxis(ag));
         emit(op, std::move(in));
+        return success();
+      })
+      .Case([&](shard::AllToAllOp aa) -> LogicalResult {
+        auto grid = SymbolTable::lookupNearestSymbolFrom<shard::GridOp>(aa, aa.getGridAttr());
+        if (!grid)
+          return aa.emitError() << "all_to_all on an unknown grid";
+        auto in = cast<RankedTensorType>(aa.getInput().getType());
+        auto res = cast<RankedTensorType>(aa.getType());
+        const int64_t ranks = grid.getShape()[gridAxis(aa)];
+        Instr i{fb::Opcode::AllToAll, operandIds(), arenaResults()};
+        i.ints = {in.getNumElements() / ranks,
+                  product(in.getShape().take_front(aa.getSplitAxis().getSExtValue())),
+                  product(res.getShape().take_front(aa.getConcatAxis().getSExtValue())),
+                  gridAxis(aa)};
+        emit(op, std::move(i));
         return success();
       })
       .Default([&](Operation *other) {

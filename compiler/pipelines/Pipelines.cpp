@@ -21,6 +21,7 @@ void mlir::weft::addWeftPartitionPipeline(OpPassManager &pm,
     partition.tp = options.tp;
     pm.addPass(createPartitionTensorPass(partition));
   }
+  pm.addPass(createReshardPass()); // weft.reshard ops, if any, become collectives
 }
 
 void mlir::weft::addWeftDefaultPipeline(OpPassManager &pm,

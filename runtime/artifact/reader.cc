@@ -424,20 +424,29 @@ class RankChecker {
         return absl::OkStatus();
       case fb::Opcode::ReduceScatter: {
         if (auto s = need(1, 1, 3); !s.ok()) return s;
-        const int64_t ranks = AxisSize(I(2));
-        if (ranks < 1 || I(0) < 0 || I(0) > 1 || elems(res[0]) != I(1) || elems(ops[0]) != Prod({I(1), ranks}) ||
-            ops[0]->dtype() != res[0]->dtype())
+        const int64_t ranks = AxisSize(I(n_ints - 1));
+        if (n_ints > 4 || ranks < 1 || I(0) < 0 || I(0) > 1 || elems(res[0]) != I(1) ||
+            elems(ops[0]) != Prod({I(1), ranks}) || ops[0]->dtype() != res[0]->dtype() ||
+            !Divides(n_ints == 4 ? I(2) : 1, I(1)))
           return mismatch;
         return absl::OkStatus();
       }
       case fb::Opcode::AllSlice:
       case fb::Opcode::AllGather: {
         if (auto s = need(1, 1, 2); !s.ok()) return s;
-        const int64_t ranks = AxisSize(I(1));
-        if (ranks < 1) return mismatch;
+        const int64_t ranks = AxisSize(I(n_ints - 1));
+        if (n_ints > 3 || ranks < 1 || !Divides(n_ints == 3 ? I(1) : 1, I(0))) return mismatch;
         const bool slice = in.op() == fb::Opcode::AllSlice;
         if (elems(slice ? res[0] : ops[0]) != I(0) ||
             elems(slice ? ops[0] : res[0]) != Prod({I(0), ranks}) || ops[0]->dtype() != res[0]->dtype())
+          return mismatch;
+        return absl::OkStatus();
+      }
+      case fb::Opcode::AllToAll: {
+        if (auto s = need(1, 1, 4); !s.ok()) return s;
+        const int64_t ranks = AxisSize(I(3));
+        if (ranks < 1 || elems(ops[0]) != Prod({I(0), ranks}) || elems(res[0]) != elems(ops[0]) ||
+            !Divides(I(1), I(0)) || !Divides(I(2), I(0)) || ops[0]->dtype() != res[0]->dtype())
           return mismatch;
         return absl::OkStatus();
       }
@@ -455,6 +464,9 @@ class RankChecker {
     }
     return absl::InvalidArgumentError("unknown opcode");
   }
+
+  // A collective's `outer` (rows of its [outer, rest] view) splits its count.
+  static bool Divides(int64_t outer, int64_t n) { return outer >= 1 && n % outer == 0; }
 
   // The largest index a strided walk reaches must stay inside the tensor.
   static bool InBounds(const flatbuffers::Vector<int64_t> *shape, int64_t offset,

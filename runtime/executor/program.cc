@@ -19,6 +19,7 @@
 #include "runtime/cpu/kernels.h"
 #include "runtime/cpu/optimizers.h"
 #include "runtime/cpu/vocab_shard.h"
+#include "runtime/executor/blocks.h"
 #include "runtime/executor/init.h"
 #include "runtime/io/safetensors.h"
 #include "weft/runtime.h"
@@ -878,27 +879,68 @@ absl::Status Rank::Execute(const fb::Instruction &in, size_t index) {
                        f_res(2), I(0), F(0), F(1), F(2), F(3), F(4));
       return absl::OkStatus();
     case fb::Opcode::ReduceScatter: {
+      // ints: kind, n, [outer,] axis: slice r is a column range of [outer, rest].
       const DType t = TypeOf(in.operands()->Get(0));
-      Communicator *comm = CommOf(I(2));
+      const int64_t n = I(1), outer = in.ints()->size() == 4 ? I(2) : 1;
+      Communicator *comm = CommOf(in.ints()->Get(in.ints()->size() - 1));
+      const int parts = comm ? comm->size() : 1;
+      const void *send = op(0);
+      std::vector<char> packed;
+      if (outer > 1 && parts > 1) {
+        packed.resize(parts * n * DTypeSize(t));
+        PackSlices(op(0), packed.data(), outer, parts, n / outer * DTypeSize(t));
+        send = packed.data();
+      }
       if (!comm) {
-        std::memcpy(res(0), op(0), I(1) * DTypeSize(t));
+        std::memcpy(res(0), send, n * DTypeSize(t));
         return absl::OkStatus();
       }
-      return comm->ReduceScatter(op(0), res(0), I(1), t, static_cast<ReduceKind>(I(0)));
+      return comm->ReduceScatter(send, res(0), n, t, static_cast<ReduceKind>(I(0)));
     }
     case fb::Opcode::AllSlice: {
-      const size_t bytes = I(0) * DTypeSize(TypeOf(in.operands()->Get(0)));
-      std::memcpy(res(0), static_cast<const char *>(op(0)) + CoordOf(I(1)) * bytes, bytes);
+      // ints: n, [outer,] axis: this rank's column range of every row.
+      const bool rows = in.ints()->size() == 3;
+      const int64_t outer = rows ? I(1) : 1;
+      const int64_t axis = I(rows ? 2 : 1);
+      const int parts = CommOf(axis) ? CommOf(axis)->size() : 1;
+      const size_t width = I(0) / outer * DTypeSize(TypeOf(in.operands()->Get(0)));
+      const char *src = static_cast<const char *>(op(0)) + CoordOf(axis) * width;
+      for (int64_t o = 0; o < outer; ++o)
+        std::memcpy(static_cast<char *>(res(0)) + o * width, src + o * parts * width, width);
       return absl::OkStatus();
     }
     case fb::Opcode::AllGather: {
+      // ints: n, [outer,] axis: the ranks' slices become column ranges.
       const DType t = TypeOf(in.operands()->Get(0));
-      Communicator *comm = CommOf(I(1));
+      const bool rows = in.ints()->size() == 3;
+      const int64_t n = I(0), outer = rows ? I(1) : 1;
+      Communicator *comm = CommOf(I(rows ? 2 : 1));
       if (!comm) {
-        std::memcpy(res(0), op(0), I(0) * DTypeSize(t));
+        std::memcpy(res(0), op(0), n * DTypeSize(t));
         return absl::OkStatus();
       }
-      return comm->AllGather(op(0), res(0), I(0), t);
+      if (outer == 1) return comm->AllGather(op(0), res(0), n, t);
+      std::vector<char> slices(comm->size() * n * DTypeSize(t));
+      if (absl::Status s = comm->AllGather(op(0), slices.data(), n, t); !s.ok()) return s;
+      UnpackSlices(slices.data(), res(0), outer, comm->size(), n / outer * DTypeSize(t));
+      return absl::OkStatus();
+    }
+    case fb::Opcode::AllToAll: {
+      // ints: n, split outer, concat outer, axis: slice j of the operand goes
+      // to rank j; the piece from rank i is slice i of the result.
+      const DType t = TypeOf(in.operands()->Get(0));
+      const int64_t n = I(0), bytes = DTypeSize(t);
+      Communicator *comm = CommOf(I(3));
+      if (!comm) {
+        std::memcpy(res(0), op(0), n * bytes);
+        return absl::OkStatus();
+      }
+      const int parts = comm->size();
+      std::vector<char> send(parts * n * bytes), recv(parts * n * bytes);
+      PackSlices(op(0), send.data(), I(1), parts, n / I(1) * bytes);
+      if (absl::Status s = comm->AllToAll(send.data(), recv.data(), n, t); !s.ok()) return s;
+      UnpackSlices(recv.data(), res(0), I(2), parts, n / I(2) * bytes);
+      return absl::OkStatus();
     }
     case fb::Opcode::AllReduce: {
       Communicator *comm = CommOf(I(2));

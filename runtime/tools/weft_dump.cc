@@ -67,7 +67,7 @@ std::string ShapeOf(std::vector<int64_t> s) { return weft::ShapeString(s); }
 
 bool IsCollective(fb::Opcode op) {
   return op == fb::Opcode::AllReduce || op == fb::Opcode::ReduceScatter ||
-         op == fb::Opcode::AllGather || op == fb::Opcode::AllSlice;
+         op == fb::Opcode::AllGather || op == fb::Opcode::AllSlice || op == fb::Opcode::AllToAll;
 }
 
 // The mesh axis a collective runs over, by name: its last int indexes `mesh`.

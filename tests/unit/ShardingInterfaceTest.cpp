@@ -1,8 +1,9 @@
 // Every weft op has a ShardingInterface model, so that upstream
 // sharding-propagation and shard-partition accept whole models; an op added
 // without one fails here. weft.fused and weft.yield are exempt: fused regions
-// are built by lowering after partitioning, and yield is a terminator, which
-// sharding-propagation skips.
+// are built by lowering after partitioning, yield is a terminator, which
+// sharding-propagation skips, and weft.reshard is itself a change of
+// sharding that weft-reshard replaces by collectives.
 // The second test checks each model's shape on a real instance of every op:
 // one indexing map per operand and result, each of the tensor's rank, one
 // reduction kind per reduction loop, and what upstream's verifier wants.
@@ -18,7 +19,7 @@ using namespace mlir;
 
 namespace {
 
-const std::set<std::string> kExempt = {"weft.fused", "weft.yield"};
+const std::set<std::string> kExempt = {"weft.fused", "weft.yield", "weft.reshard"};
 
 class ShardingInterfaceTest : public weft_test::WeftTest {
 protected:
@@ -107,6 +108,9 @@ func.func @all(%x: tensor<4x8xf32>, %y: tensor<4x8xf32>, %g: tensor<8xf32>, %i: 
   %o0:2 = weft.sgd_update %x, %y, %y, %s {lr = 0.1 : f32, momentum = 0.9 : f32, weight_decay = 0.0 : f32} : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<f32>) -> (tensor<4x8xf32>, tensor<4x8xf32>)
   %o1:3 = weft.adamw_update %x, %y, %y, %y, %s {lr = 0.001 : f32, beta1 = 0.9 : f32, beta2 = 0.999 : f32, eps = 1.0e-8 : f32, weight_decay = 0.01 : f32} : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<f32>) -> (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>)
   %tp = weft.tp_copy %x : tensor<4x8xf32>
+  %vm = weft.reduce "max" %x, dims = [1] : tensor<4x8xf32> -> tensor<4xf32>
+  %vs = weft.vocab_shard_stats %x, %i, %vm {vocab_axis = 0 : i64} : (tensor<4x8xf32>, tensor<4xi32>, tensor<4xf32>) -> tensor<4x2xf32>
+  %vg = weft.vocab_shard_stats_grad %x, %i, %vm, %vs {vocab_axis = 0 : i64} : (tensor<4x8xf32>, tensor<4xi32>, tensor<4xf32>, tensor<4x2xf32>) -> tensor<4x8xf32>
   return
 }
 )mlir";

@@ -462,6 +462,22 @@ def Weft_TpCopyOp : Weft_ComputeOp<"tp_copy"> {
   }];
 }
 
+def Weft_ReshardOp : Weft_BaseOp<"reshard"> {
+  let summary = "moves a value from one sharding on @mesh to another";
+  let description = [{
+    The operand is this device's block under sharding `from`, the result its
+    block under `to`. A sharding names each mesh axis in order: `R`
+    (replicated), `P` (partial: the devices along it hold addends) or `S<k>`
+    (split along tensor dimension k), e.g. `from = "P,S1"`. weft-reshard
+    replaces it with the cheapest sequence of shard collectives.
+  }];
+  let arguments = (ins Weft_Tensor:$operand, StrAttr:$from, StrAttr:$to);
+  let results = (outs Weft_Tensor:$result);
+  let assemblyFormat = [{
+    $operand `from` $from `to` $to attr-dict `:` type($operand) `->` type($result)
+  }];
+}
+
 //===----------------------------------------------------------------------===//
 // Lowered ops: produced by passes/lowering, never written by users.
 //===----------------------------------------------------------------------===//

@@ -665,6 +665,15 @@ LogicalResult ReshapeOp::verify() {
   return success();
 }
 
+// The shardings and the grid are checked by weft-reshard, which knows @mesh.
+LogicalResult ReshardOp::verify() {
+  RankedTensorType in = getOperand().getType(), out = getResult().getType();
+  if (in.getElementType() != out.getElementType() || in.getRank() != out.getRank())
+    return emitOpError() << "result " << out << " must keep the operand's element type and rank ("
+                         << in << ")";
+  return success();
+}
+
 LogicalResult BroadcastInDimOp::verify() {
   RankedTensorType in = getOperand().getType(), out = getResult().getType();
   ArrayRef<int64_t> dims = getDims();

@@ -188,6 +188,34 @@ struct CrossEntropyGradModel : LoopShardingModel<CrossEntropyGradModel, CrossEnt
   }
 };
 
+// Already a vocabulary shard (weft-partition-tensor): rows split freely; the
+// classes and the two statistics stay whole on each device.
+struct VocabShardStatsModel : LoopShardingModel<VocabShardStatsModel, VocabShardStatsOp> {
+  static LoopNest describe(VocabShardStatsOp op) {
+    LoopNest nest;
+    int64_t rank = rankOf(op.getLogits());
+    SmallVector<int64_t> logits = normalised(nest, rank, rank - 1);
+    SmallVector<int64_t> rows(logits.begin(), logits.end() - 1), stats(rows);
+    stats.push_back(nest.parallel(/*shardable=*/false));
+    nest.tensors = {logits, rows, rows, stats};
+    return nest;
+  }
+};
+
+struct VocabShardStatsGradModel
+    : LoopShardingModel<VocabShardStatsGradModel, VocabShardStatsGradOp> {
+  static LoopNest describe(VocabShardStatsGradOp op) {
+    LoopNest nest;
+    int64_t rank = rankOf(op.getLogits());
+    SmallVector<int64_t> logits = normalised(nest, rank, rank - 1);
+    SmallVector<int64_t> rows(logits.begin(), logits.end() - 1), stats(rows);
+    stats.push_back(nest.reduction(ReductionKind::Sum, /*shardable=*/false));
+    // logits, labels, max, dstats -> dlogits
+    nest.tensors = {logits, rows, rows, stats, logits};
+    return nest;
+  }
+};
+
 } // namespace
 
 void sharding::attachReductionShardingModels(MLIRContext *ctx) {
@@ -200,4 +228,6 @@ void sharding::attachReductionShardingModels(MLIRContext *ctx) {
   RmsNormGradOp::attachInterface<RmsNormGradModel>(*ctx);
   CrossEntropyOp::attachInterface<CrossEntropyModel>(*ctx);
   CrossEntropyGradOp::attachInterface<CrossEntropyGradModel>(*ctx);
+  VocabShardStatsOp::attachInterface<VocabShardStatsModel>(*ctx);
+  VocabShardStatsGradOp::attachInterface<VocabShardStatsGradModel>(*ctx);
 }
