@@ -5,7 +5,9 @@
 #include "dialects/weft/IR/WeftDialect.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Shard/IR/ShardDialect.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
 
@@ -16,6 +18,11 @@ namespace mlir::weft {
 
 #define GEN_PASS_REGISTRATION
 #include "passes/Passes.h.inc"
+
+/// Whether @forward carries `weft.sharding` annotations (on an argument or an
+/// op): such a model is partitioned by weft-partition-annotated instead of
+/// the pattern passes.
+bool hasShardingAnnotations(ModuleOp module);
 
 } // namespace mlir::weft
 

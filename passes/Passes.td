@@ -101,6 +101,34 @@ def PartitionTensorPass : Pass<"weft-partition-tensor", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::weft::WeftDialect", "::mlir::shard::ShardDialect"];
 }
 
+def PartitionAnnotatedPass : Pass<"weft-partition-annotated", "::mlir::ModuleOp"> {
+  let summary = "GSPMD-style partition of the whole step from user sharding annotations";
+  let description = [{
+    For models whose @forward carries `weft.sharding` annotations (on
+    arguments or op results: "tp:1", "dp:0", "dp:0,tp:2", "replicated"),
+    runs after weft-autodiff and weft-optimizer on @train_step (or on
+    @forward for inference): the annotations (and the default data-parallel
+    plan, inputs split on the batch over dp) become `shard.shard` ops on a
+    dp x tp `shard.grid @mesh`, upstream `sharding-propagation` spreads them
+    through forward, backward and optimizer ops (every weft op implements
+    ShardingInterface), and upstream `shard-partition` gives local shapes
+    with the collectives inserted: all-reduces of partial sums (weight
+    gradients over dp, row-parallel products over tp), and all-gathers,
+    all-slices and all-to-alls where two ops disagree. Partitioning the
+    differentiated step, not @forward, is what makes this sound for
+    training: every partial gradient is an explicit reduction there.
+    The arguments' shardings are recorded for the runtime (inputs split on
+    dim 0 over dp; parameters and state split on one dim over tp); anything
+    else the runtime cannot lay out is an error naming the argument.
+  }];
+  let options = [
+    Option<"dp", "dp", "int64_t", "1", "Devices on the data-parallel axis">,
+    Option<"tp", "tp", "int64_t", "1", "Devices on the tensor-parallel axis">,
+  ];
+  let dependentDialects = ["::mlir::weft::WeftDialect", "::mlir::shard::ShardDialect",
+                           "::mlir::tensor::TensorDialect", "::mlir::arith::ArithDialect"];
+}
+
 def ReshardPass : Pass<"weft-reshard", "::mlir::ModuleOp"> {
   let summary = "Lowers weft.reshard to the cheapest sequence of shard collectives";
   let description = [{

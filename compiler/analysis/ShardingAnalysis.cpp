@@ -183,10 +183,14 @@ void ShardingAnalysis::analyseArgs(func::FuncOp fn) {
       s.axes[dp] = {AxisSharding::Split, 0};
       s.why[dp].detail = "ZeRO-1: each dp rank holds a flat slice of the optimizer state";
     }
-    if (auto r = fn.getArgAttrOfType<StringAttr>(i, "weft.sharding_reason");
-        r && r.getValue() == "annotation")
-      for (Reason &why : s.why)
-        why = {Reason::Annotation, "a user annotation (weft.sharding)"};
+    if (auto r = fn.getArgAttrOfType<StringAttr>(i, "weft.sharding_reason")) {
+      if (r.getValue() == "annotation")
+        for (Reason &why : s.why)
+          why = {Reason::Annotation, "a user annotation (weft.sharding)"};
+      else if (r.getValue() == "propagated")
+        for (Reason &why : s.why)
+          why = {Reason::Propagated, "by upstream sharding-propagation from the annotations"};
+    }
     info[arg] = std::move(s);
   }
 }

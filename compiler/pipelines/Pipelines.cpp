@@ -8,15 +8,27 @@
 
 using namespace mlir;
 
+static void addPartitionAnnotated(OpPassManager &pm, const weft::WeftPipelineOptions &options) {
+  weft::PartitionAnnotatedPassOptions partition;
+  partition.dp = options.dp;
+  partition.tp = options.tp;
+  pm.addPass(weft::createPartitionAnnotatedPass(partition));
+}
+
 void mlir::weft::addWeftPartitionPipeline(OpPassManager &pm,
                                           const WeftPipelineOptions &options) {
   pm.addPass(createVerifyModelPass());
-  if (options.dp > 1) {
+  if (options.annotated) {
+    // User annotations: the whole step is partitioned at once, after autodiff
+    // and the optimizer when training (addWeftDefaultPipeline).
+    if (options.train.empty())
+      addPartitionAnnotated(pm, options);
+  } else if (options.dp > 1) {
     PartitionBatchPassOptions partition;
     partition.dp = options.dp;
     pm.addPass(createPartitionBatchPass(partition));
   }
-  if (options.tp > 1) {
+  if (options.tp > 1 && !options.annotated) {
     PartitionTensorPassOptions partition;
     partition.tp = options.tp;
     pm.addPass(createPartitionTensorPass(partition));
@@ -32,7 +44,7 @@ void mlir::weft::addWeftDefaultPipeline(OpPassManager &pm,
     autodiff.recompute = options.recompute;
     pm.addPass(createAutodiffPass(autodiff));
   }
-  if (options.dp > 1) {
+  if (options.dp > 1 && !options.annotated) {
     SyncGradientsPassOptions sync;
     sync.zero = options.zero;
     pm.addPass(createSyncGradientsPass(sync));
@@ -50,6 +62,8 @@ void mlir::weft::addWeftDefaultPipeline(OpPassManager &pm,
     opt.zero = options.dp > 1 ? options.zero : 0;
     pm.addPass(createOptimizerPass(opt));
   }
+  if (options.annotated && !options.train.empty())
+    addPartitionAnnotated(pm, options);
   OpPassManager &fn = pm.nest<func::FuncOp>();
   fn.addPass(createCSEPass());
   fn.addPass(createFuseElementwisePass());

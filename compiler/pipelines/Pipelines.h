@@ -17,6 +17,11 @@ struct WeftPipelineOptions : public PassPipelineOptions<WeftPipelineOptions> {
   PassOptions::Option<int64_t> tp{*this, "tp",
                                    llvm::cl::desc("Tensor-parallel devices (Megatron MLP blocks)"),
                                    llvm::cl::init(1)};
+  PassOptions::Option<bool> annotated{
+      *this, "annotated",
+      llvm::cl::desc("Partition from the model's weft.sharding annotations (weft-partition-annotated) "
+                     "instead of the pattern passes"),
+      llvm::cl::init(false)};
   PassOptions::Option<int64_t> zero{*this, "zero",
                                      llvm::cl::desc("ZeRO stage (0 or 1) under data parallelism"),
                                      llvm::cl::init(0)};

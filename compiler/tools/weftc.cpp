@@ -12,6 +12,7 @@
 #include "compiler/analysis/ShardingAnalysis.h"
 #include "compiler/artifact/ArtifactWriter.h"
 #include "compiler/pipelines/Pipelines.h"
+#include "passes/Passes.h"
 #include "compiler/pipelines/Registration.h"
 #include "mlir/Pass/PassManager.h"
 #include "dialects/weft/IR/ModelVerifier.h"
@@ -383,10 +384,16 @@ int main(int argc, char **argv) {
     if (zero == 1 && clipNorm > 0)
       return fail("--clip-norm with --zero=1 is not supported yet");
     options.zero = zero;
-    if (explaining)
+    options.annotated = weft::hasShardingAnnotations(*module);
+    if (options.annotated && zero == 1)
+      return fail("--zero=1 with weft.sharding annotations is not supported yet");
+    if (explaining) {
+      // --explain shows @forward's sharding, also for annotated models.
+      options.train = "";
       weft::addWeftPartitionPipeline(pm, options);
-    else
+    } else {
       weft::addWeftDefaultPipeline(pm, options);
+    }
     if (failed(pm.run(*module)))
       return 1; // the failing pass has reported where and why
     if (explaining)

@@ -150,6 +150,18 @@ LogicalResult WeftDialect::verifyRegionArgAttribute(Operation *op, unsigned,
       return emitError(loc) << "'weft.split_dim' must be an integer";
     return success();
   }
+  if (key == "weft.sharding_reason") {
+    // weft-partition-annotated: why the argument has its sharding, for --explain.
+    if (!llvm::isa<StringAttr>(attr.getValue()))
+      return emitError(loc) << "'weft.sharding_reason' must be a string";
+    return success();
+  }
+  if (key == "weft.sharding") {
+    // A user annotation (weft-partition-annotated): "dp:0,tp:1" or "replicated".
+    if (!llvm::isa<StringAttr>(attr.getValue()))
+      return emitError(loc) << "'weft.sharding' must be a string such as \"tp:1\" or \"dp:0,tp:1\"";
+    return success();
+  }
   if (key == "weft.state") {
     // Optimizer state (weft-optimizer): named and initialised like a parameter.
     if (failed(verifyName(loc, attr, "state")))
