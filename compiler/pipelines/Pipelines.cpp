@@ -33,7 +33,10 @@ void mlir::weft::addWeftPartitionPipeline(OpPassManager &pm,
     partition.tp = options.tp;
     pm.addPass(createPartitionTensorPass(partition));
   }
-  pm.addPass(createReshardPass()); // weft.reshard ops, if any, become collectives
+  // weft.reshard ops, if any, become collectives; when training, after
+  // autodiff, which differentiates weft.reshard itself.
+  if (options.train.empty())
+    pm.addPass(createReshardPass());
 }
 
 void mlir::weft::addWeftDefaultPipeline(OpPassManager &pm,
@@ -64,6 +67,8 @@ void mlir::weft::addWeftDefaultPipeline(OpPassManager &pm,
   }
   if (options.annotated && !options.train.empty())
     addPartitionAnnotated(pm, options);
+  if (!options.train.empty())
+    pm.addPass(createReshardPass());
   OpPassManager &fn = pm.nest<func::FuncOp>();
   fn.addPass(createCSEPass());
   fn.addPass(createFuseElementwisePass());

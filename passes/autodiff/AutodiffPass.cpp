@@ -350,6 +350,19 @@ LogicalResult Differentiator::differentiate(Operation *op) {
              CrossEntropyGradOp::create(b, loc, o.getLogits(), o.getLabels(), dy(o)));
         return success();
       })
+      .Case([&](ReshardOp o) {
+        // A change of layout, the identity on the global value: the gradient
+        // goes back from `to` to `from`. A partial source's addends each get
+        // the whole gradient, so its partial axes come back replicated.
+        SmallVector<StringRef> axes;
+        o.getFrom().split(axes, ',');
+        std::string back;
+        for (auto [i, a] : llvm::enumerate(axes))
+          back += (i ? "," : "") + (a.trim() == "P" ? std::string("R") : a.trim().str());
+        give(o.getOperand(), ReshardOp::create(b, loc, o.getOperand().getType(), dy(o),
+                                               o.getTo(), back));
+        return success();
+      })
       .Case([&](VocabShardStatsOp o) {
         // Only to the logits: the loss does not depend on the max.
         give(o.getLogits(), VocabShardStatsGradOp::create(b, loc, o.getLogits(), o.getLabels(),
