@@ -34,6 +34,16 @@ with tempfile.TemporaryDirectory() as tmp:
         cmd = [f"{a.bin}/weftc", mlir, "--train=adamw", f"--mesh={mesh}", "-o", weft]
         results[f"weftc {mesh}"] = best(lambda: subprocess.run(cmd, check=True))
         results[f"weftc {mesh}"] = (results[f"weftc {mesh}"], os.path.getsize(weft))
+    # The GSPMD path: Megatron's split as annotations, upstream propagation
+    # and partition over the whole training step.
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "scripts"))
+    from annotate import annotate
+    annotated = os.path.join(tmp, "gpt2.annotated.mlir")
+    open(annotated, "w").write(annotate(open(mlir).read()))
+    weft = os.path.join(tmp, "annotated.weft")
+    cmd = [f"{a.bin}/weftc", annotated, "--train=adamw", "--mesh=dp=2,tp=4", "-o", weft]
+    results["weftc dp=2,tp=4 annotated"] = (best(lambda: subprocess.run(cmd, check=True)),
+                                             os.path.getsize(weft))
 
 # --- JAX: the same model's train step, jit-compiled from abstract shapes --------
 import jax, jax.numpy as jnp

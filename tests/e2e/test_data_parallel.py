@@ -35,12 +35,14 @@ runs agree to 1e-6 on every parameter.
 
 Usage: python3 tests/e2e/test_data_parallel.py --bin build/bin [--tmp DIR]
 """
-import argparse, json, os, re, shutil, subprocess, sys, tempfile
+import argparse, json, os, shutil, subprocess, sys, tempfile
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
 import safetensors_np as st  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "scripts"))
+from annotate import annotate as annotate_megatron  # noqa: E402
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--bin", default="build/bin")
@@ -82,22 +84,12 @@ def infer(model, mesh, tmp):
     return dict(np.load(out))
 
 
-# Megatron's split written as user annotations (weft.sharding on the
-# parameters), for the GSPMD path: weft-partition-annotated runs upstream
-# sharding-propagation and shard-partition on the whole training step.
-ANNOTATIONS = [(r"attn\.[qkv]_proj\.weight", "tp:1"), (r"attn\.[qkv]_proj\.bias", "tp:0"),
-               (r"attn\.o_proj\.weight", "tp:0"), (r"mlp\.fc\.weight", "tp:1"),
-               (r"mlp\.fc\.bias", "tp:0"), (r"mlp\.proj\.weight", "tp:0"),
-               (r"fc0\.weight", "tp:1"), (r"fc0\.bias", "tp:0"), (r"fc1\.weight", "tp:0")]
-
-
 def annotate(model, tmp):
-    """A copy of the model with Megatron's split as weft.sharding annotations."""
-    text = open(model).read()
-    for pattern, sharding in ANNOTATIONS:
-        text = re.sub(r'(weft\.param = "(?:[\w.]*\.)?%s")' % pattern, r'\1, weft.sharding = "%s"' % sharding, text)
+    """A copy of the model with Megatron's split as weft.sharding annotations
+    (scripts/annotate.py), for the GSPMD path: weft-partition-annotated runs
+    upstream sharding-propagation and shard-partition on the whole step."""
     path = os.path.join(tmp, os.path.basename(model).replace(".mlir", ".annotated.mlir"))
-    open(path, "w").write(text)
+    open(path, "w").write(annotate_megatron(open(model).read()))
     return path
 
 
