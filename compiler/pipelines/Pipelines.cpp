@@ -51,6 +51,7 @@ void mlir::weft::addWeftDefaultPipeline(OpPassManager &pm,
     pm.addPass(createOptimizerPass(opt));
   }
   OpPassManager &fn = pm.nest<func::FuncOp>();
+  fn.addPass(createLowerTpGatherPass()); // after autodiff, which needs its gradient rule
   fn.addPass(createCSEPass());
   fn.addPass(createFuseElementwisePass());
   PlanMemoryPassOptions plan;
