@@ -144,6 +144,16 @@ def ReshardPass : Pass<"weft-reshard", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::weft::WeftDialect", "::mlir::shard::ShardDialect"];
 }
 
+def LowerTpGatherPass : Pass<"weft-lower-tp-gather", "::mlir::func::FuncOp"> {
+  let summary = "Lowers weft.tp_gather to shard.all_gather";
+  let description = [{
+    `weft.tp_gather` carries its gradient rule (a reduce-scatter) through
+    weft-autodiff; after it, the op is a plain `shard.all_gather` on @mesh
+    along its `dim` over its `grid_axis`.
+  }];
+  let dependentDialects = ["::mlir::shard::ShardDialect"];
+}
+
 def SyncGradientsPass : Pass<"weft-sync-gradients", "::mlir::ModuleOp"> {
   let summary = "Averages gradients and the loss over the data-parallel axis";
   let description = [{

@@ -87,6 +87,11 @@ bool feedsVocabLoss(Value logits) {
 
 // Names the --tp-style=megatron pattern that split parameter `arg`.
 std::string megatronPattern(BlockArgument arg, int64_t splitDim) {
+  if (auto fn = dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp());
+      fn && fn.getArgAttr(arg.getArgNumber(), "weft.split_groups"))
+    return cast<RankedTensorType>(arg.getType()).getRank() == 1
+               ? "LSTM: the gate bias split by hidden units (H/tp of each gate)"
+               : "LSTM: a gate weight split by hidden units (H/tp of each gate)";
   auto column = [](MatmulOp m) {
     return feedsAttention(m.getResult()) ? "attention heads: a q/k/v projection split by column"
                                          : "MLP: the first matmul split by column";
@@ -452,6 +457,9 @@ void ShardingAnalysis::analyseOp(Operation *op) {
           })
           .Case([&](shard::AllGatherOp c) {
             collective(c.getGridAxes(), {}, "gathers the slices");
+          })
+          .Case([&](TpGatherOp g) {  // an LSTM's h, before weft-lower-tp-gather
+            collective({static_cast<int16_t>(g.getGridAxis())}, {}, "gathers the slices");
           })
           .Case([&](shard::ReduceScatterOp c) {
             collective(c.getGridAxes(),

@@ -697,6 +697,10 @@ LogicalResult Writer::run(StringRef source, llvm::raw_ostream &os) {
       return fb::CreateTensorSpecDirect(fbb, name.str().c_str(),
                                         dtypeOf(arg.getType()), &shape);
     };
+    auto splitGroups = [&](unsigned i) -> int32_t {  // an LSTM's per-gate split
+      auto groups = fn.getArgAttrOfType<IntegerAttr>(i, "weft.split_groups");
+      return groups ? static_cast<int32_t>(groups.getInt()) : 1;
+    };
     if (auto name = fn.getArgAttrOfType<StringAttr>(i, WeftDialect::kInput)) {
       inputValues.push_back(addValue(arg, fb::Storage::Input, inputs.size()));
       inputs.push_back(fb::CreateInputSpec(
@@ -710,7 +714,7 @@ LogicalResult Writer::run(StringRef source, llvm::raw_ostream &os) {
       states.push_back(fb::CreateParamSpec(
           fbb, tensorSpec(sname.getValue()), initSpec(fbb, init),
           /*split=*/!splitDim && static_cast<bool>(fn.getArgAttr(i, "weft.global_shape")),
-          splitDim ? static_cast<int32_t>(splitDim.getInt()) : -1));
+          splitDim ? static_cast<int32_t>(splitDim.getInt()) : -1, splitGroups(i)));
     } else {
       auto pname = fn.getArgAttrOfType<StringAttr>(i, WeftDialect::kParam);
       auto init = fn.getArgAttrOfType<DictionaryAttr>(i, WeftDialect::kInit);
@@ -719,7 +723,8 @@ LogicalResult Writer::run(StringRef source, llvm::raw_ostream &os) {
       auto splitDim = fn.getArgAttrOfType<IntegerAttr>(i, "weft.split_dim");
       params.push_back(fb::CreateParamSpec(fbb, tensorSpec(pname.getValue()), initSpec(fbb, init),
                                            /*split=*/false,
-                                           splitDim ? static_cast<int32_t>(splitDim.getInt()) : -1));
+                                           splitDim ? static_cast<int32_t>(splitDim.getInt()) : -1,
+                                           splitGroups(i)));
     }
   }
   Operation *ret = fn.getBody().front().getTerminator();

@@ -70,6 +70,7 @@ void mlir::weft::addWeftDefaultPipeline(OpPassManager &pm,
   if (!options.train.empty())
     pm.addPass(createReshardPass());
   OpPassManager &fn = pm.nest<func::FuncOp>();
+  fn.addPass(createLowerTpGatherPass()); // after autodiff, which needs its gradient rule
   fn.addPass(createCSEPass());
   fn.addPass(createFuseElementwisePass());
   PlanMemoryPassOptions plan;

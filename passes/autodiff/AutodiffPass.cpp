@@ -378,6 +378,17 @@ LogicalResult Differentiator::differentiate(Operation *op) {
                                                         shard::ReductionKind::Sum));
         return success();
       })
+      .Case([&](TpGatherOp o) {
+        // Every reader of the gathered value is a column-parallel matmul, so
+        // each device's cotangent is a partial sum: sum it over tp and keep
+        // this device's slice (Megatron's gather/reduce-scatter pair).
+        auto axis = static_cast<shard::GridAxis>(o.getGridAxis());
+        give(o.getOperand(),
+             shard::ReduceScatterOp::create(b, loc, o.getOperand().getType(), "mesh",
+                                            ArrayRef<shard::GridAxis>{axis}, dy(o),
+                                            shard::ReductionKind::Sum, llvm::APInt(64, o.getDim())));
+        return success();
+      })
       .Case([&](shard::AllReduceOp o) -> LogicalResult {
         // Megatron's g: the sum is replicated, so is its gradient; each
         // partial term gets it whole.

@@ -49,7 +49,7 @@ struct OptimizerPass : mlir::weft::impl::OptimizerPassBase<OptimizerPass> {
     // one (ZeRO-1), or, with `splitDim`, the tensor-parallel slice of its
     // parameter.
     auto addState = [&](StringRef name, Type type, ArrayRef<int64_t> globalShape = {},
-                        IntegerAttr splitDim = {}) {
+                        IntegerAttr splitDim = {}, IntegerAttr splitGroups = {}) {
       unsigned index = step.getNumArguments();
       SmallVector<NamedAttribute> attrs{b.getNamedAttr("weft.state", b.getStringAttr(name)),
                                         b.getNamedAttr("weft.init", zerosInit)};
@@ -57,6 +57,8 @@ struct OptimizerPass : mlir::weft::impl::OptimizerPassBase<OptimizerPass> {
         attrs.push_back(b.getNamedAttr("weft.global_shape", b.getDenseI64ArrayAttr(globalShape)));
       if (splitDim)
         attrs.push_back(b.getNamedAttr("weft.split_dim", splitDim));
+      if (splitGroups)  // an LSTM's per-gate split
+        attrs.push_back(b.getNamedAttr("weft.split_groups", splitGroups));
       (void)step.insertArgument(index, type, b.getDictionaryAttr(attrs), loc);
       return step.getArgument(index);
     };
@@ -137,6 +139,7 @@ struct OptimizerPass : mlir::weft::impl::OptimizerPassBase<OptimizerPass> {
       SmallVector<int64_t> global;
       // A tensor-parallel parameter's state is split like it.
       auto splitDim = step.getArgAttrOfType<IntegerAttr>(param.getArgNumber(), "weft.split_dim");
+      auto splitGroups = step.getArgAttrOfType<IntegerAttr>(param.getArgNumber(), "weft.split_groups");
       if (splitDim) {
         auto g = step.getArgAttrOfType<DenseI64ArrayAttr>(param.getArgNumber(), "weft.global_shape");
         global.assign(g.asArrayRef().begin(), g.asArrayRef().end());
@@ -172,9 +175,9 @@ struct OptimizerPass : mlir::weft::impl::OptimizerPassBase<OptimizerPass> {
       };
       if (kind == "adamw") {
         names.push_back(("optimizer.m." + pname).str());
-        Value m = addState(names.back(), type, global, splitDim);
+        Value m = addState(names.back(), type, global, splitDim, splitGroups);
         names.push_back(("optimizer.v." + pname).str());
-        Value v = addState(names.back(), type, global, splitDim);
+        Value v = addState(names.back(), type, global, splitDim, splitGroups);
         auto u = AdamwUpdateOp::create(b, loc, p, g, m, v, t, b.getF32FloatAttr(lr),
                                        b.getF32FloatAttr(beta1), b.getF32FloatAttr(beta2),
                                        b.getF32FloatAttr(eps), b.getF32FloatAttr(wd));
@@ -183,7 +186,7 @@ struct OptimizerPass : mlir::weft::impl::OptimizerPassBase<OptimizerPass> {
         updates.push_back({names.back(), u.getNewV()});
       } else {
         names.push_back(("optimizer.momentum." + pname).str());
-        Value buf = addState(names.back(), type, global, splitDim);
+        Value buf = addState(names.back(), type, global, splitDim, splitGroups);
         auto u = SgdUpdateOp::create(b, loc, p, g, buf, t, b.getF32FloatAttr(lr),
                                      b.getF32FloatAttr(momentum), b.getF32FloatAttr(wd));
         updates.push_back({pname, whole(u.getNewParam())});

@@ -4,7 +4,8 @@
 // (+ bias, + activation) into a row-parallel matmul; an attention block is
 // q, k and v projections split by column (whole heads per device), local
 // attention on those heads, and the output projection split by row. Each
-// block costs one all-reduce forward and one backward. The embedding, LM head
+// block costs one all-reduce forward and one backward. LSTM cells are split
+// by hidden units (LstmParallel.cpp). The embedding, LM head
 // and loss are split over the vocabulary (VocabParallel.cpp). Our own pass rather than upstream
 // sharding-propagation + shard-partition (whose use on weft ops
 // tests/lit/partition/ShardingInterface.mlir shows): the forward alone is
@@ -294,15 +295,18 @@ struct PartitionTensorPass
         op->getResult(0).setType(withLast(tt(op->getResult(0)), local));
       allReduceAfter(p.second);  // the row-parallel products are partial sums
     }
-    bool vocabulary = false;
-    if (failed(splitVocabulary(splitter, vocabulary)))
+    // The LSTM before the vocabulary: the head must see the gathered h.
+    bool lstm = false, vocabulary = false;
+    if (failed(splitLstm(splitter, lstm)) || failed(splitVocabulary(splitter, vocabulary)) ||
+        failed(checkGatheredUses(splitter)))
       return signalPassFailure();
-    if (pairs.empty() && blocks.empty() && !vocabulary) {
+    if (pairs.empty() && blocks.empty() && !lstm && !vocabulary) {
       fn.emitError() << "--tp-style=megatron found nothing to split: no MLP block (a matmul by "
                         "a parameter, an optional bias and activation, then a matmul by a "
                         "parameter), no attention block (q, k, v projections split into heads, "
-                        "weft.attention, the output projection) and no embedding or LM head "
-                        "whose vocabulary tp divides";
+                        "weft.attention, the output projection), no LSTM cell (x @ W_ih + h @ "
+                        "W_hh + b sliced into four gates) and no embedding or LM head whose "
+                        "vocabulary tp divides";
       return signalPassFailure();
     }
     fn.setFunctionType(b.getFunctionType(fn.front().getArgumentTypes(),

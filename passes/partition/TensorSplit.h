@@ -25,11 +25,16 @@ struct TensorSplit {
 
   /// A parameter of @forward becomes this device's slice of dimension `dim`;
   /// its global shape and split dimension are recorded for init and save.
-  void splitParam(BlockArgument arg, int64_t dim) const {
+  /// With `groups` > 1 the dimension is viewed as [groups, n / groups] and
+  /// the inner one is split: each device holds its part of every group (an
+  /// LSTM's four gates), recorded as `weft.split_groups`.
+  void splitParam(BlockArgument arg, int64_t dim, int64_t groups = 1) const {
     Builder b(fn.getContext());
     auto t = tensorTypeOf(arg);
     fn.setArgAttr(arg.getArgNumber(), "weft.global_shape", b.getDenseI64ArrayAttr(t.getShape()));
     fn.setArgAttr(arg.getArgNumber(), "weft.split_dim", b.getI64IntegerAttr(dim));
+    if (groups > 1)
+      fn.setArgAttr(arg.getArgNumber(), "weft.split_groups", b.getI64IntegerAttr(groups));
     arg.setType(localType(t, dim));
   }
   /// Dimension `dim` of a value becomes its tp-th part.
@@ -53,6 +58,19 @@ struct TensorSplit {
 /// failure with an error at the op when tp does not divide a vocabulary.
 /// `found` says whether it split anything.
 LogicalResult splitVocabulary(const TensorSplit &split, bool &found);
+
+/// The hidden-unit split of stacked LSTM cells (LstmParallel.cpp): each
+/// device owns H/tp units of every gate, and `weft.tp_gather` rebuilds h for
+/// the matmuls that read it. A pattern that does not match stays replicated;
+/// a matching cell whose H tp does not divide is an error naming the
+/// parameter. `found` says whether it split anything.
+LogicalResult splitLstm(const TensorSplit &split, bool &found);
+
+/// After every split: each `weft.tp_gather` must feed (through reshapes,
+/// slices and concats) only matmuls by column-split parameters, whose input
+/// gradients are partial sums; anything else would make its reduce-scatter
+/// count the gradient tp times. An error on the offending op otherwise.
+LogicalResult checkGatheredUses(const TensorSplit &split);
 
 } // namespace mlir::weft
 

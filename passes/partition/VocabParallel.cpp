@@ -5,8 +5,9 @@
 // (one tensor when they are tied) is split over tp:
 //   - `weft.embedding {vocab_axis}` looks up the ids of its shard (zero rows
 //     for the others) and one `shard.all_reduce` sums the shards;
-//   - the head's input enters through `weft.tp_copy` and each device computes
-//     the logits of its shard of the vocabulary;
+//   - the head's input enters through `weft.tp_copy` (unless it is gathered
+//     LSTM hidden states, LstmParallel.cpp) and each device computes the
+//     logits of its shard of the vocabulary;
 //   - `weft.cross_entropy` becomes the local maximum, an all-reduce max, the
 //     shard's statistics (`weft.vocab_shard_stats`: sum of exp and the label's
 //     logit), an all-reduce sum of those [rows, 2], and log(s0) - s1 averaged.
@@ -103,6 +104,19 @@ Value shardedCrossEntropy(const TensorSplit &split, CrossEntropyOp ce) {
   return ReduceOp::create(b, loc, perRow, "mean", all, false);
 }
 
+// `v` is made (through reshapes, slices and concats) of weft.tp_gather
+// results only: the hidden states of a tensor-parallel LSTM.
+bool gatheredOverTp(Value v) {
+  Operation *def = v.getDefiningOp();
+  if (isa_and_nonnull<TpGatherOp>(def))
+    return true;
+  if (isa_and_nonnull<ReshapeOp, SliceOp>(def))
+    return gatheredOverTp(def->getOperand(0));
+  if (auto concat = dyn_cast_or_null<ConcatOp>(def))
+    return llvm::all_of(concat.getOperands(), gatheredOverTp);
+  return false;
+}
+
 } // namespace
 
 LogicalResult mlir::weft::splitVocabulary(const TensorSplit &split, bool &found) {
@@ -161,8 +175,12 @@ LogicalResult mlir::weft::splitVocabulary(const TensorSplit &split, bool &found)
   for (Head &h : heads) {
     if (whole.contains(h.weight))
       continue;
+    // The head's input gradient is a partial sum over tp. When the input is
+    // gathered LSTM hidden states, the gather's gradient (a reduce-scatter)
+    // already sums it; a tp_copy's all-reduce as well would count it twice.
     OpBuilder b(h.mm);
-    h.mm.setOperand(0, TpCopyOp::create(b, h.mm.getLoc(), h.mm.getLhs(), split.axis));
+    if (!gatheredOverTp(h.mm.getLhs()))
+      h.mm.setOperand(0, TpCopyOp::create(b, h.mm.getLoc(), h.mm.getLhs(), split.axis));
     const int64_t last = h.mm.getType().getRank() - 1;
     split.shrink(h.mm.getResult(), last);
     if (h.bias) {

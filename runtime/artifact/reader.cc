@@ -183,8 +183,8 @@ class RankChecker {
         if (auto s = CheckSpec(p->tensor(), "parameter", i); !s.ok()) return s;
         const int dim = p->split_dim();
         const int64_t ranks = Named("tp");
-        if (dim >= 0 && (dim >= static_cast<int>(p->tensor()->shape()->size()) ||
-                         p->tensor()->shape()->Get(dim) % ranks != 0))
+        if (dim >= 0 && (dim >= static_cast<int>(p->tensor()->shape()->size()) || p->split_groups() < 1 ||
+                         p->tensor()->shape()->Get(dim) % (ranks * p->split_groups()) != 0))
           return Bad(name_, StrCat("parameter #", i, " is split along a dimension it does not have "
                                                      "or that does not divide by the ranks"));
         if (p->init() == nullptr || static_cast<int>(p->init()->dist()) > 3)

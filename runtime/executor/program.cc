@@ -58,6 +58,22 @@ void CopySlice(void *whole, void *slice, const std::vector<int64_t> &shape, int 
   }
 }
 
+// A parameter's tensor-parallel split as CopySlice and FillRandomSlice take
+// it. A grouped split (an LSTM's gates, split_groups > 1) views split_dim as
+// [groups, n / groups] and splits the inner one: an ordinary split of that
+// reshaped tensor, whose elements are in the same order.
+struct SplitView {
+  std::vector<int64_t> shape;
+  int dim;
+};
+SplitView ViewOf(std::vector<int64_t> shape, const fb::ParamSpec &p) {
+  const int dim = p.split_dim(), groups = p.split_groups();
+  if (dim < 0 || groups <= 1) return {std::move(shape), dim};
+  shape[dim] /= groups;
+  shape.insert(shape.begin() + dim, groups);
+  return {std::move(shape), dim + 1};
+}
+
 // A tensor-parallel output (split along `dim` over tp, and along dimension 0
 // over dp when `gather`) from every rank's slice: `local` holds the slices of
 // this process's ranks, all of them in process; under MPI (`world` set) this
@@ -350,10 +366,11 @@ absl::Status Program::InitParameters(uint64_t seed) {
     for (unsigned i = 0; i < a.params()->size(); ++i) {
       const fb::ParamSpec &spec = *a.params()->Get(i);
       const fb::InitSpec &init = *spec.init();
-      if (spec.split_dim() >= 0)
+      if (spec.split_dim() >= 0) {
+        const SplitView view = ViewOf(params_[i].shape, spec);
         FillRandomSlice(rank.params[i], static_cast<InitDist>(init.dist()), init.a(), init.b(),
-                        seed, params_[i].name, params_[i].shape, spec.split_dim(), rank.t,
-                        impl_->tp);
+                        seed, params_[i].name, view.shape, view.dim, rank.t, impl_->tp);
+      }
       else
         FillRandom(rank.params[i], static_cast<InitDist>(init.dist()), init.a(), init.b(), seed,
                    params_[i].name);
@@ -384,10 +401,10 @@ absl::Status Program::SetParameter(const std::string &name, const Tensor &value)
       return absl::InvalidArgumentError(
           StrCat("parameter '", name, "' is ", DTypeName(params_[i].dtype),
                  ShapeString(params_[i].shape), ", got ", value.DebugString()));
-    const int dim = impl_->art->root->params()->Get(i)->split_dim();
+    const SplitView view = ViewOf(params_[i].shape, *impl_->art->root->params()->Get(i));
     for (Rank &rank : impl_->ranks) {
-      if (dim >= 0)
-        CopySlice(const_cast<void *>(value.data()), rank.params[i].data(), params_[i].shape, dim,
+      if (view.dim >= 0)
+        CopySlice(const_cast<void *>(value.data()), rank.params[i].data(), view.shape, view.dim,
                   rank.t, impl_->tp, DTypeSize(value.dtype()), /*to_slice=*/true);
       else
         std::memcpy(rank.params[i].data(), value.data(), value.byte_size());
@@ -400,14 +417,14 @@ absl::Status Program::SetParameter(const std::string &name, const Tensor &value)
 absl::StatusOr<Tensor> Program::GetParameter(const std::string &name) const {
   for (size_t i = 0; i < params_.size(); ++i) {
     if (params_[i].name != name) continue;
-    const int dim = impl_->art->root->params()->Get(i)->split_dim();
-    if (dim < 0) return impl_->ranks[0].params[i].Clone();
+    const SplitView view = ViewOf(params_[i].shape, *impl_->art->root->params()->Get(i));
+    if (view.dim < 0) return impl_->ranks[0].params[i].Clone();
     if (impl_->process_comm != nullptr)
       return absl::UnimplementedError("reading a tensor-parallel parameter under MPI: use SaveParameters");
     Tensor whole(params_[i].dtype, params_[i].shape);
     for (Rank &r : impl_->ranks)
       if (r.d == 0)
-        CopySlice(whole.data(), r.params[i].data(), params_[i].shape, dim, r.t, impl_->tp,
+        CopySlice(whole.data(), r.params[i].data(), view.shape, view.dim, r.t, impl_->tp,
                   DTypeSize(params_[i].dtype), /*to_slice=*/false);
     return whole;
   }
@@ -449,12 +466,12 @@ absl::Status Program::LoadParameters(const std::string &path, bool with_state) {
       }
       if (!is_state) ++found;
       const bool split = is_state && impl_->art->root->states()->Get(i)->split();
-      const int dim = (is_state ? impl_->art->root->states() : impl_->art->root->params())
-                          ->Get(i)->split_dim();
+      const SplitView view =
+          ViewOf(p.shape, *(is_state ? impl_->art->root->states() : impl_->art->root->params())->Get(i));
       for (Rank &rank : impl_->ranks) {
         Tensor &dst = (is_state ? rank.states : rank.params)[i];
-        if (dim >= 0) {
-          CopySlice(const_cast<void *>(it->second.data()), dst.data(), p.shape, dim, rank.t,
+        if (view.dim >= 0) {
+          CopySlice(const_cast<void *>(it->second.data()), dst.data(), view.shape, view.dim, rank.t,
                     impl_->tp, DTypeSize(p.dtype), /*to_slice=*/true);
           continue;
         }
@@ -492,7 +509,8 @@ absl::Status Program::SaveParameters(const std::string &path) const {
   const fb::Artifact &a = *impl_->art->root;
   const Rank &rank = impl_->ranks[0];
   // Tensor parallel: the slices, in rank order, laid back into place.
-  auto gather = [&](const TensorInfo &info, bool is_state, size_t i, int dim) -> absl::Status {
+  auto gather = [&](const TensorInfo &info, bool is_state, size_t i) -> absl::Status {
+    const SplitView view = ViewOf(info.shape, *(is_state ? a.states() : a.params())->Get(i));
     const Tensor &mine = (is_state ? rank.states : rank.params)[i];
     const size_t slice_bytes = mine.byte_size();
     std::vector<char> slices(slice_bytes * impl_->tp);
@@ -509,7 +527,7 @@ absl::Status Program::SaveParameters(const std::string &path) const {
     }
     Tensor whole(info.dtype, info.shape);
     for (int t = 0; t < impl_->tp; ++t)
-      CopySlice(whole.data(), slices.data() + t * slice_bytes, info.shape, dim, t, impl_->tp,
+      CopySlice(whole.data(), slices.data() + t * slice_bytes, view.shape, view.dim, t, impl_->tp,
                 DTypeSize(info.dtype), /*to_slice=*/false);
     file.tensors[info.name] = whole;
     return absl::OkStatus();
@@ -518,13 +536,13 @@ absl::Status Program::SaveParameters(const std::string &path) const {
     const int dim = a.params()->Get(i)->split_dim();
     if (dim < 0) {
       file.tensors[params_[i].name] = rank.params[i];
-    } else if (absl::Status s = gather(params_[i], false, i, dim); !s.ok()) {
+    } else if (absl::Status s = gather(params_[i], false, i); !s.ok()) {
       return s;
     }
   }
   for (size_t i = 0; i < states_.size(); ++i) {
     if (const int dim = a.states()->Get(i)->split_dim(); dim >= 0) {
-      if (absl::Status s = gather(states_[i], true, i, dim); !s.ok()) return s;
+      if (absl::Status s = gather(states_[i], true, i); !s.ok()) return s;
       continue;
     }
     if (!a.states()->Get(i)->split()) {

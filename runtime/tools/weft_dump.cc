@@ -97,15 +97,20 @@ json PartitionJson(const fb::Artifact &a) {
   for (const fb::InputSpec *in : *a.inputs())
     add("input", in->tensor(), in->split() && dp > 1 ? "dp: dim 0" : "replicated", 0,
         in->split() ? dp : 1, false);
+  // A grouped split (an LSTM's gates) takes its part of each group.
+  auto tpSplit = [](const fb::ParamSpec *p) {
+    return p->split_groups() > 1
+               ? absl::StrCat("tp: dim ", p->split_dim(), " in ", p->split_groups(), " groups")
+               : absl::StrCat("tp: dim ", p->split_dim());
+  };
   for (const fb::ParamSpec *p : *a.params())
-    add("parameter", p->tensor(),
-        p->split_dim() >= 0 ? absl::StrCat("tp: dim ", p->split_dim()) : "replicated",
+    add("parameter", p->tensor(), p->split_dim() >= 0 ? tpSplit(p) : "replicated",
         p->split_dim(), tp, false);
   if (a.states())
     for (const fb::ParamSpec *p : *a.states())
       add("state", p->tensor(),
           p->split() ? "dp: flat slice (ZeRO-1)"
-          : p->split_dim() >= 0 ? absl::StrCat("tp: dim ", p->split_dim())
+          : p->split_dim() >= 0 ? tpSplit(p)
                                 : "replicated",
           p->split_dim(), p->split() ? dp : tp, p->split());
   json collectives = json::array();

@@ -2,8 +2,11 @@
 """Parallelism is exact: N simulated devices give 1 device's numbers, with
 data parallelism (gradients all-reduced, or with ZeRO-1 reduce-scattered and
 the optimizer state sharded) and with tensor parallelism (Megatron attention
-and MLP blocks split by column then row, the embedding, LM head and loss
-split over the vocabulary), and with both on a dp x tp mesh.
+and MLP blocks split by column then row, the LSTM's cells split by hidden
+units (each device H/tp units of every gate, h all-gathered per step), the
+embedding, LM head and loss split over the vocabulary), and with both on a
+dp x tp mesh. Inference artifacts on every mesh give 1 device's outputs from
+the seed and from a 1-device checkpoint (which each rank slices).
 
 For every example model and dp in (2, 4, 8): 5 AdamW steps from the same
 seed, on the same synthetic data, must give the same per-step losses and the
@@ -27,7 +30,8 @@ the worst element of a few GPT/BERT weight matrices moves 1e-5 to 2e-5 of the
 tensor's largest value. Losses stay within 1e-5 (measured: ~1e-7).
 
 Tensor parallelism splits the contraction of every attention and MLP
-block's output projection into tp partial sums, which changes the rounding of every activation gradient (not
+block's output projection (and the LSTM's backward through each gathered h)
+into tp partial sums, which changes the rounding of every activation gradient (not
 only of the final average), and AdamW magnifies that on its smallest
 elements: GPT-tiny's position embedding moves 1.1e-4 of its largest value at
 tp=2. Its bound is 2e-4. With SGD, which has no such magnification, the same
@@ -74,13 +78,14 @@ def train(model, mesh, tmp, mpi=False, zero=0):
     return json.load(open(report))["losses"], st.load(ckpt)
 
 
-def infer(model, mesh, tmp):
-    """The serving path: an inference artifact split over the mesh's devices."""
-    tag = f"{os.path.basename(model)}.infer.{mesh}"
+def infer(model, mesh, tmp, weights=""):
+    """The serving path: an inference artifact split over the mesh's devices,
+    from the seed or from a checkpoint (`weights`, which each rank slices)."""
+    tag = f"{os.path.basename(model)}.infer.{mesh}{'.weights' if weights else ''}"
     weft, out = os.path.join(tmp, tag + ".weft"), os.path.join(tmp, tag + ".npz")
     subprocess.run([f"{args.bin}/weftc", model, f"--mesh={mesh}", "-o", weft], check=True)
-    subprocess.run([f"{args.bin}/weft-run", weft, "--seed=11", f"--outputs={out}"], check=True,
-                   capture_output=True)
+    subprocess.run([f"{args.bin}/weft-run", weft, "--seed=11", f"--outputs={out}"] +
+                   ([f"--weights={weights}"] if weights else []), check=True, capture_output=True)
     return dict(np.load(out))
 
 
@@ -109,7 +114,8 @@ def main():
         # compares with dp=1's directly.
         # (mesh, under mpirun, ZeRO stage)
         # Tensor parallelism: Megatron attention and MLP blocks where a model
-        # has them, the vocabulary (embedding, LM head, loss) everywhere.
+        # has them, the LSTM's cells by hidden units, the vocabulary
+        # (embedding, LM head, loss) everywhere.
         runs = [(f"dp={dp}", False, 0) for dp in (2, 4, 8)] + [("dp=4", False, 1)]
         runs += [("tp=2", False, 0), ("tp=4", False, 0), ("dp=2,tp=2", False, 0)]
         if MPIRUN:
@@ -145,18 +151,23 @@ def main():
                       f"parameters {worst:.1e} ({where})  {'PASS' if ok else 'FAIL'}")
                 passed += ok
                 failed += not ok
-        ref_out = infer(model, "dp=1", tmp)
-        for mesh in ["dp=4", "tp=4", "dp=2,tp=2"]:
-            out = infer(model, mesh, tmp)
-            worst = max(rel(out[k], ref_out[k]) for k in ref_out)
-            if name != "lstm_lm" and mesh == "dp=2,tp=2":
-                ann = infer(annotate(model, tmp), mesh, tmp)
-                worst = max(worst, max(rel(ann[k], ref_out[k]) for k in ref_out))
-            # tp adds the row-parallel partial products in another order.
-            ok = sorted(out) == sorted(ref_out) and worst <= (1e-5 if "tp" in mesh else 1e-6)
-            print(f"{name:10s} {mesh}  inference outputs {worst:.1e}  {'PASS' if ok else 'FAIL'}")
-            passed += ok
-            failed += not ok
+        # From the seed, and from dp=1's trained checkpoint: 1-device
+        # checkpoints load into every mesh (split parameters by slicing).
+        trained = os.path.join(tmp, f"{os.path.basename(model)}.dp=1.safetensors")
+        for weights in ("", trained):
+            ref_out = infer(model, "dp=1", tmp, weights)
+            for mesh in ["dp=4", "tp=4", "dp=2,tp=2"]:
+                out = infer(model, mesh, tmp, weights)
+                worst = max(rel(out[k], ref_out[k]) for k in ref_out)
+                if name != "lstm_lm" and mesh == "dp=2,tp=2":
+                    ann = infer(annotate(model, tmp), mesh, tmp, weights)
+                    worst = max(worst, max(rel(ann[k], ref_out[k]) for k in ref_out))
+                # tp adds the row-parallel partial products in another order.
+                ok = sorted(out) == sorted(ref_out) and worst <= (1e-5 if "tp" in mesh else 1e-6)
+                print(f"{name:10s} {mesh}  inference outputs{' (trained weights)' if weights else ''} "
+                      f"{worst:.1e}  {'PASS' if ok else 'FAIL'}")
+                passed += ok
+                failed += not ok
     if not MPIRUN:
         print("note: mpirun not found, the multi-process runs were not done")
     print(f"{passed} passed, {failed} failed")

@@ -2,8 +2,9 @@
 // sharding-propagation and shard-partition accept whole models; an op added
 // without one fails here. weft.fused and weft.yield are exempt: fused regions
 // are built by lowering after partitioning, yield is a terminator, which
-// sharding-propagation skips, and weft.reshard is itself a change of
-// sharding that weft-reshard replaces by collectives.
+// sharding-propagation skips, and weft.reshard and weft.tp_gather are
+// themselves changes of sharding (made by partitioning) that passes replace
+// by collectives.
 // The second test checks each model's shape on a real instance of every op:
 // one indexing map per operand and result, each of the tensor's rank, one
 // reduction kind per reduction loop, and what upstream's verifier wants.
@@ -19,7 +20,8 @@ using namespace mlir;
 
 namespace {
 
-const std::set<std::string> kExempt = {"weft.fused", "weft.yield", "weft.reshard"};
+const std::set<std::string> kExempt = {"weft.fused", "weft.yield", "weft.reshard",
+                                       "weft.tp_gather"};
 
 class ShardingInterfaceTest : public weft_test::WeftTest {
 protected:

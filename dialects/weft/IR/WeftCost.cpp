@@ -120,6 +120,7 @@ WEFT_ELEMENTWISE_COST(MinGradOp, 1)
 WEFT_ELEMENTWISE_COST(ScaleOp, 1)
 WEFT_COST(PadOp, 0, streamBytes(op))
 WEFT_COST(TpCopyOp, 0, 0) // a view
+WEFT_COST(TpGatherOp, 0, 0) // a collective once weft-lower-tp-gather lowers it
 WEFT_COST(ReshardOp, 0, 0) // collectives only, once weft-reshard lowers it
 WEFT_COST(SoftmaxGradOp, 4 * numElements(getY()), streamBytes(op))
 WEFT_COST(LayerNormGradOp, 12 * numElements(getX()), streamBytes(op))

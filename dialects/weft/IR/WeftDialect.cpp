@@ -162,6 +162,14 @@ LogicalResult WeftDialect::verifyRegionArgAttribute(Operation *op, unsigned,
       return emitError(loc) << "'weft.sharding' must be a string such as \"tp:1\" or \"dp:0,tp:1\"";
     return success();
   }
+  if (key == "weft.split_groups") {
+    // weft-partition-tensor: split_dim viewed as [groups, n / groups], the
+    // inner one split (an LSTM's gates).
+    auto groups = llvm::dyn_cast<IntegerAttr>(attr.getValue());
+    if (!groups || groups.getInt() < 1 || !has("weft.split_dim"))
+      return emitError(loc) << "'weft.split_groups' must be a positive integer beside 'weft.split_dim'";
+    return success();
+  }
   if (key == "weft.state") {
     // Optimizer state (weft-optimizer): named and initialised like a parameter.
     if (failed(verifyName(loc, attr, "state")))

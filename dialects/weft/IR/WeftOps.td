@@ -462,6 +462,26 @@ def Weft_TpCopyOp : Weft_ComputeOp<"tp_copy"> {
   }];
 }
 
+def Weft_TpGatherOp : Weft_BaseOp<"tp_gather"> {
+  let summary = "all-gather along `dim` over tp; its gradient is a reduce-scatter (sum)";
+  let description = [{
+    Leaves a tensor-parallel region whose result each device holds a slice
+    of (along `dim`, e.g. an LSTM's hidden units) and whose consumers are
+    column-parallel matmuls again: forward it gathers the slices, backward
+    the cotangent on each device is a partial sum (a product by a split
+    weight), so weft-autodiff reduce-scatters it (Megatron's gather from the
+    sequence-parallel region). weft-lower-tp-gather turns it into
+    `shard.all_gather` after autodiff.
+  }];
+  // The axis of @mesh the tp devices lie on (1 on a dp x tp mesh).
+  let arguments = (ins Weft_Tensor:$operand, I64Attr:$dim,
+                       DefaultValuedAttr<I64Attr, "0">:$grid_axis);
+  let results = (outs Weft_Tensor:$result);
+  let assemblyFormat = [{
+    $operand attr-dict `:` type($operand) `->` type($result)
+  }];
+}
+
 def Weft_ReshardOp : Weft_BaseOp<"reshard"> {
   let summary = "moves a value from one sharding on @mesh to another";
   let description = [{

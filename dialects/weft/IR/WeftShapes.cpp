@@ -665,6 +665,25 @@ LogicalResult ReshapeOp::verify() {
   return success();
 }
 
+// The number of tp devices is @mesh's, so the result type is given: it
+// must be the operand with dimension `dim` a whole multiple.
+LogicalResult TpGatherOp::verify() {
+  RankedTensorType in = getOperand().getType(), out = getResult().getType();
+  const int64_t dim = getDim();
+  if (in.getElementType() != out.getElementType() || in.getRank() != out.getRank())
+    return emitOpError() << "result " << out << " must keep the operand's element type and rank ("
+                         << in << ")";
+  if (dim < 0 || dim >= in.getRank())
+    return emitOpError() << "dim " << dim << " is out of range for rank " << in.getRank();
+  for (int64_t d = 0; d < in.getRank(); ++d) {
+    const int64_t a = in.getDimSize(d), b = out.getDimSize(d);
+    if (d == dim ? (a <= 0 || b % a != 0) : a != b)
+      return emitOpError() << "result " << out << " is not the operand " << in
+                           << " gathered along dimension " << dim;
+  }
+  return success();
+}
+
 // The shardings and the grid are checked by weft-reshard, which knows @mesh.
 LogicalResult ReshardOp::verify() {
   RankedTensorType in = getOperand().getType(), out = getResult().getType();
