@@ -713,7 +713,8 @@ LogicalResult Writer::run(StringRef source, llvm::raw_ostream &os) {
       auto splitDim = fn.getArgAttrOfType<IntegerAttr>(i, "weft.split_dim");
       states.push_back(fb::CreateParamSpec(
           fbb, tensorSpec(sname.getValue()), initSpec(fbb, init),
-          /*split=*/!splitDim && static_cast<bool>(fn.getArgAttr(i, "weft.global_shape")),
+          /*split=*/static_cast<bool>(fn.getArgAttr(i, "weft.zero_slice")) ||
+              (!splitDim && static_cast<bool>(fn.getArgAttr(i, "weft.global_shape"))),
           splitDim ? static_cast<int32_t>(splitDim.getInt()) : -1, splitGroups(i)));
     } else {
       auto pname = fn.getArgAttrOfType<StringAttr>(i, WeftDialect::kParam);

@@ -379,10 +379,6 @@ int main(int argc, char **argv) {
     if (zero == 1 && (options.dp < 2 || train.empty() || train == "grad"))
       return fail("--zero=1 shards the optimizer state: it needs --mesh=dp=N with N > 1 and "
                   "--train=sgd|adamw");
-    if (zero == 1 && options.tp > 1)
-      return fail("--zero=1 with tensor parallelism is not supported yet");
-    if (zero == 1 && clipNorm > 0)
-      return fail("--clip-norm with --zero=1 is not supported yet");
     options.zero = zero;
     options.annotated = weft::hasShardingAnnotations(*module);
     if (options.annotated && zero == 1)

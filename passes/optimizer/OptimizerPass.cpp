@@ -45,11 +45,12 @@ struct OptimizerPass : mlir::weft::impl::OptimizerPassBase<OptimizerPass> {
     MLIRContext *ctx = &getContext();
 
     auto zerosInit = b.getDictionaryAttr(b.getNamedAttr("dist", b.getStringAttr("zeros")));
-    // `globalShape`: state of which each device holds a slice: a flat 1/dp
-    // one (ZeRO-1), or, with `splitDim`, the tensor-parallel slice of its
-    // parameter.
+    // `globalShape`: state of which each device holds a slice: the
+    // tensor-parallel slice of its parameter (`splitDim`), a flat 1/dp one
+    // (ZeRO-1, `zeroSlice`), or the flat 1/dp slice of the tp slice (both).
     auto addState = [&](StringRef name, Type type, ArrayRef<int64_t> globalShape = {},
-                        IntegerAttr splitDim = {}, IntegerAttr splitGroups = {}) {
+                        IntegerAttr splitDim = {}, IntegerAttr splitGroups = {},
+                        bool zeroSlice = false) {
       unsigned index = step.getNumArguments();
       SmallVector<NamedAttribute> attrs{b.getNamedAttr("weft.state", b.getStringAttr(name)),
                                         b.getNamedAttr("weft.init", zerosInit)};
@@ -59,18 +60,29 @@ struct OptimizerPass : mlir::weft::impl::OptimizerPassBase<OptimizerPass> {
         attrs.push_back(b.getNamedAttr("weft.split_dim", splitDim));
       if (splitGroups)  // an LSTM's per-gate split
         attrs.push_back(b.getNamedAttr("weft.split_groups", splitGroups));
+      if (zeroSlice)
+        attrs.push_back(b.getNamedAttr("weft.zero_slice", b.getUnitAttr()));
       (void)step.insertArgument(index, type, b.getDictionaryAttr(attrs), loc);
       return step.getArgument(index);
     };
-    // ZeRO-1 needs the data-parallel grid.
+    // The mesh's axes: dp first when present, tp the inner one.
     int64_t dp = 1;
-    if (zero > 0) {
-      auto grid = module.lookupSymbol<shard::GridOp>("mesh");
-      if (!grid) {
-        module.emitError() << "--zero=1 needs a data-parallel mesh (weft-partition-batch)";
-        return signalPassFailure();
+    std::optional<shard::GridAxis> dpAxis, tpAxis;
+    if (auto mesh = module->getAttrOfType<DictionaryAttr>("weft.mesh")) {
+      if (auto d = mesh.getAs<IntegerAttr>("dp")) {
+        dp = d.getInt();
+        dpAxis = 0;
       }
-      dp = grid.getShape()[0];
+      if (mesh.get("tp"))
+        tpAxis = dpAxis ? 1 : 0;
+    } else if (auto grid = module.lookupSymbol<shard::GridOp>("mesh")) {
+      dp = grid.getShape()[0]; // weft-partition-batch's 1-D grid
+      dpAxis = 0;
+    }
+    // ZeRO-1 needs the data-parallel grid.
+    if (zero > 0 && !dpAxis) {
+      module.emitError() << "--zero=1 needs a data-parallel mesh (weft-partition-batch)";
+      return signalPassFailure();
     }
     auto scalar = [&](float x) {
       return Value(ConstantOp::create(
@@ -102,82 +114,113 @@ struct OptimizerPass : mlir::weft::impl::OptimizerPassBase<OptimizerPass> {
     Value t = AddOp::create(b, loc, counter, scalar(1.0f));
     SmallVector<std::pair<StringRef, Value>> updates{{"optimizer.step", t}};
 
-    // Clipping by the global L2 norm: g *= min(1, clip / (norm + 1e-6)).
-    if (clipNorm > 0 && zero > 0) {
-      module.emitError() << "gradient clipping with ZeRO-1 is not supported yet";
-      return signalPassFailure();
-    }
-    if (clipNorm > 0) {
-      Value total;
-      for (auto &[param, g] : grads) {
-        SmallVector<int64_t> all;
-        for (int64_t d = 0; d < cast<RankedTensorType>(g.getType()).getRank(); ++d)
-          all.push_back(d);
-        Value sq = ReduceOp::create(b, loc, MulOp::create(b, loc, g, g), "sum", all, false);
-        total = total ? Value(AddOp::create(b, loc, total, sq)) : sq;
+    // Per parameter, what this device updates: its gradient (averaged over
+    // dp, or under ZeRO-1 reduce-scattered to its slice) and the parameter
+    // (or that slice).
+    struct Piece {
+      BlockArgument param;
+      Value g, p;
+      bool sharded;        // ZeRO-1: g and p are this device's 1/dp flat slice
+      IntegerAttr splitDim; // tensor parallel: the parameter is a tp slice
+    };
+    SmallVector<Piece> pieces;
+    for (auto &[param, grad] : grads) {
+      Location loc = param.getLoc();
+      auto ptype = cast<RankedTensorType>(param.getType());
+      // With tp, ZeRO divides this device's tp slice (the local shape) over dp.
+      auto splitDim = step.getArgAttrOfType<IntegerAttr>(param.getArgNumber(), "weft.split_dim");
+      const int64_t n = ptype.getNumElements();
+      const bool sharded = zero > 0 && n % dp == 0;
+      Value g = grad, p = param;
+      if (sharded) {
+        // ZeRO-1: this device reduces, keeps state for and updates only its
+        // 1/dp slice of the flattened parameter, then all-gathers it back.
+        auto flat = RankedTensorType::get({n}, ptype.getElementType());
+        auto slice = RankedTensorType::get({n / dp}, ptype.getElementType());
+        Value gFlat = ReshapeOp::create(b, loc, flat, g);
+        g = shard::ReduceScatterOp::create(b, loc, slice, "mesh", ArrayRef<shard::GridAxis>{*dpAxis},
+                                           gFlat, shard::ReductionKind::Average, llvm::APInt(64, 0));
+        p = shard::AllSliceOp::create(b, loc, slice, "mesh", ArrayRef<shard::GridAxis>{*dpAxis},
+                                      ReshapeOp::create(b, loc, flat, param), llvm::APInt(64, 0));
+      } else if (zero > 0) {
+        // Not divisible by dp: this parameter keeps the plain average.
+        g = shard::AllReduceOp::create(b, loc, g, "mesh", ArrayRef<shard::GridAxis>{*dpAxis},
+                                       shard::ReductionKind::Average);
       }
+      pieces.push_back({param, g, p, sharded, splitDim});
+    }
+
+    // Clipping by the global L2 norm: g *= min(1, clip / (norm + 1e-6)).
+    // The squares of what is split are summed over the axes that split it
+    // (ZeRO slices over dp, tp slices over tp); replicated ones count once.
+    if (clipNorm > 0) {
+      Value sums[2][2]; // [over dp][over tp]: this device's partial sums
+      for (Piece &pc : pieces) {
+        SmallVector<int64_t> all;
+        for (int64_t d = 0; d < cast<RankedTensorType>(pc.g.getType()).getRank(); ++d)
+          all.push_back(d);
+        Value sq = ReduceOp::create(b, loc, MulOp::create(b, loc, pc.g, pc.g), "sum", all, false);
+        Value &acc = sums[pc.sharded][pc.splitDim && tpAxis];
+        acc = acc ? Value(AddOp::create(b, loc, acc, sq)) : sq;
+      }
+      auto sumOver = [&](Value v, shard::GridAxis axis) {
+        return Value(shard::AllReduceOp::create(b, loc, v, "mesh", ArrayRef<shard::GridAxis>{axis},
+                                                shard::ReductionKind::Sum));
+      };
+      auto plus = [&](Value a, Value c) {
+        return !a ? c : !c ? a : Value(AddOp::create(b, loc, a, c));
+      };
+      // Over tp: the tp-split ones, with the ZeRO slices of those summed over dp first.
+      Value tpPart = plus(sums[0][1], sums[1][1] ? sumOver(sums[1][1], *dpAxis) : Value());
+      Value total = plus(plus(sums[0][0], sums[1][0] ? sumOver(sums[1][0], *dpAxis) : Value()),
+                         tpPart ? sumOver(tpPart, *tpAxis) : Value());
       Value norm = SqrtOp::create(b, loc, total);
       Value factor = MinOp::create(
           b, loc, scalar(1.0f),
           DivOp::create(b, loc, scalar(clipNorm), AddOp::create(b, loc, norm, scalar(1e-6f))));
-      for (auto &[param, g] : grads)
-        g = MulOp::create(b, loc, g,
-                          BroadcastInDimOp::create(b, loc, g.getType(), factor, ArrayRef<int64_t>{}));
+      for (Piece &pc : pieces)
+        pc.g = MulOp::create(b, loc, pc.g,
+                             BroadcastInDimOp::create(b, loc, pc.g.getType(), factor, ArrayRef<int64_t>{}));
     }
 
     std::vector<std::string> names; // keeps the StringRefs alive
-    names.reserve(grads.size() * 3);
-    for (auto &[param, g] : grads) {
+    names.reserve(pieces.size() * 3);
+    for (Piece &pc : pieces) {
       // An update points at its parameter's declaration.
       OpBuilder::InsertionGuard guard(b);
+      BlockArgument param = pc.param;
       Location loc = param.getLoc();
       StringRef pname =
           step.getArgAttrOfType<StringAttr>(param.getArgNumber(), WeftDialect::kParam).getValue();
       auto ptype = cast<RankedTensorType>(param.getType());
-      Type type = ptype;
-      Value p = param;
+      Type type = pc.p.getType();
+      // The state is saved whole, in the parameter's global shape, so
+      // checkpoints are interchangeable between meshes: a tp-split
+      // parameter's state is split like it, a ZeRO one is the flat slice.
       SmallVector<int64_t> global;
-      // A tensor-parallel parameter's state is split like it.
-      auto splitDim = step.getArgAttrOfType<IntegerAttr>(param.getArgNumber(), "weft.split_dim");
       auto splitGroups = step.getArgAttrOfType<IntegerAttr>(param.getArgNumber(), "weft.split_groups");
-      if (splitDim) {
+      if (pc.splitDim) {
         auto g = step.getArgAttrOfType<DenseI64ArrayAttr>(param.getArgNumber(), "weft.global_shape");
         global.assign(g.asArrayRef().begin(), g.asArrayRef().end());
-      }
-      const int64_t n = ptype.getNumElements();
-      // ZeRO-1: this device reduces, keeps state for and updates only its
-      // 1/dp slice of the flattened parameter, then all-gathers it back.
-      const bool sharded = zero > 0 && n % dp == 0 && !splitDim;
-      auto flat = RankedTensorType::get({n}, ptype.getElementType());
-      auto slice = RankedTensorType::get({n / dp}, ptype.getElementType());
-      if (sharded) {
-        Value gFlat = ReshapeOp::create(b, loc, flat, g);
-        g = shard::ReduceScatterOp::create(b, loc, slice, "mesh", ArrayRef<shard::GridAxis>{0}, gFlat,
-                                           shard::ReductionKind::Average, llvm::APInt(64, 0));
-        p = shard::AllSliceOp::create(b, loc, slice, "mesh", ArrayRef<shard::GridAxis>{0},
-                                      ReshapeOp::create(b, loc, flat, param), llvm::APInt(64, 0));
-        type = slice;
-        // The state is saved whole, in the parameter's shape, so ZeRO and
-        // plain checkpoints are interchangeable.
+      } else if (pc.sharded) {
         global.assign(ptype.getShape().begin(), ptype.getShape().end());
-      } else if (zero > 0) {
-        // Not divisible by dp: this parameter keeps the plain average.
-        g = shard::AllReduceOp::create(b, loc, g, "mesh", ArrayRef<shard::GridAxis>{0},
-                                       shard::ReductionKind::Average);
       }
-      // The whole parameter from its updated slice.
+      // The whole (local) parameter from its updated slice.
       auto whole = [&](Value updated) {
-        if (!sharded)
+        if (!pc.sharded)
           return updated;
-        Value full = shard::AllGatherOp::create(b, loc, flat, "mesh", ArrayRef<shard::GridAxis>{0},
-                                                updated, llvm::APInt(64, 0));
+        auto flat = RankedTensorType::get({ptype.getNumElements()}, ptype.getElementType());
+        Value full = shard::AllGatherOp::create(b, loc, flat, "mesh",
+                                                ArrayRef<shard::GridAxis>{*dpAxis}, updated,
+                                                llvm::APInt(64, 0));
         return Value(ReshapeOp::create(b, loc, ptype, full));
       };
+      Value p = pc.p, g = pc.g;
       if (kind == "adamw") {
         names.push_back(("optimizer.m." + pname).str());
-        Value m = addState(names.back(), type, global, splitDim, splitGroups);
+        Value m = addState(names.back(), type, global, pc.splitDim, splitGroups, pc.sharded);
         names.push_back(("optimizer.v." + pname).str());
-        Value v = addState(names.back(), type, global, splitDim, splitGroups);
+        Value v = addState(names.back(), type, global, pc.splitDim, splitGroups, pc.sharded);
         auto u = AdamwUpdateOp::create(b, loc, p, g, m, v, t, b.getF32FloatAttr(lr),
                                        b.getF32FloatAttr(beta1), b.getF32FloatAttr(beta2),
                                        b.getF32FloatAttr(eps), b.getF32FloatAttr(wd));
@@ -186,7 +229,7 @@ struct OptimizerPass : mlir::weft::impl::OptimizerPassBase<OptimizerPass> {
         updates.push_back({names.back(), u.getNewV()});
       } else {
         names.push_back(("optimizer.momentum." + pname).str());
-        Value buf = addState(names.back(), type, global, splitDim, splitGroups);
+        Value buf = addState(names.back(), type, global, pc.splitDim, splitGroups, pc.sharded);
         auto u = SgdUpdateOp::create(b, loc, p, g, buf, t, b.getF32FloatAttr(lr),
                                      b.getF32FloatAttr(momentum), b.getF32FloatAttr(wd));
         updates.push_back({pname, whole(u.getNewParam())});

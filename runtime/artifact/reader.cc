@@ -134,14 +134,14 @@ class RankChecker {
                                     : a_.states()->Get(v.index())->tensor();
       int64_t whole = t ? NumElements(t->shape()) : -1;
       // A split input or ZeRO state: each rank sees 1/dp of it; a split
-      // parameter or its state, 1/tp.
+      // parameter or its state, 1/tp; ZeRO state of a split parameter, both.
       int64_t ranks = 1;
       if ((v.storage() == fb::Storage::Input && a_.inputs()->Get(v.index())->split()) ||
           (v.storage() == fb::Storage::State && a_.states()->Get(v.index())->split()))
-        ranks = Named("dp");
+        ranks *= Named("dp");
       if ((v.storage() == fb::Storage::Param && a_.params()->Get(v.index())->split_dim() >= 0) ||
           (v.storage() == fb::Storage::State && a_.states()->Get(v.index())->split_dim() >= 0))
-        ranks = Named("tp");
+        ranks *= Named("tp");
       if (ranks < 1) return Bad(name_, "a mesh axis has no ranks");
       whole = whole % ranks == 0 ? whole / ranks : -1;
       if (t == nullptr || whole != n || t->dtype() != v.dtype())

@@ -74,6 +74,26 @@ SplitView ViewOf(std::vector<int64_t> shape, const fb::ParamSpec &p) {
   return {std::move(shape), dim + 1};
 }
 
+// One rank's piece of a tensor of `shape` given whole (a SplitView's shape
+// and dim for a grouped split): its tp slice along `dim` (none when -1), and under ZeRO-1 (`flat`) its dp coordinate's
+// contiguous 1/dp of that slice, flattened.
+void TakePiece(const Tensor &whole, Tensor &piece, const std::vector<int64_t> &shape, int dim,
+               bool flat, int d, int t, int tp) {
+  const size_t element = DTypeSize(whole.dtype());
+  const char *src = static_cast<const char *>(whole.data());
+  std::vector<char> slice;
+  if (dim >= 0 && !flat) {
+    CopySlice(const_cast<char *>(src), piece.data(), shape, dim, t, tp, element, /*to_slice=*/true);
+    return;
+  }
+  if (dim >= 0) {
+    slice.resize(whole.byte_size() / tp);
+    CopySlice(const_cast<char *>(src), slice.data(), shape, dim, t, tp, element, /*to_slice=*/true);
+    src = slice.data();
+  }
+  std::memcpy(piece.data(), src + (flat ? d * piece.byte_size() : 0), piece.byte_size());
+}
+
 // A tensor-parallel output (split along `dim` over tp, and along dimension 0
 // over dp when `gather`) from every rank's slice: `local` holds the slices of
 // this process's ranks, all of them in process; under MPI (`world` set) this
@@ -169,6 +189,54 @@ struct Program::Impl {
   std::unique_ptr<Communicator> world;
   Communicator *dp_comm = nullptr, *tp_comm = nullptr;
 };
+
+// Tensor i (a parameter or, `is_state`, optimizer state) whole from the
+// ranks' pieces: under ZeRO-1 (`flat`) each tp slice is first gathered over
+// dp, then the tp slices (when `dim` >= 0) are laid in place. Under MPI these
+// are collectives (every process calls this); in process, plain copies.
+// (A template so that it can take the private Program::Impl.)
+template <class Impl>
+absl::StatusOr<Tensor> Whole(const Impl &m, const TensorInfo &info, bool is_state, size_t i,
+                             const SplitView &view, bool flat) {
+  const int dim = view.dim;
+  const Tensor &mine = (is_state ? m.ranks[0].states : m.ranks[0].params)[i];
+  const int parts = dim >= 0 ? m.tp : 1;
+  const size_t piece = mine.byte_size();                     // one rank's bytes
+  const size_t slice = piece * (flat ? m.dp : 1);             // a tp slice, whole over dp
+  const size_t element = DTypeSize(info.dtype);
+  std::vector<char> slices(slice * parts);
+  if (m.process_comm != nullptr) {
+    std::vector<char> local(flat ? slice : 0);
+    const void *src = mine.data();
+    if (flat) {
+      if (absl::Status s = m.dp_comm->AllGather(mine.data(), local.data(), mine.num_elements(), info.dtype);
+          !s.ok())
+        return s;
+      src = local.data();
+    }
+    if (dim >= 0) {
+      if (absl::Status s = m.tp_comm->AllGather(src, slices.data(), slice / element, info.dtype); !s.ok())
+        return s;
+    } else {
+      std::memcpy(slices.data(), src, slice);
+    }
+  } else {
+    for (const Rank &r : m.ranks) {
+      if ((!flat && r.d != 0) || (dim < 0 && r.t != 0)) continue;  // a copy of one already taken
+      std::memcpy(slices.data() + (dim >= 0 ? r.t : 0) * slice + (flat ? r.d * piece : 0),
+                  (is_state ? r.states : r.params)[i].data(), piece);
+    }
+  }
+  Tensor whole(info.dtype, info.shape);
+  if (dim < 0) {
+    std::memcpy(whole.data(), slices.data(), slice);
+  } else {
+    for (int t = 0; t < m.tp; ++t)
+      CopySlice(whole.data(), slices.data() + t * slice, view.shape, dim, t, m.tp, element,
+                /*to_slice=*/false);
+  }
+  return whole;
+}
 
 absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(const RuntimeOptions &options) {
   if (options.backend == "cuda")
@@ -309,9 +377,8 @@ absl::StatusOr<std::unique_ptr<Program>> Runtime::LoadFromBytes(std::string byte
     if (a.states())
       for (const fb::ParamSpec *p : *a.states()) {
         TensorInfo info = InfoOf(*p->tensor());
-        if (p->split_dim() >= 0) {
-          info.shape[p->split_dim()] /= impl->tp;  // tensor parallel, like its parameter
-        } else if (p->split()) {  // ZeRO-1: this rank's contiguous slice of the flattened state
+        if (p->split_dim() >= 0) info.shape[p->split_dim()] /= impl->tp;  // like its parameter
+        if (p->split()) {  // ZeRO-1: this rank's contiguous slice of that, flattened
           int64_t n = 1;
           for (int64_t d : info.shape) n *= d;
           info.shape = {n / impl->dp};
@@ -376,9 +443,21 @@ absl::Status Program::InitParameters(uint64_t seed) {
                    params_[i].name);
     }
     for (unsigned i = 0; i < states_.size(); ++i) {
-      const fb::InitSpec &init = *a.states()->Get(i)->init();
-      FillRandom(rank.states[i], static_cast<InitDist>(init.dist()), init.a(), init.b(), seed,
-                 states_[i].name);
+      const fb::ParamSpec &spec = *a.states()->Get(i);
+      const fb::InitSpec &init = *spec.init();
+      const auto dist = static_cast<InitDist>(init.dist());
+      const bool constant = dist == InitDist::kZeros || dist == InitDist::kOnes;
+      if (constant || (!spec.split() && spec.split_dim() < 0)) {
+        FillRandom(rank.states[i], dist, init.a(), init.b(), seed, states_[i].name);
+        continue;
+      }
+      // A random state that is split: this rank's piece of the whole one's
+      // numbers, as on one device.
+      Tensor whole(states_[i].dtype, states_[i].shape);
+      FillRandom(whole, dist, init.a(), init.b(), seed, states_[i].name);
+      const SplitView view = ViewOf(states_[i].shape, spec);
+      TakePiece(whole, rank.states[i], view.shape, view.dim, spec.split(), rank.d, rank.t,
+                impl_->tp);
     }
   }
   return absl::OkStatus();
@@ -430,14 +509,12 @@ absl::StatusOr<Tensor> Program::GetParameter(const std::string &name) const {
   }
   for (size_t i = 0; i < states_.size(); ++i) {
     if (states_[i].name != name) continue;
-    if (!impl_->art->root->states()->Get(i)->split()) return impl_->ranks[0].states[i].Clone();
+    const fb::ParamSpec &spec = *impl_->art->root->states()->Get(i);
+    if (!spec.split() && spec.split_dim() < 0) return impl_->ranks[0].states[i].Clone();
     if (impl_->process_comm != nullptr)
-      return absl::UnimplementedError("reading ZeRO-1 state under MPI: use SaveParameters");
-    Tensor whole(states_[i].dtype, states_[i].shape);
-    const size_t slice = impl_->ranks[0].states[i].byte_size();
-    for (const Rank &r : impl_->ranks)
-      if (r.t == 0) std::memcpy(static_cast<char *>(whole.data()) + r.d * slice, r.states[i].data(), slice);
-    return whole;
+      return absl::UnimplementedError("reading split optimizer state under MPI: use SaveParameters");
+    return Whole(*impl_, states_[i], /*is_state=*/true, i, ViewOf(states_[i].shape, spec),
+                 spec.split());
   }
   return absl::NotFoundError(StrCat("the model has no parameter '", name, "'"));
 }
@@ -468,16 +545,9 @@ absl::Status Program::LoadParameters(const std::string &path, bool with_state) {
       const bool split = is_state && impl_->art->root->states()->Get(i)->split();
       const SplitView view =
           ViewOf(p.shape, *(is_state ? impl_->art->root->states() : impl_->art->root->params())->Get(i));
-      for (Rank &rank : impl_->ranks) {
-        Tensor &dst = (is_state ? rank.states : rank.params)[i];
-        if (view.dim >= 0) {
-          CopySlice(const_cast<void *>(it->second.data()), dst.data(), view.shape, view.dim, rank.t,
-                    impl_->tp, DTypeSize(p.dtype), /*to_slice=*/true);
-          continue;
-        }
-        const size_t offset = split ? rank.d * dst.byte_size() : 0;
-        std::memcpy(dst.data(), static_cast<const char *>(it->second.data()) + offset, dst.byte_size());
-      }
+      for (Rank &rank : impl_->ranks)
+        TakePiece(it->second, (is_state ? rank.states : rank.params)[i], view.shape, view.dim, split,
+                  rank.d, rank.t, impl_->tp);
     }
   };
   load(params_, /*is_state=*/false);
@@ -508,60 +578,27 @@ absl::Status Program::SaveParameters(const std::string &path) const {
   // every process calls this; only rank 0 writes).
   const fb::Artifact &a = *impl_->art->root;
   const Rank &rank = impl_->ranks[0];
-  // Tensor parallel: the slices, in rank order, laid back into place.
-  auto gather = [&](const TensorInfo &info, bool is_state, size_t i) -> absl::Status {
-    const SplitView view = ViewOf(info.shape, *(is_state ? a.states() : a.params())->Get(i));
-    const Tensor &mine = (is_state ? rank.states : rank.params)[i];
-    const size_t slice_bytes = mine.byte_size();
-    std::vector<char> slices(slice_bytes * impl_->tp);
-    if (impl_->process_comm != nullptr) {
-      if (absl::Status s = impl_->tp_comm->AllGather(mine.data(), slices.data(),
-                                                          mine.num_elements(), info.dtype);
-          !s.ok())
-        return s;
-    } else {
-      for (const Rank &r : impl_->ranks)
-        if (r.d == 0)
-          std::memcpy(slices.data() + r.t * slice_bytes, (is_state ? r.states : r.params)[i].data(),
-                      slice_bytes);
-    }
-    Tensor whole(info.dtype, info.shape);
-    for (int t = 0; t < impl_->tp; ++t)
-      CopySlice(whole.data(), slices.data() + t * slice_bytes, view.shape, view.dim, t, impl_->tp,
-                DTypeSize(info.dtype), /*to_slice=*/false);
-    file.tensors[info.name] = whole;
-    return absl::OkStatus();
-  };
   for (size_t i = 0; i < params_.size(); ++i) {
     const int dim = a.params()->Get(i)->split_dim();
     if (dim < 0) {
       file.tensors[params_[i].name] = rank.params[i];
-    } else if (absl::Status s = gather(params_[i], false, i); !s.ok()) {
-      return s;
-    }
-  }
-  for (size_t i = 0; i < states_.size(); ++i) {
-    if (const int dim = a.states()->Get(i)->split_dim(); dim >= 0) {
-      if (absl::Status s = gather(states_[i], true, i); !s.ok()) return s;
       continue;
     }
-    if (!a.states()->Get(i)->split()) {
+    auto whole = Whole(*impl_, params_[i], /*is_state=*/false, i,
+                       ViewOf(params_[i].shape, *a.params()->Get(i)), /*flat=*/false);
+    if (!whole.ok()) return whole.status();
+    file.tensors[params_[i].name] = *whole;
+  }
+  for (size_t i = 0; i < states_.size(); ++i) {
+    const fb::ParamSpec &spec = *a.states()->Get(i);
+    if (!spec.split() && spec.split_dim() < 0) {
       file.tensors[states_[i].name] = rank.states[i];
       continue;
     }
-    Tensor whole(states_[i].dtype, states_[i].shape);
-    const size_t slice = rank.states[i].byte_size();
-    if (impl_->process_comm != nullptr) {
-      if (absl::Status s = impl_->dp_comm->AllGather(rank.states[i].data(), whole.data(),
-                                                          rank.states[i].num_elements(), states_[i].dtype);
-          !s.ok())
-        return s;
-    } else {
-      for (const Rank &r : impl_->ranks)
-        if (r.t == 0)
-          std::memcpy(static_cast<char *>(whole.data()) + r.d * slice, r.states[i].data(), slice);
-    }
-    file.tensors[states_[i].name] = whole;
+    auto whole = Whole(*impl_, states_[i], /*is_state=*/true, i, ViewOf(states_[i].shape, spec),
+                       spec.split());
+    if (!whole.ok()) return whole.status();
+    file.tensors[states_[i].name] = *whole;
   }
   if (process_rank() != 0) return absl::OkStatus();
   file.metadata["format"] = "pt";  // what other safetensors readers expect

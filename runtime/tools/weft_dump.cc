@@ -82,13 +82,14 @@ std::string AxisName(const fb::Artifact &a, const fb::Instruction &in) {
 json PartitionJson(const fb::Artifact &a) {
   json tensors = json::array();
   const int64_t dp = AxisSize(a, "dp"), tp = AxisSize(a, "tp");
+  // `dim` split over tp (`parts`), then, `flat` (ZeRO-1), that flattened over dp.
   auto add = [&](const std::string &kind, const fb::TensorSpec *t, const std::string &sharding,
                  int dim, int64_t parts, bool flat) {
     std::vector<int64_t> global(t->shape()->begin(), t->shape()->end()), local = global;
+    if (dim >= 0 && dim < static_cast<int>(local.size())) local[dim] /= parts;
     int64_t elements = 1;
-    for (int64_t d : global) elements *= d;
-    if (flat) local = {elements / parts};
-    else if (dim >= 0 && dim < static_cast<int>(local.size())) local[dim] /= parts;
+    for (int64_t d : local) elements *= d;
+    if (flat) local = {elements / dp};
     int64_t bytes = weft::DTypeSize(static_cast<weft::DType>(t->dtype()));
     for (int64_t d : local) bytes *= d;
     tensors.push_back({{"kind", kind}, {"name", t->name()->str()}, {"global", ShapeOf(global)},
@@ -109,10 +110,11 @@ json PartitionJson(const fb::Artifact &a) {
   if (a.states())
     for (const fb::ParamSpec *p : *a.states())
       add("state", p->tensor(),
-          p->split() ? "dp: flat slice (ZeRO-1)"
-          : p->split_dim() >= 0 ? tpSplit(p)
+          p->split() && p->split_dim() >= 0 ? absl::StrCat(tpSplit(p), ", dp: flat")
+          : p->split()                      ? "dp: flat slice (ZeRO-1)"
+          : p->split_dim() >= 0             ? tpSplit(p)
                                 : "replicated",
-          p->split_dim(), p->split() ? dp : tp, p->split());
+          p->split_dim(), tp, p->split());
   json collectives = json::array();
   const fb::RankProgram &rank = *a.ranks()->Get(0);
   for (const fb::Instruction *in : *rank.instructions()) {

@@ -37,6 +37,13 @@ elements: GPT-tiny's position embedding moves 1.1e-4 of its largest value at
 tp=2. Its bound is 2e-4. With SGD, which has no such magnification, the same
 runs agree to 1e-6 on every parameter.
 
+ZeRO-1 on a dp x tp mesh divides each device's tp slice of a parameter over
+dp, so its numbers are those of dp x tp without ZeRO. Gradient clipping
+(--clip-norm) needs the global norm, summed over the ZeRO slices (dp) and the
+tp slices; it is checked at clip-norm 0.1, which clips every step (the
+1-device run with it must move away from the run without it, or the check
+would prove nothing), on every mesh kind against the 1-device clipped run.
+
 Usage: python3 tests/e2e/test_data_parallel.py --bin build/bin [--tmp DIR]
 """
 import argparse, json, os, shutil, subprocess, sys, tempfile
@@ -68,14 +75,33 @@ def launcher(mpi, mesh):
     return [MPIRUN, "--allow-run-as-root", "--oversubscribe", "-np", str(ranks(mesh))] if mpi else []
 
 
-def train(model, mesh, tmp, mpi=False, zero=0):
-    tag = f"{os.path.basename(model)}.{mesh}{'.mpi' if mpi else ''}{'.zero' if zero else ''}"
+def train(model, mesh, tmp, mpi=False, zero=0, clip=0.0):
+    tag = f"{os.path.basename(model)}.{mesh}{'.mpi' if mpi else ''}{'.zero' if zero else ''}{f'.clip{clip}' if clip else ''}"
     weft, ckpt, report = (os.path.join(tmp, tag + ext) for ext in (".weft", ".safetensors", ".json"))
     subprocess.run([f"{args.bin}/weftc", model, "--train=adamw", "--lr=3e-3", "--eps=1e-6", f"--mesh={mesh}",
-                    f"--zero={zero}", "-o", weft], check=True)
+                    f"--zero={zero}", f"--clip-norm={clip}", "-o", weft], check=True)
     subprocess.run(launcher(mpi, mesh) + [f"{args.bin}/weft-run", weft, "--steps=5", "--seed=11", f"--save={ckpt}",
                     f"--report={report}"], check=True, capture_output=True)
     return json.load(open(report))["losses"], st.load(ckpt)
+
+
+def resumed(model, first, then, tmp, mpi=False):
+    """2 steps on mesh `first`, saved, then 3 more on mesh `then` from that
+    checkpoint (ZeRO-1 on dp x tp: its state is split over both axes)."""
+    runs = []
+    for mesh in (first, then):
+        zero = int("dp=" in mesh and mesh != "dp=1")
+        weft = os.path.join(tmp, f"{os.path.basename(model)}.resume.{mesh}.{zero}.weft")
+        subprocess.run([f"{args.bin}/weftc", model, "--train=adamw", "--lr=3e-3", "--eps=1e-6", f"--mesh={mesh}",
+                        f"--zero={zero}", "-o", weft], check=True)
+        runs.append((mesh, weft))
+    tag = os.path.join(tmp, f"{os.path.basename(model)}.resume.{first}.{then}{'.mpi' if mpi else ''}")
+    (m1, w1), (m2, w2) = runs
+    subprocess.run(launcher(mpi and m1 != "dp=1", m1) + [f"{args.bin}/weft-run", w1, "--steps=2", "--seed=11",
+                    f"--save={tag}.half.safetensors"], check=True, capture_output=True)
+    subprocess.run(launcher(mpi and m2 != "dp=1", m2) + [f"{args.bin}/weft-run", w2, "--steps=3", "--seed=11",
+                    f"--resume={tag}.half.safetensors", f"--save={tag}.safetensors"], check=True, capture_output=True)
+    return st.load(f"{tag}.safetensors")
 
 
 def infer(model, mesh, tmp, weights=""):
@@ -117,18 +143,32 @@ def main():
         # has them, the LSTM's cells by hidden units, the vocabulary
         # (embedding, LM head, loss) everywhere.
         runs = [(f"dp={dp}", False, 0) for dp in (2, 4, 8)] + [("dp=4", False, 1)]
-        runs += [("tp=2", False, 0), ("tp=4", False, 0), ("dp=2,tp=2", False, 0)]
+        runs += [("tp=2", False, 0), ("tp=4", False, 0), ("dp=2,tp=2", False, 0), ("dp=2,tp=2", False, 1)]
         if MPIRUN:
-            runs += [("dp=4", True, 0), ("dp=4", True, 1), ("tp=2", True, 0), ("dp=2,tp=2", True, 0)]
-        for mesh, mpi, zero in runs:
-            losses, params = train(model, mesh, tmp, mpi, zero)
-            loss_err = rel(losses, ref_losses)
-            assert sorted(params) == sorted(ref_params)
+            runs += [("dp=4", True, 0), ("dp=4", True, 1), ("tp=2", True, 0), ("dp=2,tp=2", True, 0),
+                     ("dp=2,tp=2", True, 1)]
+        runs = [(mesh, mpi, zero, 0.0) for mesh, mpi, zero in runs]
+        # Clipping: the norm over dp's ZeRO slices, tp's slices, both.
+        clip = 0.1
+        clip_losses, clip_params = train(model, "dp=1", tmp, clip=clip)
+        moved = max(rel(clip_params[k], ref_params[k]) for k in ref_params)
+        print(f"{name:10s} dp=1 clip-norm={clip}  moves the parameters {moved:.1e} from unclipped  "
+              f"{'PASS' if moved > 1e-2 else 'FAIL'}")
+        passed += moved > 1e-2
+        failed += not moved > 1e-2
+        runs += [("dp=4", False, 1, clip), ("tp=2", False, 0, clip), ("dp=2,tp=2", False, 1, clip)]
+        if MPIRUN:
+            runs += [("dp=2,tp=2", True, 1, clip)]
+        for mesh, mpi, zero, clip in runs:
+            losses, params = train(model, mesh, tmp, mpi, zero, clip)
+            want_losses, want_params = (clip_losses, clip_params) if clip else (ref_losses, ref_params)
+            loss_err = rel(losses, want_losses)
+            assert sorted(params) == sorted(want_params)
             noise = [k for k in params if "k_proj.bias" in k]
-            worst, where = max((rel(params[k], ref_params[k]), k) for k in params if k not in noise)
+            worst, where = max((rel(params[k], want_params[k]), k) for k in params if k not in noise)
             noise_ok = all(np.max(np.abs(params[k])) < 1e-4 for k in noise)
             ok = loss_err <= 1e-5 and worst <= (2e-4 if "tp" in mesh else 5e-5) and noise_ok
-            print(f"{name:10s} {mesh}{' mpirun' if mpi else ''}{' zero=1' if zero else ''}  losses {loss_err:.1e}  parameters {worst:.1e} ({where})  "
+            print(f"{name:10s} {mesh}{' mpirun' if mpi else ''}{' zero=1' if zero else ''}{f' clip-norm={clip}' if clip else ''}  losses {loss_err:.1e}  parameters {worst:.1e} ({where})  "
                   f"{'PASS' if ok else 'FAIL'}")
             passed += ok
             failed += not ok
@@ -151,6 +191,19 @@ def main():
                       f"parameters {worst:.1e} ({where})  {'PASS' if ok else 'FAIL'}")
                 passed += ok
                 failed += not ok
+        # Checkpoints move between 1 device and ZeRO-1 on dp x tp both ways.
+        resumes = [("dp=1", "dp=2,tp=2", False), ("dp=2,tp=2", "dp=1", False)]
+        if MPIRUN:
+            resumes += [("dp=1", "dp=2,tp=2", True), ("dp=2,tp=2", "dp=1", True)]
+        for first, then, mpi in resumes:
+            params = resumed(model, first, then, tmp, mpi)
+            noise = [k for k in params if "k_proj.bias" in k]
+            worst, where = max((rel(params[k], ref_params[k]), k) for k in params if k not in noise)
+            ok = sorted(params) == sorted(ref_params) and worst <= 2e-4
+            print(f"{name:10s} 2 steps on {first}, 3 on {then} (zero=1 on dp x tp){' mpirun' if mpi else ''}  "
+                  f"parameters {worst:.1e} ({where})  {'PASS' if ok else 'FAIL'}")
+            passed += ok
+            failed += not ok
         # From the seed, and from dp=1's trained checkpoint: 1-device
         # checkpoints load into every mesh (split parameters by slicing).
         trained = os.path.join(tmp, f"{os.path.basename(model)}.dp=1.safetensors")

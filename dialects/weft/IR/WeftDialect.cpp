@@ -170,6 +170,13 @@ LogicalResult WeftDialect::verifyRegionArgAttribute(Operation *op, unsigned,
       return emitError(loc) << "'weft.split_groups' must be a positive integer beside 'weft.split_dim'";
     return success();
   }
+  if (key == "weft.zero_slice") {
+    // weft-optimizer, ZeRO-1: optimizer state that is this device's flat 1/dp
+    // slice of its (local) parameter's elements.
+    if (!llvm::isa<UnitAttr>(attr.getValue()) || !has("weft.state"))
+      return emitError(loc) << "'weft.zero_slice' must be a unit attribute on a 'weft.state' argument";
+    return success();
+  }
   if (key == "weft.state") {
     // Optimizer state (weft-optimizer): named and initialised like a parameter.
     if (failed(verifyName(loc, attr, "state")))
