@@ -87,7 +87,15 @@ std::string RenderSvg(const Schedule &s, const Simulation &sim, const Costs &c) 
   const int legend_cols = std::min(M, 10);
   const int legend_rows = (M + legend_cols - 1) / legend_cols;
   const double legend_y = axis_y + 34;
-  const double width = std::max(left + plot_w + right, 720.0);
+  // Title: schedule, P, M (V), bubble fraction; then the costs and peaks.
+  std::string kind = o.kind == ScheduleKind::kGPipe ? "GPipe"
+                     : o.kind == ScheduleKind::k1F1B ? "1F1B"
+                                                      : "Interleaved 1F1B";
+  std::string title = absl::StrFormat("%s schedule: P=%d stages, M=%d microbatches", kind, P, M);
+  if (V > 1) absl::StrAppendFormat(&title, ", V=%d virtual stages", V);
+  absl::StrAppendFormat(&title, " - bubble fraction %.1f%%", 100 * sim.bubble_fraction);
+  // Wide enough for the boxes and for the title (bold 17px: ~10px a letter).
+  const double width = std::max({left + plot_w + right, left + 10.0 * title.size() + right, 720.0});
   const double height = legend_y + legend_rows * 22 + 34;
 
   std::string out;
@@ -96,13 +104,6 @@ std::string RenderSvg(const Schedule &s, const Simulation &sim, const Costs &c) 
                         "viewBox=\"0 0 %.0f %.0f\" font-family=\"Helvetica, Arial, sans-serif\">\n",
                         width, height, width, height);
   absl::StrAppendFormat(&out, "<rect width=\"%.0f\" height=\"%.0f\" fill=\"white\"/>\n", width, height);
-  // Title: schedule, P, M (V), bubble fraction; then the costs and peaks.
-  std::string kind = o.kind == ScheduleKind::kGPipe ? "GPipe"
-                     : o.kind == ScheduleKind::k1F1B ? "1F1B"
-                                                      : "Interleaved 1F1B";
-  std::string title = absl::StrFormat("%s schedule: P=%d stages, M=%d microbatches", kind, P, M);
-  if (V > 1) absl::StrAppendFormat(&title, ", V=%d virtual stages", V);
-  absl::StrAppendFormat(&title, " - bubble fraction %.1f%%", 100 * sim.bubble_fraction);
   absl::StrAppendFormat(&out, "<text x=\"%.0f\" y=\"24\" font-size=\"17\" font-weight=\"bold\">%s</text>\n",
                         left, title);
   absl::StrAppendFormat(&out,

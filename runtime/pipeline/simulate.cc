@@ -113,7 +113,6 @@ class Checker {
       if (ok) return absl::OkStatus();
       return absl::FailedPreconditionError(absl::StrCat(Where(r, st.pc), ": runs before ", what));
     };
-    const std::string mb = absl::StrCat(in.microbatch);
     switch (in.kind) {
       case OpKind::kForward: {
         if (stage == 0) return absl::OkStatus();
