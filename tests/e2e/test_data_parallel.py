@@ -65,6 +65,16 @@ root = os.path.join(os.path.dirname(__file__), "..", "..")
 MPIRUN = shutil.which("mpirun")
 
 
+def run(cmd):
+    """Runs a command; on failure shows its output (for CI logs) before raising."""
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        print(f"command failed ({r.returncode}): {' '.join(cmd)}\n--- stdout\n{r.stdout[-3000:]}"
+              f"\n--- stderr\n{r.stderr[-3000:]}", flush=True)
+        raise subprocess.CalledProcessError(r.returncode, cmd)
+    return r
+
+
 def ranks(mesh):
     """The devices of a mesh such as "dp=2,tp=2"."""
     return int(np.prod([int(axis.split("=")[1]) for axis in mesh.split(",")]))
@@ -80,8 +90,8 @@ def train(model, mesh, tmp, mpi=False, zero=0, clip=0.0):
     weft, ckpt, report = (os.path.join(tmp, tag + ext) for ext in (".weft", ".safetensors", ".json"))
     subprocess.run([f"{args.bin}/weftc", model, "--train=adamw", "--lr=3e-3", "--eps=1e-6", f"--mesh={mesh}",
                     f"--zero={zero}", f"--clip-norm={clip}", "-o", weft], check=True)
-    subprocess.run(launcher(mpi, mesh) + [f"{args.bin}/weft-run", weft, "--steps=5", "--seed=11", f"--save={ckpt}",
-                    f"--report={report}"], check=True, capture_output=True)
+    run(launcher(mpi, mesh) + [f"{args.bin}/weft-run", weft, "--steps=5", "--seed=11", f"--save={ckpt}",
+                    f"--report={report}"])
     return json.load(open(report))["losses"], st.load(ckpt)
 
 
@@ -97,10 +107,10 @@ def resumed(model, first, then, tmp, mpi=False):
         runs.append((mesh, weft))
     tag = os.path.join(tmp, f"{os.path.basename(model)}.resume.{first}.{then}{'.mpi' if mpi else ''}")
     (m1, w1), (m2, w2) = runs
-    subprocess.run(launcher(mpi and m1 != "dp=1", m1) + [f"{args.bin}/weft-run", w1, "--steps=2", "--seed=11",
-                    f"--save={tag}.half.safetensors"], check=True, capture_output=True)
-    subprocess.run(launcher(mpi and m2 != "dp=1", m2) + [f"{args.bin}/weft-run", w2, "--steps=3", "--seed=11",
-                    f"--resume={tag}.half.safetensors", f"--save={tag}.safetensors"], check=True, capture_output=True)
+    run(launcher(mpi and m1 != "dp=1", m1) + [f"{args.bin}/weft-run", w1, "--steps=2", "--seed=11",
+                    f"--save={tag}.half.safetensors"])
+    run(launcher(mpi and m2 != "dp=1", m2) + [f"{args.bin}/weft-run", w2, "--steps=3", "--seed=11",
+                    f"--resume={tag}.half.safetensors", f"--save={tag}.safetensors"])
     return st.load(f"{tag}.safetensors")
 
 
@@ -110,8 +120,8 @@ def infer(model, mesh, tmp, weights=""):
     tag = f"{os.path.basename(model)}.infer.{mesh}{'.weights' if weights else ''}"
     weft, out = os.path.join(tmp, tag + ".weft"), os.path.join(tmp, tag + ".npz")
     subprocess.run([f"{args.bin}/weftc", model, f"--mesh={mesh}", "-o", weft], check=True)
-    subprocess.run([f"{args.bin}/weft-run", weft, "--seed=11", f"--outputs={out}"] +
-                   ([f"--weights={weights}"] if weights else []), check=True, capture_output=True)
+    run([f"{args.bin}/weft-run", weft, "--seed=11", f"--outputs={out}"] +
+        ([f"--weights={weights}"] if weights else []))
     return dict(np.load(out))
 
 
