@@ -28,14 +28,6 @@ namespace {
 
 constexpr int64_t kGates = 4;
 
-BlockArgument paramOf(func::FuncOp fn, Value v) {
-  auto arg = dyn_cast<BlockArgument>(v);
-  if (!arg || arg.getOwner() != &fn.front() ||
-      !fn.getArgAttr(arg.getArgNumber(), WeftDialect::kParam))
-    return {};
-  return arg;
-}
-
 // One cell: the sum that makes the gates [B, 4H] and its four slices.
 struct Cell {
   SmallVector<MatmulOp> matmuls;   // x @ W_ih, h @ W_hh (by parameters [K, 4H])

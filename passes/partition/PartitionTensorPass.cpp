@@ -34,11 +34,8 @@ RankedTensorType tt(Value v) { return cast<RankedTensorType>(v.getType()); }
 
 // A parameter of @forward used by one op only (so it can be split).
 BlockArgument soleParam(func::FuncOp fn, Value v) {
-  auto arg = dyn_cast<BlockArgument>(v);
-  if (!arg || arg.getOwner() != &fn.front() || !arg.hasOneUse() ||
-      !fn.getArgAttr(arg.getArgNumber(), WeftDialect::kParam))
-    return {};
-  return arg;
+  BlockArgument arg = paramOf(fn, v);
+  return arg && arg.hasOneUse() ? arg : BlockArgument();
 }
 
 bool plainMatmulByParam(func::FuncOp fn, MatmulOp m) {

@@ -18,6 +18,15 @@ namespace mlir::weft {
 
 inline RankedTensorType tensorTypeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
 
+/// `v` as a parameter of `fn` (a block argument marked weft.param), or null.
+inline BlockArgument paramOf(func::FuncOp fn, Value v) {
+  auto arg = dyn_cast<BlockArgument>(v);
+  if (!arg || arg.getOwner() != &fn.front() ||
+      !fn.getArgAttr(arg.getArgNumber(), WeftDialect::kParam))
+    return {};
+  return arg;
+}
+
 struct TensorSplit {
   mutable func::FuncOp fn; // an op handle: const-ness of the handle is not of the op
   int64_t tp;

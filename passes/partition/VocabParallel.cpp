@@ -26,14 +26,6 @@ using namespace mlir::weft;
 
 namespace {
 
-BlockArgument paramOf(func::FuncOp fn, Value v) {
-  auto arg = dyn_cast<BlockArgument>(v);
-  if (!arg || arg.getOwner() != &fn.front() ||
-      !fn.getArgAttr(arg.getArgNumber(), WeftDialect::kParam))
-    return {};
-  return arg;
-}
-
 // logits = x @ W [+ broadcast(bias)] -> weft.cross_entropy, with the logits
 // used by nothing else than the loss and the function's results.
 struct Head {
