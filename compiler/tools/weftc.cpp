@@ -315,6 +315,9 @@ int main(int argc, char **argv) {
                : 0;
   }
   const bool explaining = explain.getNumOccurrences() > 0;
+  if (explaining && !outputFile.empty() && outputFile != "-")
+    return fail("--explain prints how the model is split and compiles nothing; drop -o " +
+                outputFile + " (or run weftc again without --explain to compile)");
   if (explaining && explain != "" && explain != "text" && explain != "json")
     return fail("--explain=" + explain + ": expected text or json");
   if (!outputFile.empty() || explaining) {

@@ -83,7 +83,9 @@ Value shardingOf(OpBuilder &b, Location loc, const Split &split) {
   SmallVector<shard::GridAxesAttr> axes;
   for (const auto &dim : split)
     axes.push_back(shard::GridAxesAttr::get(b.getContext(), dim));
-  while (!axes.empty() && axes.back().empty())
+  // Trailing unsplit dimensions are implied, but upstream wants at least one
+  // entry ("replicated" is [[]], not []).
+  while (axes.size() > 1 && axes.back().empty())
     axes.pop_back();
   return shard::ShardingOp::create(b, loc, "mesh", axes).getResult();
 }
@@ -276,8 +278,12 @@ struct PartitionAnnotatedPass
     // 4. Upstream partition: local shapes and collectives.
     OpPassManager partition(func::FuncOp::getOperationName());
     partition.addPass(shard::createPartition());
-    if (failed(runPipeline(partition, fn)))
+    if (failed(runPipeline(partition, fn))) {
+      fn.emitError() << "upstream shard-partition could not lay out the annotated model (the "
+                        "error above names the op); annotate the values around it too, e.g. a "
+                        "bias with its weight";
       return signalPassFailure();
+    }
 
     // (partition replaces the entry block: arguments of the local types)
     Block &entry = fn.front();
