@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/cost/ModelStats.h"
+#include "compiler/pipeline/StageSchedule.h"
 #include "compiler/analysis/ShardingAnalysis.h"
 #include "compiler/artifact/ArtifactWriter.h"
 #include "compiler/pipelines/Pipelines.h"
@@ -73,7 +74,8 @@ static cl::OptionCategory meshCategory("weftc parallelism options");
 static cl::opt<std::string> mesh("mesh",
                                  cl::desc("Device mesh: dp=4 (data parallel over 4 devices), tp=2 "
                                           "(tensor parallel: Megatron attention and MLP blocks), or "
-                                          "both, dp=2,tp=2 (tp the inner axis); pp is still to come"),
+                                          "both, dp=2,tp=2 (tp the inner axis); pp=P plans pipeline "
+                                          "stages with --stats (compiling them is still to come)"),
                                  cl::value_desc("axes"), cl::cat(meshCategory));
 
 static cl::opt<std::string> tpStyle("tp-style",
@@ -87,9 +89,10 @@ static cl::opt<std::string> explain(
              "per mesh axis and why (--explain=json for JSON)"),
     cl::value_desc("text|json"), cl::ValueOptional, cl::cat(meshCategory));
 
-// Parses "dp=2" or "tp=2" into the axis sizes; pp and sp are refused.
+// Parses "dp=2" or "tp=2" into the axis sizes; sp is refused, pp is only
+// planned (--stats) for now.
 struct MeshSpec {
-  int64_t dp = 1, tp = 1;
+  int64_t dp = 1, tp = 1, pp = 1;
 };
 static FailureOr<MeshSpec> parseMesh(llvm::StringRef spec, std::string &error) {
   MeshSpec mesh;
@@ -112,10 +115,12 @@ static FailureOr<MeshSpec> parseMesh(llvm::StringRef spec, std::string &error) {
       mesh.dp = size;
     } else if (axis == "tp") {
       mesh.tp = size;
-    } else if (axis == "pp" || axis == "sp") {
+    } else if (axis == "pp") {
+      mesh.pp = size;
+    } else if (axis == "sp") {
       if (size > 1) {
-        error = ("--mesh: the " + axis + " axis is not implemented yet (pipeline and sequence "
-                 "parallelism are still to come); dp and tp work today").str();
+        error = ("--mesh: the " + axis + " axis is not implemented yet (sequence parallelism is "
+                 "still to come); dp and tp work today").str();
         return failure();
       }
     } else {
@@ -124,6 +129,44 @@ static FailureOr<MeshSpec> parseMesh(llvm::StringRef spec, std::string &error) {
     }
   }
   return mesh;
+}
+
+// Pipeline planning (--mesh=pp=P --stats); compiling pipelines is to come.
+static cl::opt<int64_t> microbatches("microbatches",
+                                     cl::desc("Pipeline microbatches per batch (default 1); must "
+                                              "divide the batch"),
+                                     cl::init(1), cl::cat(meshCategory));
+static cl::opt<std::string> schedule("schedule",
+                                     cl::desc("Pipeline schedule: gpipe, 1f1b (the default) or "
+                                              "interleaved (the default with --virtual-stages)"),
+                                     cl::init(""), cl::cat(meshCategory));
+static cl::opt<std::string> stages("stages",
+                                   cl::desc("Manual pipeline stages as inclusive weft.block "
+                                            "ranges, e.g. 0-3,4-7 (default: balanced by cost)"),
+                                   cl::cat(meshCategory));
+static cl::opt<int64_t> virtualStages("virtual-stages",
+                                      cl::desc("Model chunks per pipeline rank (interleaved)"),
+                                      cl::init(1), cl::cat(meshCategory));
+
+// Prints the pipeline stage plan of --mesh=...,pp=P: the cut, then the
+// schedule simulated with the stages' costs. Fails at the model's location.
+static LogicalResult printPipelinePlan(func::FuncOp forward, int64_t pp, llvm::raw_ostream &os) {
+  if (virtualStages < 1)
+    return forward.emitError() << "--virtual-stages must be at least 1, got " << virtualStages;
+  if (failed(weft::checkMicrobatches(forward, microbatches)))
+    return failure();
+  FailureOr<weft::StagePlan> plan = weft::cutStages(forward, pp * virtualStages, stages);
+  if (failed(plan))
+    return failure();
+  std::string kind = !schedule.empty() ? schedule.getValue()
+                                       : virtualStages > 1 ? "interleaved" : "1f1b";
+  FailureOr<weft::PipelineEstimate> estimate =
+      weft::simulateStagePlan(forward, *plan, pp, virtualStages, microbatches, kind);
+  if (failed(estimate))
+    return failure();
+  weft::printStagePlan(*plan, pp, os);
+  weft::printPipelineEstimate(*estimate, os);
+  return success();
 }
 
 // Training.
@@ -160,20 +203,12 @@ struct Pending {
 static cl::OptionCategory later("weftc options of later phases (not yet implemented)");
 #define WEFT_PENDING(var, name, help)                                          \
   static cl::opt<std::string> var(name, cl::desc(help), cl::cat(later))
-WEFT_PENDING(microbatches, "microbatches", "Pipeline microbatches");
-WEFT_PENDING(schedule, "schedule", "Pipeline schedule: gpipe, 1f1b, interleaved");
-WEFT_PENDING(stages, "stages", "Manual pipeline stages, e.g. 0-3,4-7");
-WEFT_PENDING(virtualStages, "virtual-stages", "Virtual stages per rank");
 WEFT_PENDING(devices, "devices", "Number of devices for --plan=auto");
 WEFT_PENDING(plan, "plan", "Placement planning: auto");
 WEFT_PENDING(cluster, "cluster", "Cluster spec (JSON file or preset)");
 WEFT_PENDING(target, "target", "Code generation target: cpu or cuda");
 WEFT_PENDING(precision, "precision", "Matmul precision: f32 or bf16");
 static const Pending pending[] = {
-    {&microbatches, "pipeline parallelism (issue 6)"},
-    {&schedule, "pipeline parallelism (issue 6)"},
-    {&stages, "pipeline parallelism (issue 6)"},
-    {&virtualStages, "pipeline parallelism (issue 6)"},
     {&devices, "the planner (issue 8)"},  {&plan, "the planner (issue 8)"},
     {&cluster, "the planner (issue 8)"},
     {&target, "the CUDA backend (issue 7); --target=cpu is the default"},
@@ -303,7 +338,43 @@ int main(int argc, char **argv) {
       return 1;
   }
 
+  // The pipeline flags only plan today: they need pp > 1, and --stats.
+  MeshSpec meshSpec;
+  if (!mesh.empty()) {
+    std::string error;
+    FailureOr<MeshSpec> parsed = parseMesh(mesh, error);
+    if (failed(parsed))
+      return fail(error);
+    meshSpec = *parsed;
+  }
+  const bool pipelineFlags = microbatches.getNumOccurrences() || schedule.getNumOccurrences() ||
+                             stages.getNumOccurrences() || virtualStages.getNumOccurrences();
+  if (pipelineFlags && meshSpec.pp < 2)
+    return fail("--microbatches, --schedule, --stages and --virtual-stages plan a pipeline: they "
+                "need --mesh=pp=P with P > 1");
+  if (meshSpec.pp > 1 && !stats)
+    return fail("--mesh=pp=" + std::to_string(meshSpec.pp) +
+                ": compiling pipelines is not implemented yet (issue 6); --stats prints the stage "
+                "plan: weftc model.mlir --stats --mesh=pp=" + std::to_string(meshSpec.pp) +
+                " [--microbatches=M --schedule=gpipe|1f1b|interleaved --stages=0-3,4-7 "
+                "--virtual-stages=V]");
+  if (meshSpec.pp > 1 && json)
+    return fail("--stats --json does not print the pipeline plan yet; drop --json");
+
   if (stats) {
+    if (meshSpec.pp > 1) {
+      func::FuncOp forward = weft::getForward(*module);
+      std::string plan;
+      llvm::raw_string_ostream planOs(plan);
+      if (failed(printPipelinePlan(forward, meshSpec.pp, planOs)))
+        return 1; // reported at the model
+      return failed(writeOutput([&](llvm::raw_ostream &os) {
+               weft::printModelStats(weft::computeModelStats(forward), os);
+               os << plan;
+             }))
+                 ? 1
+                 : 0;
+    }
     weft::ModelStats s = weft::computeModelStats(weft::getForward(*module));
     return failed(writeOutput([&](llvm::raw_ostream &os) {
              if (json)

@@ -25,6 +25,10 @@ class Checker {
 
   absl::StatusOr<Simulation> Run() {
     if (absl::Status st = CheckStatic(); !st.ok()) return st;
+    for (const std::vector<double> *v : {&c_.stage_forward, &c_.stage_backward})
+      if (!v->empty() && static_cast<int>(v->size()) != P_ * V_)
+        return absl::InvalidArgumentError(absl::StrCat(
+            "per-stage costs: ", v->size(), " given for ", P_ * V_, " stages"));
     return Simulate();
   }
 
@@ -158,10 +162,13 @@ class Checker {
     }
   }
 
-  double Duration(OpKind k) const {
-    switch (k) {
-      case OpKind::kForward: return c_.forward;
-      case OpKind::kBackward: return c_.backward;
+  double Duration(int r, const Instruction &in) const {
+    const auto per_stage = [&](const std::vector<double> &v, double uniform) {
+      return v.empty() ? uniform : v[GlobalStage(r, in.chunk, P_)];
+    };
+    switch (in.kind) {
+      case OpKind::kForward: return per_stage(c_.stage_forward, c_.forward);
+      case OpKind::kBackward: return per_stage(c_.stage_backward, c_.backward);
       case OpKind::kOptimizerStep: return c_.optimizer;
       default: return 0;
     }
@@ -191,7 +198,7 @@ class Checker {
           const Instruction &in = s_.ranks[r][me.pc];
           if (absl::Status x = CheckLocal(r, me, in); !x.ok()) return x;
           if (IsCompute(in.kind) || in.kind == OpKind::kOptimizerStep) {
-            const double d = Duration(in.kind);
+            const double d = Duration(r, in);
             sim.timeline[r][me.pc] = {me.clock, me.clock + d};
             me.clock += d;
             sim.busy[r] += d;

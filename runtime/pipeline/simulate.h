@@ -24,12 +24,15 @@ namespace weft::pipeline {
 // receive waits for the data: the timing of a runtime that overlaps its sends.
 enum class SendMode { kBlocking, kBuffered };
 
-// Per-op durations, the same for every stage and microbatch.
+// Per-op durations, the same for every microbatch.
 struct Costs {
   double forward = 1;
   double backward = 2;
   double comm = 0;       // latency of one send/receive, from when both are posted
   double optimizer = 0;  // the optimizer step
+  // Per global stage (P x V entries), when the stages differ (a cut by the
+  // compiler's cost model); empty: every stage takes `forward`/`backward`.
+  std::vector<double> stage_forward, stage_backward;
 };
 
 struct TimedInstruction {
