@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "runtime/poison.h"
 
 namespace weft {
 
@@ -53,6 +54,7 @@ Tensor Tensor::Uninitialized(DType dtype, std::vector<int64_t> shape) {
   std::shared_ptr<unsigned char[]> buffer(new unsigned char[std::max<size_t>(t.byte_size(), 1)]);
   t.data_ = buffer.get();
   t.owner_ = std::shared_ptr<void>(buffer, buffer.get());
+  PoisonIfAsked(t.data_, t.byte_size());
   return t;
 }
 

@@ -21,6 +21,7 @@
 #include "runtime/cpu/vocab_shard.h"
 #include "runtime/executor/blocks.h"
 #include "runtime/executor/init.h"
+#include "runtime/poison.h"
 #include "runtime/io/safetensors.h"
 #include "weft/runtime.h"
 
@@ -387,6 +388,7 @@ absl::StatusOr<std::unique_ptr<Program>> Runtime::LoadFromBytes(std::string byte
       }
     size_t arena = std::max<uint64_t>(rank.prog->arena_bytes(), 64);
     rank.arena.reset(static_cast<uint8_t *>(std::aligned_alloc(64, (arena + 63) / 64 * 64)));
+    PoisonIfAsked(rank.arena.get(), arena);
     if (!rank.arena) return absl::ResourceExhaustedError(StrCat("cannot allocate ", arena, " bytes"));
     for (const fb::Instruction *in : *rank.prog->instructions())
       rank.fused.push_back(in->op() == fb::Opcode::Fused ? Decode(*in->fused()) : cpu::FusedKernel());
@@ -465,6 +467,10 @@ absl::Status Program::InitParameters(uint64_t seed) {
 
 int Program::num_ranks() const { return impl_->num_ranks; }
 int Program::process_rank() const { return impl_->ranks[0].index; }
+
+void Program::AbortJob(const std::string &why) {
+  if (impl_->process_comm != nullptr) impl_->process_comm->Abort(why);
+}
 
 int64_t Program::step() const {
   for (size_t i = 0; i < states_.size(); ++i)
@@ -679,8 +685,8 @@ absl::StatusOr<std::map<std::string, Tensor>> Program::Run(
   // after the run.
   std::vector<Tensor> out_tensors(outputs_.size()), slices(outputs_.size());
   std::vector<std::vector<Tensor>> per_rank(outputs_.size());
-  // A gathered output's slice from tensor-parallel ranks other than t = 0
-  // repeats t = 0's; it goes to scratch.
+  // In one process, an output written by tensor-parallel ranks other than
+  // t = 0 repeats t = 0's; it goes to scratch.
   std::vector<std::vector<Tensor>> scratch(outputs_.size());
   for (size_t i = 0; i < outputs_.size(); ++i) {
     const Rank &first = m.ranks[0];
@@ -725,7 +731,10 @@ absl::StatusOr<std::map<std::string, Tensor>> Program::Run(
             rank.ptr[id] = slices[o].data();
           } else if (!per_rank[o].empty()) {
             rank.ptr[id] = per_rank[o][l].data();
-          } else if (rank.t != 0) {
+          } else if (rank.t != 0 && m.ranks.size() > 1) {
+            // Threads of one process: t = 0 writes the returned tensor and
+            // the others, holding the same values, write aside rather than
+            // racing it. A process that runs one rank (MPI) owns its tensor.
             scratch[o].push_back(Tensor::Uninitialized(outputs_[o].dtype, ShapeOf(v.shape())));
             rank.ptr[id] = scratch[o].back().data();
           } else {

@@ -57,6 +57,14 @@ int Fail(const absl::Status &s) {
   return 1;
 }
 
+// An error once training runs: under mpirun the other processes would wait
+// for this one in their next collective (or in MPI_Finalize), and if this is
+// not rank 0 nobody would say why; so it speaks for itself and ends the job.
+int FailJob(weft::Program &p, const absl::Status &s) {
+  p.AbortJob(absl::StrCat("weft-run: rank ", p.process_rank(), ": ", s.message()));
+  return Fail(s);  // one process: AbortJob did nothing
+}
+
 // A file we will write at the end must be writable now, not after hours of
 // training: its folder must exist and accept files.
 absl::Status CheckWritable(const std::string &flag, const std::string &path) {
@@ -246,14 +254,14 @@ int main(int argc, char **argv) {
     auto batch = source->Batch(first + i);
     auto t0 = std::chrono::steady_clock::now();
     auto out = p.Run(batch);
-    if (!out.ok()) return Fail(out.status());
+    if (!out.ok()) return FailJob(p, out.status());
     outputs = std::move(*out);
     step_s.push_back(Seconds(t0));
     total_s += step_s.back();
     float loss = p.loss_output().empty() ? 0.0f : outputs[p.loss_output()].data_as<float>()[0];
     losses.push_back(loss);
     if (p.is_training() && !std::isfinite(loss))
-      return Fail(absl::FailedPreconditionError(absl::StrCat(
+      return FailJob(p, absl::FailedPreconditionError(absl::StrCat(
           "the loss became ", loss, " at step ", first + i,
           "; training stopped (lower --lr, or add --clip-norm when compiling)")));
     if (show && (tty || (i + 1) % std::max(1, steps / 10) == 0 || i + 1 == steps))
@@ -263,7 +271,7 @@ int main(int argc, char **argv) {
   if (show && tty) std::fprintf(stderr, "\n");
   // Every rank takes part in saving (ZeRO-1 state is gathered); rank 0 writes.
   if (!absl::GetFlag(FLAGS_save).empty())
-    if (auto w = p.SaveParameters(absl::GetFlag(FLAGS_save)); !w.ok()) return Fail(w);
+    if (auto w = p.SaveParameters(absl::GetFlag(FLAGS_save)); !w.ok()) return FailJob(p, w);
   if (!root) return 0;
 
   for (const weft::TensorInfo &o : p.outputs()) {

@@ -65,9 +65,15 @@ root = os.path.join(os.path.dirname(__file__), "..", "..")
 MPIRUN = shutil.which("mpirun")
 
 
-def run(cmd):
-    """Runs a command; on failure shows its output (for CI logs) before raising."""
-    r = subprocess.run(cmd, capture_output=True, text=True)
+def run(cmd, timeout=300):
+    """Runs a command; on failure or a hang (no run here takes a tenth of
+    `timeout`) shows its output (for CI logs) before raising."""
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        print(f"command hung for {timeout} s: {' '.join(cmd)}\n--- stdout\n{(e.stdout or b'')[-3000:]}"
+              f"\n--- stderr\n{(e.stderr or b'')[-3000:]}", flush=True)
+        raise
     if r.returncode != 0:
         print(f"command failed ({r.returncode}): {' '.join(cmd)}\n--- stdout\n{r.stdout[-3000:]}"
               f"\n--- stderr\n{r.stderr[-3000:]}", flush=True)
@@ -88,8 +94,8 @@ def launcher(mpi, mesh):
 def train(model, mesh, tmp, mpi=False, zero=0, clip=0.0):
     tag = f"{os.path.basename(model)}.{mesh}{'.mpi' if mpi else ''}{'.zero' if zero else ''}{f'.clip{clip}' if clip else ''}"
     weft, ckpt, report = (os.path.join(tmp, tag + ext) for ext in (".weft", ".safetensors", ".json"))
-    subprocess.run([f"{args.bin}/weftc", model, "--train=adamw", "--lr=3e-3", "--eps=1e-6", f"--mesh={mesh}",
-                    f"--zero={zero}", f"--clip-norm={clip}", "-o", weft], check=True)
+    run([f"{args.bin}/weftc", model, "--train=adamw", "--lr=3e-3", "--eps=1e-6", f"--mesh={mesh}",
+         f"--zero={zero}", f"--clip-norm={clip}", "-o", weft])
     run(launcher(mpi, mesh) + [f"{args.bin}/weft-run", weft, "--steps=5", "--seed=11", f"--save={ckpt}",
                     f"--report={report}"])
     return json.load(open(report))["losses"], st.load(ckpt)
@@ -102,8 +108,8 @@ def resumed(model, first, then, tmp, mpi=False):
     for mesh in (first, then):
         zero = int("dp=" in mesh and mesh != "dp=1")
         weft = os.path.join(tmp, f"{os.path.basename(model)}.resume.{mesh}.{zero}.weft")
-        subprocess.run([f"{args.bin}/weftc", model, "--train=adamw", "--lr=3e-3", "--eps=1e-6", f"--mesh={mesh}",
-                        f"--zero={zero}", "-o", weft], check=True)
+        run([f"{args.bin}/weftc", model, "--train=adamw", "--lr=3e-3", "--eps=1e-6", f"--mesh={mesh}",
+             f"--zero={zero}", "-o", weft])
         runs.append((mesh, weft))
     tag = os.path.join(tmp, f"{os.path.basename(model)}.resume.{first}.{then}{'.mpi' if mpi else ''}")
     (m1, w1), (m2, w2) = runs
@@ -119,7 +125,7 @@ def infer(model, mesh, tmp, weights=""):
     from the seed or from a checkpoint (`weights`, which each rank slices)."""
     tag = f"{os.path.basename(model)}.infer.{mesh}{'.weights' if weights else ''}"
     weft, out = os.path.join(tmp, tag + ".weft"), os.path.join(tmp, tag + ".npz")
-    subprocess.run([f"{args.bin}/weftc", model, f"--mesh={mesh}", "-o", weft], check=True)
+    run([f"{args.bin}/weftc", model, f"--mesh={mesh}", "-o", weft])
     run([f"{args.bin}/weft-run", weft, "--seed=11", f"--outputs={out}"] +
         ([f"--weights={weights}"] if weights else []))
     return dict(np.load(out))

@@ -23,3 +23,6 @@ if getattr(config, "weft_mpi", "").upper() in ("TRUE", "ON", "1", "YES") and \
         config.mpiexec and shutil.which(config.mpiexec):
     config.available_features.add("mpi")
     config.substitutions.append(("%mpirun", config.mpiexec + " --allow-run-as-root --oversubscribe"))
+
+# Fresh runtime memory is poisoned (NaN) so results nobody wrote fail loudly.
+config.environment["WEFT_POISON_MEMORY"] = "1"

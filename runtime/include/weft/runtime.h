@@ -112,6 +112,12 @@ class Program {
   /// Runs one step. Every input must be given with its dtype and shape.
   absl::StatusOr<std::map<std::string, Tensor>> Run(const std::map<std::string, Tensor> &inputs);
 
+  /// Under MPI: ends every process of the job now, saying why, for an error
+  /// this process found outside Run (a bad loss, a failed write) that the
+  /// others, waiting in the next collective, cannot know of. Otherwise it
+  /// does nothing and the caller reports the error as usual.
+  void AbortJob(const std::string &why);
+
   /// Times every instruction of the following runs (a clock read around
   /// each; off by default).
   void set_profiling(bool on);
