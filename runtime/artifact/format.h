@@ -16,7 +16,9 @@
 namespace weft::artifact {
 
 inline constexpr char kMagic[8] = {'W', 'E', 'F', 'T', 'A', 'R', 'T', '\0'};
-inline constexpr uint32_t kFormatVersion = 4;  // 2: collectives name their mesh axis; 3: vocabulary shards; 4: grouped (per-gate) parameter splits
+inline constexpr uint32_t kFormatVersion = 5;  // 2: collectives name their mesh axis; 3: vocabulary shards; 4: grouped (per-gate) parameter splits; 5: pipelines (Send/Recv, absent parameters, the schedule)
+// RankProgram.params / states: this rank does not hold the tensor.
+inline constexpr uint32_t kAbsent = 0xFFFFFFFFu;
 inline constexpr size_t kHeaderSize = 32;
 
 inline uint64_t Fnv1a64(const uint8_t *data, size_t size) {
