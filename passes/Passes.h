@@ -24,6 +24,14 @@ namespace mlir::weft {
 /// the pattern passes.
 bool hasShardingAnnotations(ModuleOp module);
 
+/// weft-autodiff's work on any function: adds to `module` a function `name`
+/// that is `forward` (a loss marked weft.loss, parameters marked weft.param)
+/// followed by its backward pass, returning the gradient of every
+/// weft.param after `forward`'s results. The pipeline pass builds each
+/// stage's backward with it. Errors are emitted at the op that has no rule.
+LogicalResult buildTrainStep(ModuleOp module, func::FuncOp forward, bool recompute,
+                             StringRef name = "train_step");
+
 } // namespace mlir::weft
 
 #endif // WEFT_PASSES_H

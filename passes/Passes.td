@@ -169,6 +169,38 @@ def SyncGradientsPass : Pass<"weft-sync-gradients", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::shard::ShardDialect"];
 }
 
+def PipelinePass : Pass<"weft-pipeline", "::mlir::ModuleOp"> {
+  let summary = "One pipeline rank's training step: the schedule unrolled, with send/recv";
+  let description = [{
+    For training with pp > 1, in place of weft-autodiff. @forward, already
+    split over dp x microbatches and tp, is cut into pp x virtual-stages
+    stages at weft.block boundaries (compiler/pipeline/StageCut.h). Each
+    stage's backward is weft-autodiff's, of a surrogate loss: the stage's
+    outputs dotted with their incoming gradients (the loss itself on the last
+    stage), differentiated with respect to its parameters and its inputs, so
+    the backward recomputes the stage's forward from the inputs it stashed
+    (GPipe's re-materialisation). @train_step of rank `rank` is then the
+    rank's list of the schedule (gpipe, 1f1b, interleaved; checked free of
+    deadlock first), unrolled: microbatch slices of the inputs, the stage
+    forwards and backwards, `shard.send`/`shard.recv` along the pp axis of
+    @mesh, gradients accumulated over the microbatches and averaged, tied
+    parameters' gradients exchanged between their stages, and the loss
+    all-reduced over pp. Only the rank's parameters are arguments; the loss
+    is the only output. @forward is erased.
+  }];
+  let options = [
+    Option<"pp", "pp", "int64_t", "2", "Ranks along the pipeline axis">,
+    Option<"rank", "rank", "int64_t", "0", "The pp rank whose step this builds">,
+    Option<"dp", "dp", "int64_t", "1", "Devices along dp (the grid's dp axis is resized to it)">,
+    Option<"microbatches", "microbatches", "int64_t", "1", "Microbatches per batch">,
+    Option<"schedule", "schedule", "std::string", "\"1f1b\"", "gpipe, 1f1b or interleaved">,
+    Option<"virtualStages", "virtual-stages", "int64_t", "1", "Model chunks per rank">,
+    Option<"stages", "stages", "std::string", "\"\"", "Manual stages, e.g. 0-1,2-3 (weft.block ranges)">,
+    Option<"recompute", "recompute", "bool", "false", "Also recompute blocks inside each stage's backward">,
+  ];
+  let dependentDialects = ["::mlir::weft::WeftDialect", "::mlir::shard::ShardDialect"];
+}
+
 def FuseElementwisePass : Pass<"weft-fuse-elementwise", "::mlir::func::FuncOp"> {
   let summary = "Groups elementwise ops and broadcasts into weft.fused regions";
   let description = [{

@@ -17,6 +17,7 @@
 
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "llvm/ADT/TypeSwitch.h"
+#include "runtime/pipeline/schedule.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/Path.h"
 
@@ -103,9 +104,9 @@ struct ValueEntry {
 
 class Writer {
 public:
-  explicit Writer(func::FuncOp fn) : fn(fn), sharding(fn) {}
-
-  LogicalResult run(StringRef source, llvm::raw_ostream &os);
+  /// One function per pp rank (one in all without a pipeline): each becomes
+  /// a RankProgram; parameters, states and constants are shared tables.
+  LogicalResult run(ArrayRef<func::FuncOp> fns, StringRef source, llvm::raw_ostream &os);
 
 private:
   uint32_t addValue(Value v, fb::Storage storage, uint64_t index) {
@@ -143,7 +144,7 @@ private:
   void emit(Operation *op, Instr in) {
     std::string loc = locString(op->getLoc());
     std::string name = op->getName().getStringRef().str();
-    std::string shards = op->getNumResults() ? sharding.label(op->getResult(0)) : "";
+    std::string shards = op->getNumResults() ? sharding->label(op->getResult(0)) : "";
     instructions.push_back(fb::CreateInstructionDirect(
         fbb, in.op, &in.operands, &in.results, &in.ints, &in.floats, in.fused,
         in.copy, loc.c_str(), name.c_str(), shards.empty() ? nullptr : shards.c_str()));
@@ -173,8 +174,23 @@ private:
     return success();
   }
 
+  // The artifact's mesh axis of grid axis g: the artifact lists pp first
+  // (ranks are numbered pp-major), the grid has it last.
+  int64_t ax(int64_t g) const { return g >= 0 && g < (int64_t)axisOrder.size() ? axisOrder[g] : g; }
+  std::vector<int64_t> axisOrder;
+
+  // The rank program being written, and its per-function state.
+  void startRank(func::FuncOp f) {
+    fn = f;
+    sharding.emplace(f);
+    entries.clear();
+    ids.clear();
+    instructions.clear();
+    outputIndex.clear();
+    updateTarget.clear();
+  }
   func::FuncOp fn;
-  ShardingAnalysis sharding; // labels each instruction for weft-dump
+  std::optional<ShardingAnalysis> sharding; // labels each instruction for weft-dump
   fbs::FlatBufferBuilder fbb;
   std::vector<ValueEntry> entries;
   DenseMap<Value, uint32_t> ids;
@@ -354,7 +370,7 @@ LogicalResult Writer::lower(Operation *op) {
         Instr in{fb::Opcode::Embedding, operandIds(), arenaResults()};
         in.ints = {table.getShape()[0], table.getShape()[1],
                    e.getIds().getType().getNumElements(),
-                   e.getVocabAxis() ? static_cast<int64_t>(*e.getVocabAxis()) : -1};
+                   e.getVocabAxis() ? ax(static_cast<int64_t>(*e.getVocabAxis())) : -1};
         emit(op, std::move(in));
         return success();
       })
@@ -426,7 +442,7 @@ LogicalResult Writer::lower(Operation *op) {
         Instr in{fb::Opcode::EmbeddingGrad, operandIds(), arenaResults()};
         in.ints = {static_cast<int64_t>(e.getVocab()), e.getType().getShape()[1],
                    e.getIds().getType().getNumElements(),
-                   e.getVocabAxis() ? static_cast<int64_t>(*e.getVocabAxis()) : -1};
+                   e.getVocabAxis() ? ax(static_cast<int64_t>(*e.getVocabAxis())) : -1};
         emit(op, std::move(in));
         return success();
       })
@@ -452,7 +468,7 @@ LogicalResult Writer::lower(Operation *op) {
         auto logits = v.getLogits().getType().getShape();
         Instr in{fb::Opcode::VocabShardStats, operandIds(), arenaResults()};
         in.ints = {product(logits.drop_back()), logits.back(),
-                   static_cast<int64_t>(v.getVocabAxis())};
+                   ax(static_cast<int64_t>(v.getVocabAxis()))};
         emit(op, std::move(in));
         return success();
       })
@@ -460,7 +476,7 @@ LogicalResult Writer::lower(Operation *op) {
         auto logits = v.getLogits().getType().getShape();
         Instr in{fb::Opcode::VocabShardStatsGrad, operandIds(), arenaResults()};
         in.ints = {product(logits.drop_back()), logits.back(),
-                   static_cast<int64_t>(v.getVocabAxis())};
+                   ax(static_cast<int64_t>(v.getVocabAxis()))};
         emit(op, std::move(in));
         return success();
       })
@@ -481,6 +497,24 @@ LogicalResult Writer::lower(Operation *op) {
         emit(op, std::move(in));
         return success();
       })
+      .Case([&](shard::SendOp sd) -> LogicalResult {
+        // The result (the op's echo of its input) is never read: no value.
+        Instr in{fb::Opcode::Send, operandIds(), {}};
+        in.ints = {cast<RankedTensorType>(sd.getInput().getType()).getNumElements(),
+                   sd.getDestination()[0], ax(gridAxis(sd))};
+        emit(op, std::move(in));
+        return success();
+      })
+      .Case([&](shard::RecvOp rv) -> LogicalResult {
+        // The input only gives the shape: not an operand of the instruction.
+        if (!rv.getSource() || rv.getSource()->size() != 1)
+          return rv.emitError() << "a receive needs one static source";
+        Instr in{fb::Opcode::Recv, {}, arenaResults()};
+        in.ints = {cast<RankedTensorType>(rv.getType()).getNumElements(), (*rv.getSource())[0],
+                   ax(gridAxis(rv))};
+        emit(op, std::move(in));
+        return success();
+      })
       .Case([&](shard::AllReduceOp a) -> LogicalResult {
         int64_t kind;
         switch (a.getReduction()) {
@@ -492,7 +526,7 @@ LogicalResult Writer::lower(Operation *op) {
           return a.emitError() << "the runtime has no all-reduce for this reduction";
         }
         Instr in{fb::Opcode::AllReduce, operandIds(), arenaResults()};
-        in.ints = {kind, cast<RankedTensorType>(a.getType()).getNumElements(), gridAxis(a)};
+        in.ints = {kind, cast<RankedTensorType>(a.getType()).getNumElements(), ax(gridAxis(a))};
         emit(op, std::move(in));
         return success();
       })
@@ -504,7 +538,7 @@ LogicalResult Writer::lower(Operation *op) {
         in.ints = {rs.getReduction() == shard::ReductionKind::Sum ? 0 : 1,
                    cast<RankedTensorType>(rs.getType()).getNumElements()};
         withOuter(in.ints, rs.getInput().getType(), rs.getScatterAxis().getSExtValue(),
-                  gridAxis(rs));
+                  ax(gridAxis(rs)));
         emit(op, std::move(in));
         return success();
       })
@@ -512,7 +546,7 @@ LogicalResult Writer::lower(Operation *op) {
         Instr in{fb::Opcode::AllSlice, operandIds(), arenaResults()};
         in.ints = {cast<RankedTensorType>(sl.getType()).getNumElements()};
         withOuter(in.ints, sl.getInput().getType(), sl.getSliceAxis().getSExtValue(),
-                  gridAxis(sl));
+                  ax(gridAxis(sl)));
         emit(op, std::move(in));
         return success();
       })
@@ -520,7 +554,7 @@ LogicalResult Writer::lower(Operation *op) {
         Instr in{fb::Opcode::AllGather, operandIds(), arenaResults()};
         in.ints = {cast<RankedTensorType>(ag.getInput().getType()).getNumElements()};
         withOuter(in.ints, ag.getInput().getType(), ag.getGatherAxis().getSExtValue(),
-                  gridAxis(ag));
+                  ax(gridAxis(ag)));
         emit(op, std::move(in));
         return success();
       })
@@ -535,7 +569,7 @@ LogicalResult Writer::lower(Operation *op) {
         i.ints = {in.getNumElements() / ranks,
                   product(in.getShape().take_front(aa.getSplitAxis().getSExtValue())),
                   product(res.getShape().take_front(aa.getConcatAxis().getSExtValue())),
-                  gridAxis(aa)};
+                  ax(gridAxis(aa))};
         emit(op, std::move(i));
         return success();
       })
@@ -682,138 +716,231 @@ fbs::Offset<fb::InitSpec> initSpec(fbs::FlatBufferBuilder &fbb,
   return fb::CreateInitSpec(fbb, fb::Dist::Uniform, num("low", 0), num("high", 1));
 }
 
-LogicalResult Writer::run(StringRef source, llvm::raw_ostream &os) {
+LogicalResult Writer::run(ArrayRef<func::FuncOp> fns, StringRef source, llvm::raw_ostream &os) {
+  // The shared tables, by name in order of first appearance: a pipeline
+  // rank lists only its own parameters (and their optimizer state).
   std::vector<fbs::Offset<fb::InputSpec>> inputs;
   std::vector<fbs::Offset<fb::ParamSpec>> params, states;
-  std::vector<uint32_t> inputValues, paramValues, stateValues, outputValues;
-  llvm::StringMap<std::pair<fb::Storage, uint64_t>> storageByName;
-  for (BlockArgument arg : fn.getArguments()) {
-    unsigned i = arg.getArgNumber();
-    auto tensorSpec = [&](StringRef name) {
-      // Inputs split over the mesh are described by their global shape.
-      auto shape = shapeOf(arg.getType());
-      if (auto global = fn.getArgAttrOfType<DenseI64ArrayAttr>(i, "weft.global_shape"))
-        shape.assign(global.asArrayRef().begin(), global.asArrayRef().end());
-      return fb::CreateTensorSpecDirect(fbb, name.str().c_str(),
-                                        dtypeOf(arg.getType()), &shape);
-    };
-    auto splitGroups = [&](unsigned i) -> int32_t {  // an LSTM's per-gate split
-      auto groups = fn.getArgAttrOfType<IntegerAttr>(i, "weft.split_groups");
-      return groups ? static_cast<int32_t>(groups.getInt()) : 1;
-    };
-    if (auto name = fn.getArgAttrOfType<StringAttr>(i, WeftDialect::kInput)) {
-      inputValues.push_back(addValue(arg, fb::Storage::Input, inputs.size()));
-      inputs.push_back(fb::CreateInputSpec(
-          fbb, tensorSpec(name.getValue()), intBound(arg),
-          static_cast<bool>(fn.getArgAttr(i, "weft.global_shape"))));
-    } else if (auto sname = fn.getArgAttrOfType<StringAttr>(i, "weft.state")) {
-      auto init = fn.getArgAttrOfType<DictionaryAttr>(i, WeftDialect::kInit);
-      storageByName[sname.getValue()] = {fb::Storage::State, states.size()};
-      stateValues.push_back(addValue(arg, fb::Storage::State, states.size()));
-      auto splitDim = fn.getArgAttrOfType<IntegerAttr>(i, "weft.split_dim");
-      states.push_back(fb::CreateParamSpec(
-          fbb, tensorSpec(sname.getValue()), initSpec(fbb, init),
-          /*split=*/static_cast<bool>(fn.getArgAttr(i, "weft.zero_slice")) ||
-              (!splitDim && static_cast<bool>(fn.getArgAttr(i, "weft.global_shape"))),
-          splitDim ? static_cast<int32_t>(splitDim.getInt()) : -1, splitGroups(i)));
-    } else {
-      auto pname = fn.getArgAttrOfType<StringAttr>(i, WeftDialect::kParam);
-      auto init = fn.getArgAttrOfType<DictionaryAttr>(i, WeftDialect::kInit);
-      storageByName[pname.getValue()] = {fb::Storage::Param, params.size()};
-      paramValues.push_back(addValue(arg, fb::Storage::Param, params.size()));
-      auto splitDim = fn.getArgAttrOfType<IntegerAttr>(i, "weft.split_dim");
-      params.push_back(fb::CreateParamSpec(fbb, tensorSpec(pname.getValue()), initSpec(fbb, init),
-                                           /*split=*/false,
-                                           splitDim ? static_cast<int32_t>(splitDim.getInt()) : -1,
-                                           splitGroups(i)));
-    }
-  }
-  Operation *ret = fn.getBody().front().getTerminator();
-  // Outputs are numbered among the results marked weft.output; updates
-  // overwrite their parameter or state.
-  unsigned numOutputs = 0;
-  for (auto [i, v] : llvm::enumerate(ret->getOperands())) {
-    if (auto target = fn.getResultAttrOfType<StringAttr>(i, "weft.update")) {
-      auto it = storageByName.find(target.getValue());
-      if (it == storageByName.end())
-        return fn.emitError() << "result #" << i << " updates unknown '"
-                              << target.getValue() << "'";
-      updateTarget.try_emplace(v, it->second);
-    } else {
-      outputIndex.try_emplace(v, numOutputs++);
-    }
-  }
-  for (Operation &op : fn.getBody().front().without_terminator())
-    if (failed(lower(&op)))
-      return failure();
-
   std::vector<fbs::Offset<fb::OutputSpec>> outputs;
-  for (auto [i, v] : llvm::enumerate(ret->getOperands())) {
-    if (auto target = fn.getResultAttrOfType<StringAttr>(i, "weft.update")) {
-      // An update that was not computed in place (a value returned twice,
-      // say) is copied over its parameter or state.
-      ValueEntry e = entries[id(v)];
-      auto [storage, index] = storageByName.lookup(target.getValue());
-      if (e.storage != storage || e.index != index) {
-        uint32_t dst = entries.size();
-        entries.push_back({e.dtype, e.shape, storage, index});
-        std::vector<int64_t> strides = stridesOf(e.shape);
-        Instr in{fb::Opcode::Copy, {id(v)}, {dst}};
-        in.copy = fb::CreateCopySpecDirect(fbb, &e.shape, 0, &strides, 0, &strides);
-        emit(ret, std::move(in));
+  llvm::StringMap<uint64_t> paramIndex, stateIndex;
+  auto tensorSpec = [&](func::FuncOp f, BlockArgument arg, StringRef name) {
+    // Inputs split over the mesh are described by their global shape.
+    auto shape = shapeOf(arg.getType());
+    if (auto global = f.getArgAttrOfType<DenseI64ArrayAttr>(arg.getArgNumber(), "weft.global_shape"))
+      shape.assign(global.asArrayRef().begin(), global.asArrayRef().end());
+    return fb::CreateTensorSpecDirect(fbb, name.str().c_str(), dtypeOf(arg.getType()), &shape);
+  };
+  auto splitGroups = [&](func::FuncOp f, unsigned i) -> int32_t {  // an LSTM's per-gate split
+    auto groups = f.getArgAttrOfType<IntegerAttr>(i, "weft.split_groups");
+    return groups ? static_cast<int32_t>(groups.getInt()) : 1;
+  };
+  auto splitDimOf = [](func::FuncOp f, unsigned i) -> int32_t {
+    auto d = f.getArgAttrOfType<IntegerAttr>(i, "weft.split_dim");
+    return d ? static_cast<int32_t>(d.getInt()) : -1;
+  };
+  unsigned numInputs = 0;
+  for (auto [r, cf] : llvm::enumerate(fns)) {
+    func::FuncOp f = cf;
+    unsigned seenInputs = 0;
+    for (BlockArgument arg : f.getArguments()) {
+      unsigned i = arg.getArgNumber();
+      if (auto name = f.getArgAttrOfType<StringAttr>(i, WeftDialect::kInput)) {
+        ++seenInputs;
+        if (r == 0)
+          inputs.push_back(fb::CreateInputSpec(fbb, tensorSpec(f, arg, name.getValue()),
+                                               intBound(arg),
+                                               static_cast<bool>(f.getArgAttr(i, "weft.global_shape"))));
+      } else if (auto sname = f.getArgAttrOfType<StringAttr>(i, "weft.state")) {
+        if (stateIndex.count(sname.getValue()))
+          continue;
+        auto init = f.getArgAttrOfType<DictionaryAttr>(i, WeftDialect::kInit);
+        stateIndex[sname.getValue()] = states.size();
+        const int32_t splitDim = splitDimOf(f, i);
+        states.push_back(fb::CreateParamSpec(
+            fbb, tensorSpec(f, arg, sname.getValue()), initSpec(fbb, init),
+            /*split=*/static_cast<bool>(f.getArgAttr(i, "weft.zero_slice")) ||
+                (splitDim < 0 && static_cast<bool>(f.getArgAttr(i, "weft.global_shape"))),
+            splitDim, splitGroups(f, i)));
+      } else {
+        auto pname = f.getArgAttrOfType<StringAttr>(i, WeftDialect::kParam);
+        if (paramIndex.count(pname.getValue()))
+          continue;
+        auto init = f.getArgAttrOfType<DictionaryAttr>(i, WeftDialect::kInit);
+        paramIndex[pname.getValue()] = params.size();
+        params.push_back(fb::CreateParamSpec(fbb, tensorSpec(f, arg, pname.getValue()),
+                                             initSpec(fbb, init), /*split=*/false,
+                                             splitDimOf(f, i), splitGroups(f, i)));
       }
-      continue;
     }
-    // Outputs keep their names; gradients (weftc --train=grad) are "grad:<param>".
-    auto name = fn.getResultAttrOfType<StringAttr>(i, WeftDialect::kOutput);
-    auto grad = fn.getResultAttrOfType<StringAttr>(i, "weft.grad");
-    std::string outName = name ? name.getValue().str()
-                          : grad ? ("grad:" + grad.getValue()).str()
-                                 : ("result" + Twine(i)).str();
-    auto splitDim = fn.getResultAttrOfType<IntegerAttr>(i, "weft.split_dim");
-    outputs.push_back(fb::CreateOutputSpecDirect(
-        fbb, outName.c_str(), static_cast<bool>(fn.getResultAttr(i, WeftDialect::kLoss)),
-        static_cast<bool>(fn.getResultAttr(i, "weft.global_shape")),
-        splitDim ? static_cast<int32_t>(splitDim.getInt()) : -1));
-    outputValues.push_back(id(v));
+    if (r == 0)
+      numInputs = seenInputs;
+    else if (seenInputs != numInputs)
+      return f.emitError() << "pipeline rank " << r << " has " << seenInputs
+                           << " inputs, rank 0 " << numInputs;
   }
 
-  std::vector<fbs::Offset<fb::ValueDesc>> values;
-  for (const ValueEntry &e : entries)
-    values.push_back(fb::CreateValueDescDirect(fbb, e.dtype, &e.shape,
-                                               e.storage, e.index));
-  auto arena = fn->getAttrOfType<IntegerAttr>("weft.arena_bytes");
-  if (!arena)
-    return fn.emitError() << "no memory plan: run weft-plan-memory first";
-  auto peakBytes = [&](StringRef name) -> uint64_t {
-    auto attr = fn->getAttrOfType<IntegerAttr>(name);
-    return attr ? attr.getInt() : 0;
-  };
-  auto rank = fb::CreateRankProgramDirect(fbb, &values, &inputValues, &paramValues,
-                                          &stateValues, &outputValues, &instructions,
-                                          arena.getInt(), peakBytes("weft.gradient_bytes"),
-                                          peakBytes("weft.activation_bytes"));
-  // Data and (Megatron MLP) tensor parallelism: every rank runs the same
-  // program on its slice, so the ranks share one table.
-  int64_t numRanks = 1;
+  // The mesh, outermost axis first: pp, dp, tp. The grid lists pp last.
+  ModuleOp module = func::FuncOp(fns.front())->getParentOfType<ModuleOp>();
+  std::vector<std::pair<std::string, int64_t>> gridAxes; // in the grid's order
+  if (auto m = module->getAttrOfType<DictionaryAttr>("weft.mesh"))
+    for (StringRef name : {"dp", "tp", "pp"})
+      if (auto size = m.getAs<IntegerAttr>(name))
+        gridAxes.push_back({name.str(), size.getInt()});
   std::vector<fbs::Offset<fb::MeshAxis>> mesh;
-  // The axes in the grid's order: dp outer, tp inner.
-  if (auto m = fn->getParentOfType<ModuleOp>()->getAttrOfType<DictionaryAttr>("weft.mesh"))
-    for (StringRef name : {"dp", "tp"})
-      if (auto size = m.getAs<IntegerAttr>(name)) {
-        numRanks *= size.getInt();
-        mesh.push_back(fb::CreateMeshAxisDirect(fbb, name.str().c_str(), size.getInt()));
+  int64_t numRanks = 1, pp = 1;
+  const bool hasPp = !gridAxes.empty() && gridAxes.back().first == "pp";
+  axisOrder.assign(gridAxes.size(), 0);
+  for (size_t g = 0; g < gridAxes.size(); ++g)
+    axisOrder[g] = hasPp ? (g + 1 == gridAxes.size() ? 0 : g + 1) : g;
+  if (hasPp) {
+    pp = gridAxes.back().second;
+    mesh.push_back(fb::CreateMeshAxisDirect(fbb, "pp", pp));
+  }
+  for (size_t g = 0; g + (hasPp ? 1 : 0) < gridAxes.size(); ++g)
+    mesh.push_back(fb::CreateMeshAxisDirect(fbb, gridAxes[g].first.c_str(), gridAxes[g].second));
+  for (auto &[name, size] : gridAxes)
+    numRanks *= size;
+  if (static_cast<int64_t>(fns.size()) != pp)
+    return module.emitError() << "the artifact needs one program per pp rank (" << pp << "), got "
+                              << fns.size();
+
+  std::vector<fbs::Offset<fb::RankProgram>> programs;
+  for (auto [r, cf] : llvm::enumerate(fns)) {
+    startRank(cf);
+    std::vector<uint32_t> inputValues, outputValues;
+    std::vector<uint32_t> paramValues(params.size(), artifact::kAbsent),
+        stateValues(states.size(), artifact::kAbsent);
+    llvm::StringMap<std::pair<fb::Storage, uint64_t>> storageByName;
+    unsigned input = 0;
+    for (BlockArgument arg : fn.getArguments()) {
+      unsigned i = arg.getArgNumber();
+      if (fn.getArgAttr(i, WeftDialect::kInput)) {
+        inputValues.push_back(addValue(arg, fb::Storage::Input, input++));
+      } else if (auto sname = fn.getArgAttrOfType<StringAttr>(i, "weft.state")) {
+        uint64_t index = stateIndex.lookup(sname.getValue());
+        storageByName[sname.getValue()] = {fb::Storage::State, index};
+        stateValues[index] = addValue(arg, fb::Storage::State, index);
+      } else {
+        auto pname = fn.getArgAttrOfType<StringAttr>(i, WeftDialect::kParam);
+        uint64_t index = paramIndex.lookup(pname.getValue());
+        storageByName[pname.getValue()] = {fb::Storage::Param, index};
+        paramValues[index] = addValue(arg, fb::Storage::Param, index);
       }
-  std::vector<fbs::Offset<fb::RankProgram>> ranks(numRanks, rank);
-  auto root = fb::CreateArtifactDirect(
-      fbb, artifact::kFormatVersion, source.str().c_str(), &inputs, &params,
-      &outputs, &states, &constants, &mesh, &ranks, /*kernels=*/nullptr);
+    }
+    Operation *ret = fn.getBody().front().getTerminator();
+    // Outputs are numbered among the results marked weft.output; updates
+    // overwrite their parameter or state.
+    unsigned numOutputs = 0;
+    for (auto [i, v] : llvm::enumerate(ret->getOperands())) {
+      if (auto target = fn.getResultAttrOfType<StringAttr>(i, "weft.update")) {
+        auto it = storageByName.find(target.getValue());
+        if (it == storageByName.end())
+          return fn.emitError() << "result #" << i << " updates unknown '"
+                                << target.getValue() << "'";
+        updateTarget.try_emplace(v, it->second);
+      } else {
+        outputIndex.try_emplace(v, numOutputs++);
+      }
+    }
+    for (Operation &op : fn.getBody().front().without_terminator())
+      if (failed(lower(&op)))
+        return failure();
+
+    for (auto [i, v] : llvm::enumerate(ret->getOperands())) {
+      if (auto target = fn.getResultAttrOfType<StringAttr>(i, "weft.update")) {
+        // An update that was not computed in place (a value returned twice,
+        // say) is copied over its parameter or state.
+        ValueEntry e = entries[id(v)];
+        auto [storage, index] = storageByName.lookup(target.getValue());
+        if (e.storage != storage || e.index != index) {
+          uint32_t dst = entries.size();
+          entries.push_back({e.dtype, e.shape, storage, index});
+          std::vector<int64_t> strides = stridesOf(e.shape);
+          Instr in{fb::Opcode::Copy, {id(v)}, {dst}};
+          in.copy = fb::CreateCopySpecDirect(fbb, &e.shape, 0, &strides, 0, &strides);
+          emit(ret, std::move(in));
+        }
+        continue;
+      }
+      outputValues.push_back(id(v));
+      if (r != 0)
+        continue; // every pp rank returns the same outputs (the loss)
+      // Outputs keep their names; gradients (weftc --train=grad) are "grad:<param>".
+      auto name = fn.getResultAttrOfType<StringAttr>(i, WeftDialect::kOutput);
+      auto grad = fn.getResultAttrOfType<StringAttr>(i, "weft.grad");
+      std::string outName = name ? name.getValue().str()
+                            : grad ? ("grad:" + grad.getValue()).str()
+                                   : ("result" + Twine(i)).str();
+      auto splitDim = fn.getResultAttrOfType<IntegerAttr>(i, "weft.split_dim");
+      outputs.push_back(fb::CreateOutputSpecDirect(
+          fbb, outName.c_str(), static_cast<bool>(fn.getResultAttr(i, WeftDialect::kLoss)),
+          static_cast<bool>(fn.getResultAttr(i, "weft.global_shape")),
+          splitDim ? static_cast<int32_t>(splitDim.getInt()) : -1));
+    }
+    if (outputValues.size() != outputs.size())
+      return fn.emitError() << "pipeline rank " << r << " returns " << outputValues.size()
+                            << " outputs, rank 0 " << outputs.size();
+
+    std::vector<fbs::Offset<fb::ValueDesc>> values;
+    for (const ValueEntry &e : entries)
+      values.push_back(fb::CreateValueDescDirect(fbb, e.dtype, &e.shape, e.storage, e.index));
+    auto arena = fn->getAttrOfType<IntegerAttr>("weft.arena_bytes");
+    if (!arena)
+      return fn.emitError() << "no memory plan: run weft-plan-memory first";
+    auto peakBytes = [&](StringRef name) -> uint64_t {
+      auto attr = fn->getAttrOfType<IntegerAttr>(name);
+      return attr ? attr.getInt() : 0;
+    };
+    programs.push_back(fb::CreateRankProgramDirect(
+        fbb, &values, &inputValues, &paramValues, &stateValues, &outputValues, &instructions,
+        arena.getInt(), peakBytes("weft.gradient_bytes"), peakBytes("weft.activation_bytes")));
+  }
+  // Within a pp rank every dp x tp rank runs the same program on its slice:
+  // the ranks share one table. Rank numbers are pp-major.
+  std::vector<fbs::Offset<fb::RankProgram>> ranks;
+  for (int64_t n = 0; n < numRanks; ++n)
+    ranks.push_back(programs[n / (numRanks / pp)]);
+
+  fbs::Offset<fb::Pipeline> pipeline = 0;
+  if (auto info = module->getAttrOfType<DictionaryAttr>("weft.pipeline")) {
+    auto get = [&](StringRef key) { return info.getAs<IntegerAttr>(key).getInt(); };
+    const std::string kind = info.getAs<StringAttr>("schedule").getValue().str();
+    ::weft::pipeline::ScheduleOptions options;
+    options.kind = *::weft::pipeline::ParseScheduleKind(kind);
+    options.stages = get("stages");
+    options.microbatches = get("microbatches");
+    options.virtual_stages = get("virtual_stages");
+    auto schedule = ::weft::pipeline::BuildSchedule(options);
+    if (!schedule.ok())
+      return module.emitError() << std::string(schedule.status().message());
+    std::vector<fbs::Offset<fb::PipelineStage>> stageTables;
+    for (Attribute a : info.getAs<ArrayAttr>("stage_info")) {
+      auto d = cast<DictionaryAttr>(a);
+      auto i64 = [&](StringRef key) { return d.getAs<IntegerAttr>(key).getInt(); };
+      auto f64 = [&](StringRef key) { return d.getAs<FloatAttr>(key).getValueAsDouble(); };
+      stageTables.push_back(fb::CreatePipelineStage(fbb, i64("first_block"), i64("last_block"),
+                                                    f64("forward_cost"), f64("backward_cost"),
+                                                    i64("stash_bytes"), i64("param_bytes")));
+    }
+    std::vector<fbs::Offset<fb::PipelineRank>> rankLists;
+    for (const auto &list : schedule->ranks) {
+      std::vector<fb::PipelineOp> ops;
+      for (const auto &inst : list)
+        ops.emplace_back(static_cast<fb::PipelineOpKind>(inst.kind), inst.microbatch, inst.chunk,
+                         inst.peer);
+      rankLists.push_back(fb::CreatePipelineRankDirect(fbb, &ops));
+    }
+    pipeline = fb::CreatePipelineDirect(fbb, kind.c_str(), options.stages, options.virtual_stages,
+                                        options.microbatches, &stageTables, &rankLists);
+  }
+
+  auto root = fb::CreateArtifactDirect(fbb, artifact::kFormatVersion, source.str().c_str(), &inputs,
+                                       &params, &outputs, &states, &constants, &mesh, &ranks,
+                                       /*kernels=*/nullptr, pipeline);
   fb::FinishArtifactBuffer(fbb, root);
-  std::string header =
-      artifact::MakeHeader(fbb.GetBufferPointer(), fbb.GetSize());
+  std::string header = artifact::MakeHeader(fbb.GetBufferPointer(), fbb.GetSize());
   os.write(header.data(), header.size());
-  os.write(reinterpret_cast<const char *>(fbb.GetBufferPointer()),
-           fbb.GetSize());
+  os.write(reinterpret_cast<const char *>(fbb.GetBufferPointer()), fbb.GetSize());
   return success();
 }
 
@@ -827,6 +954,19 @@ LogicalResult mlir::weft::writeArtifact(ModuleOp module, StringRef source,
     fn = getForward(module);
   if (!fn)
     return module.emitError() << "no @forward to compile";
-  Writer writer(fn);
-  return writer.run(source, os);
+  Writer writer;
+  return writer.run({fn}, source, os);
+}
+
+LogicalResult mlir::weft::writePipelineArtifact(ArrayRef<ModuleOp> ranks, StringRef source,
+                                                llvm::raw_ostream &os) {
+  SmallVector<func::FuncOp> fns;
+  for (ModuleOp m : ranks) {
+    auto fn = m.lookupSymbol<func::FuncOp>("train_step");
+    if (!fn)
+      return m.emitError() << "a pipeline rank without @train_step";
+    fns.push_back(fn);
+  }
+  Writer writer;
+  return writer.run(fns, source, os);
 }

@@ -15,6 +15,11 @@ namespace mlir::weft {
 LogicalResult writeArtifact(ModuleOp module, StringRef source,
                             llvm::raw_ostream &os);
 
+/// A pipeline-parallel artifact: one module per pp rank (weft-pipeline with
+/// rank = 0 .. P-1, each lowered), their @train_step each a RankProgram.
+LogicalResult writePipelineArtifact(ArrayRef<ModuleOp> ranks, StringRef source,
+                                    llvm::raw_ostream &os);
+
 } // namespace mlir::weft
 
 #endif

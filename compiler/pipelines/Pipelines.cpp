@@ -23,9 +23,11 @@ void mlir::weft::addWeftPartitionPipeline(OpPassManager &pm,
     // and the optimizer when training (addWeftDefaultPipeline).
     if (options.train.empty())
       addPartitionAnnotated(pm, options);
-  } else if (options.dp > 1) {
+  } else if (options.dp * (options.pp > 1 ? options.microbatches : 1) > 1) {
+    // Under pp the batch is split once more, into microbatches: @forward
+    // becomes one microbatch's step on one device (weft-pipeline unrolls M).
     PartitionBatchPassOptions partition;
-    partition.dp = options.dp;
+    partition.dp = options.dp * (options.pp > 1 ? options.microbatches : 1);
     pm.addPass(createPartitionBatchPass(partition));
   }
   if (options.tp > 1 && !options.annotated) {
@@ -42,7 +44,18 @@ void mlir::weft::addWeftPartitionPipeline(OpPassManager &pm,
 void mlir::weft::addWeftDefaultPipeline(OpPassManager &pm,
                                         const WeftPipelineOptions &options) {
   addWeftPartitionPipeline(pm, options);
-  if (!options.train.empty()) {
+  if (!options.train.empty() && options.pp > 1) {
+    PipelinePassOptions pipeline;
+    pipeline.pp = options.pp;
+    pipeline.rank = options.ppRank;
+    pipeline.dp = options.dp;
+    pipeline.microbatches = options.microbatches;
+    pipeline.schedule = options.schedule;
+    pipeline.virtualStages = options.virtualStages;
+    pipeline.stages = options.stages;
+    pipeline.recompute = options.recompute;
+    pm.addPass(createPipelinePass(pipeline));
+  } else if (!options.train.empty()) {
     AutodiffPassOptions autodiff;
     autodiff.recompute = options.recompute;
     pm.addPass(createAutodiffPass(autodiff));

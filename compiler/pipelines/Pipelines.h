@@ -45,6 +45,24 @@ struct WeftPipelineOptions : public PassPipelineOptions<WeftPipelineOptions> {
   PassOptions::Option<float> clipNorm{
       *this, "clip-norm", llvm::cl::desc("Clip gradients to this global norm (0: off)"),
       llvm::cl::init(0.0f)};
+  PassOptions::Option<int64_t> pp{*this, "pp",
+                                   llvm::cl::desc("Pipeline ranks (training; weft-pipeline)"),
+                                   llvm::cl::init(1)};
+  PassOptions::Option<int64_t> ppRank{*this, "pp-rank",
+                                       llvm::cl::desc("The pp rank whose step is built"),
+                                       llvm::cl::init(0)};
+  PassOptions::Option<int64_t> microbatches{*this, "microbatches",
+                                             llvm::cl::desc("Microbatches per batch (pp > 1)"),
+                                             llvm::cl::init(1)};
+  PassOptions::Option<std::string> schedule{*this, "schedule",
+                                             llvm::cl::desc("gpipe, 1f1b or interleaved (pp > 1)"),
+                                             llvm::cl::init("1f1b")};
+  PassOptions::Option<int64_t> virtualStages{*this, "virtual-stages",
+                                              llvm::cl::desc("Model chunks per pp rank"),
+                                              llvm::cl::init(1)};
+  PassOptions::Option<std::string> stages{*this, "stages",
+                                           llvm::cl::desc("Manual stages as weft.block ranges"),
+                                           llvm::cl::init("")};
   PassOptions::Option<int64_t> alignment{
       *this, "alignment", llvm::cl::desc("Byte alignment of arena buffers"),
       llvm::cl::init(64)};

@@ -352,12 +352,30 @@ int main(int argc, char **argv) {
   if (pipelineFlags && meshSpec.pp < 2)
     return fail("--microbatches, --schedule, --stages and --virtual-stages plan a pipeline: they "
                 "need --mesh=pp=P with P > 1");
-  if (meshSpec.pp > 1 && !stats)
-    return fail("--mesh=pp=" + std::to_string(meshSpec.pp) +
-                ": compiling pipelines is not implemented yet (issue 6); --stats prints the stage "
-                "plan: weftc model.mlir --stats --mesh=pp=" + std::to_string(meshSpec.pp) +
-                " [--microbatches=M --schedule=gpipe|1f1b|interleaved --stages=0-3,4-7 "
-                "--virtual-stages=V]");
+  if (meshSpec.pp > 1 && !stats && !explain.getNumOccurrences()) {
+    // A pipeline interleaves forward and backward passes: it trains.
+    if (train != "sgd" && train != "adamw")
+      return fail("--mesh=...,pp=" + std::to_string(meshSpec.pp) +
+                  " builds a pipelined training step: it needs --train=sgd|adamw (serve a model "
+                  "with dp and tp)");
+    if (clipNorm > 0)
+      return fail("--clip-norm with pp > 1 is not supported yet: the norm would need every "
+                  "stage's gradients");
+    if (weft::hasShardingAnnotations(*module))
+      return fail("weft.sharding annotations with pp > 1 are not supported yet; drop pp or the "
+                  "annotations");
+    if (virtualStages < 1)
+      return fail("--virtual-stages must be at least 1, got " + std::to_string(virtualStages));
+    func::FuncOp forward = weft::getForward(*module);
+    if (failed(weft::checkMicrobatches(forward, microbatches)))
+      return 1;
+    if (meshSpec.dp > 1 && failed(weft::checkMicrobatches(forward, meshSpec.dp * microbatches))) {
+      llvm::errs() << "weftc: error: with --mesh dp=" << meshSpec.dp << " each device's batch is "
+                   << "split into --microbatches=" << microbatches << ": dp x microbatches ("
+                   << meshSpec.dp * microbatches << ") must divide the batch\n";
+      return 1;
+    }
+  }
   if (meshSpec.pp > 1 && json)
     return fail("--stats --json does not print the pipeline plan yet; drop --json");
 
@@ -436,6 +454,12 @@ int main(int argc, char **argv) {
         return fail(error);
       options.dp = parsed->dp;
       options.tp = parsed->tp;
+      options.pp = parsed->pp;
+      options.microbatches = microbatches;
+      options.schedule = !schedule.empty() ? schedule.getValue()
+                         : virtualStages > 1 ? "interleaved" : "1f1b";
+      options.virtualStages = virtualStages;
+      options.stages = stages;
       if (parsed->tp > 1 && tpStyle != "megatron")
         return fail("--tp-style=" + tpStyle + " is unknown; expected megatron");
     }
@@ -461,6 +485,30 @@ int main(int argc, char **argv) {
       // --explain shows @forward's sharding, also for annotated models.
       options.train = "";
       weft::addWeftPartitionPipeline(pm, options);
+    } else if (options.pp > 1) {
+      // One module per pp rank: each becomes that rank's unrolled step.
+      std::vector<OwningOpRef<ModuleOp>> ranks;
+      for (int64_t r = 0; r < options.pp; ++r) {
+        ranks.push_back(module->clone());
+        options.ppRank = r;
+        PassManager rankPm(&ctx);
+        if (failed(applyPassManagerCLOptions(rankPm)))
+          return 1;
+        weft::addWeftDefaultPipeline(rankPm, options);
+        if (failed(rankPm.run(*ranks.back())))
+          return 1; // the failing pass has reported where and why
+      }
+      std::string error;
+      auto out = openOutputFile(outputFile, &error);
+      if (!out)
+        return fail(error);
+      SmallVector<ModuleOp> modules;
+      for (auto &m : ranks)
+        modules.push_back(*m);
+      if (failed(weft::writePipelineArtifact(modules, inputFile, out->os())))
+        return 1;
+      out->keep();
+      return 0;
     } else {
       weft::addWeftDefaultPipeline(pm, options);
     }

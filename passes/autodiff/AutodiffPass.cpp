@@ -413,125 +413,132 @@ struct AutodiffPass : mlir::weft::impl::AutodiffPassBase<AutodiffPass> {
       module.emitError() << "weft-autodiff needs a 'func.func @forward' with a body";
       return signalPassFailure();
     }
-    if (module.lookupSymbol("train_step")) {
-      module.emitError() << "the module already has a @train_step";
-      return signalPassFailure();
-    }
-    std::optional<unsigned> lossIndex;
-    for (unsigned i = 0; i < forward.getNumResults(); ++i)
-      if (forward.getResultAttr(i, WeftDialect::kLoss))
-        lossIndex = i;
-    if (!lossIndex) {
-      forward.emitError() << "training needs a scalar result marked {weft.loss}; "
-                             "@forward has none";
-      return signalPassFailure();
-    }
-
-    // @train_step starts as a copy of @forward.
-    OpBuilder mb = OpBuilder::atBlockEnd(module.getBody());
-    auto step = cast<func::FuncOp>(mb.clone(*forward));
-    step.setName("train_step");
-    Block &block = step.getBody().front();
-    Operation *ret = block.getTerminator();
-
-    SmallVector<BlockArgument> params;
-    for (BlockArgument arg : step.getArguments())
-      if (step.getArgAttr(arg.getArgNumber(), WeftDialect::kParam))
-        params.push_back(arg);
-
-    OpBuilder b(ret);
-    Differentiator diff(b, forward.getLoc());
-    for (BlockArgument p : params)
-      diff.active.insert(p);
-    SmallVector<Operation *> ops;
-    for (Operation &op : block.without_terminator()) {
-      ops.push_back(&op);
-      if (llvm::any_of(op.getOperands(), [&](Value v) { return diff.active.contains(v); }))
-        for (Value r : op.getResults())
-          diff.active.insert(r);
-    }
-    Value loss = ret->getOperand(*lossIndex);
-    if (!diff.active.contains(loss)) {
-      forward.emitError() << "the loss does not depend on any parameter";
-      return signalPassFailure();
-    }
-    diff.adjoint[loss] = diff.scalarF32(1.0f);
-
-    // Recomputation: the ops of each weft.block, in forward order.
-    DenseMap<int64_t, SmallVector<Operation *>> blocks;
-    if (recompute)
-      for (Operation *op : ops)
-        if (auto tag = op->getAttrOfType<IntegerAttr>("weft.block"))
-          blocks[tag.getInt()].push_back(op);
-    DenseMap<Operation *, Operation *> recomputed; // forward op -> its clone
-    auto recomputeBlock = [&](int64_t index) {
-      // Clone the block where the backward pass stands now; values from
-      // outside the block (its saved inputs, parameters) are used as they are.
-      IRMapping map;
-      for (Operation *op : blocks[index]) {
-        Operation *clone = b.clone(*op, map);
-        clone->removeAttr("weft.block");
-        recomputed[op] = clone;
-        for (auto [r, c] : llvm::zip(op->getResults(), clone->getResults()))
-          if (diff.active.contains(r))
-            diff.active.insert(c);
-      }
-      // Adjoints already gathered for the block's values move to the clones.
-      for (Operation *op : blocks[index])
-        for (auto [r, c] : llvm::zip(op->getResults(), recomputed[op]->getResults()))
-          if (auto it = diff.adjoint.find(r); it != diff.adjoint.end())
-            diff.adjoint[c] = it->second;
-    };
-
-    for (Operation *forwardOp : llvm::reverse(ops)) {
-      Operation *op = forwardOp;
-      if (auto tag = forwardOp->getAttrOfType<IntegerAttr>("weft.block");
-          tag && blocks.count(tag.getInt())) {
-        if (!recomputed.count(forwardOp)) {
-          b.setInsertionPoint(ret);
-          recomputeBlock(tag.getInt());
-        }
-        op = recomputed[forwardOp];
-      }
-      if (llvm::none_of(op->getResults(), [&](Value r) { return diff.adjoint.count(r); }))
-        continue;
-      // Results without an adjoint (unused outputs of a multi-result op)
-      // contribute zero.
-      for (Value r : op->getResults())
-        if (!diff.adjoint.count(r))
-          diff.adjoint[r] = diff.zerosLike(r.getType());
-      b.setInsertionPoint(ret);
-      if (failed(diff.differentiate(op)))
-        return signalPassFailure();
-    }
-
-    // Recomputed values the backward pass did not need are dropped.
-    SmallVector<Operation *> clones;
-    for (auto &[op, clone] : recomputed)
-      clones.push_back(clone);
-    llvm::sort(clones, [](Operation *x, Operation *y) { return y->isBeforeInBlock(x); });
-    for (Operation *clone : clones)
-      if (clone->use_empty())
-        clone->erase();
-
-    // Return the gradients after the original results.
-    SmallVector<Value> results(ret->getOperands());
-    SmallVector<DictionaryAttr> resultAttrs;
-    step.getAllResultAttrs(resultAttrs);
-    for (BlockArgument p : params) {
-      Value g = diff.adjoint.lookup(p);
-      if (!g)
-        g = diff.zerosLike(p.getType());
-      results.push_back(g);
-      resultAttrs.push_back(b.getDictionaryAttr(b.getNamedAttr(
-          "weft.grad", step.getArgAttr(p.getArgNumber(), WeftDialect::kParam))));
-    }
-    func::ReturnOp::create(b, ret->getLoc(), results);
-    ret->erase();
-    step.setFunctionType(b.getFunctionType(step.getArgumentTypes(),
-                                           ValueRange(results).getTypes()));
-    step.setAllResultAttrs(resultAttrs);
+    if (failed(buildTrainStep(module, forward, recompute)))
+      signalPassFailure();
   }
 };
 
 } // namespace
+
+LogicalResult mlir::weft::buildTrainStep(ModuleOp module, func::FuncOp forward, bool recompute,
+                                         StringRef name) {
+  if (module.lookupSymbol(name)) {
+    module.emitError() << "the module already has a @" << name;
+    return failure();
+  }
+  std::optional<unsigned> lossIndex;
+  for (unsigned i = 0; i < forward.getNumResults(); ++i)
+    if (forward.getResultAttr(i, WeftDialect::kLoss))
+      lossIndex = i;
+  if (!lossIndex) {
+    forward.emitError() << "training needs a scalar result marked {weft.loss}; "
+                           "@forward has none";
+    return failure();
+  }
+
+  // @train_step starts as a copy of @forward.
+  OpBuilder mb = OpBuilder::atBlockEnd(module.getBody());
+  auto step = cast<func::FuncOp>(mb.clone(*forward));
+  step.setName(name);
+  Block &block = step.getBody().front();
+  Operation *ret = block.getTerminator();
+
+  SmallVector<BlockArgument> params;
+  for (BlockArgument arg : step.getArguments())
+    if (step.getArgAttr(arg.getArgNumber(), WeftDialect::kParam))
+      params.push_back(arg);
+
+  OpBuilder b(ret);
+  Differentiator diff(b, forward.getLoc());
+  for (BlockArgument p : params)
+    diff.active.insert(p);
+  SmallVector<Operation *> ops;
+  for (Operation &op : block.without_terminator()) {
+    ops.push_back(&op);
+    if (llvm::any_of(op.getOperands(), [&](Value v) { return diff.active.contains(v); }))
+      for (Value r : op.getResults())
+        diff.active.insert(r);
+  }
+  Value loss = ret->getOperand(*lossIndex);
+  if (!diff.active.contains(loss)) {
+    forward.emitError() << "the loss does not depend on any parameter";
+    return failure();
+  }
+  diff.adjoint[loss] = diff.scalarF32(1.0f);
+
+  // Recomputation: the ops of each weft.block, in forward order.
+  DenseMap<int64_t, SmallVector<Operation *>> blocks;
+  if (recompute)
+    for (Operation *op : ops)
+      if (auto tag = op->getAttrOfType<IntegerAttr>("weft.block"))
+        blocks[tag.getInt()].push_back(op);
+  DenseMap<Operation *, Operation *> recomputed; // forward op -> its clone
+  auto recomputeBlock = [&](int64_t index) {
+    // Clone the block where the backward pass stands now; values from
+    // outside the block (its saved inputs, parameters) are used as they are.
+    IRMapping map;
+    for (Operation *op : blocks[index]) {
+      Operation *clone = b.clone(*op, map);
+      clone->removeAttr("weft.block");
+      recomputed[op] = clone;
+      for (auto [r, c] : llvm::zip(op->getResults(), clone->getResults()))
+        if (diff.active.contains(r))
+          diff.active.insert(c);
+    }
+    // Adjoints already gathered for the block's values move to the clones.
+    for (Operation *op : blocks[index])
+      for (auto [r, c] : llvm::zip(op->getResults(), recomputed[op]->getResults()))
+        if (auto it = diff.adjoint.find(r); it != diff.adjoint.end())
+          diff.adjoint[c] = it->second;
+  };
+
+  for (Operation *forwardOp : llvm::reverse(ops)) {
+    Operation *op = forwardOp;
+    if (auto tag = forwardOp->getAttrOfType<IntegerAttr>("weft.block");
+        tag && blocks.count(tag.getInt())) {
+      if (!recomputed.count(forwardOp)) {
+        b.setInsertionPoint(ret);
+        recomputeBlock(tag.getInt());
+      }
+      op = recomputed[forwardOp];
+    }
+    if (llvm::none_of(op->getResults(), [&](Value r) { return diff.adjoint.count(r); }))
+      continue;
+    // Results without an adjoint (unused outputs of a multi-result op)
+    // contribute zero.
+    for (Value r : op->getResults())
+      if (!diff.adjoint.count(r))
+        diff.adjoint[r] = diff.zerosLike(r.getType());
+    b.setInsertionPoint(ret);
+    if (failed(diff.differentiate(op)))
+      return failure();
+  }
+
+  // Recomputed values the backward pass did not need are dropped.
+  SmallVector<Operation *> clones;
+  for (auto &[op, clone] : recomputed)
+    clones.push_back(clone);
+  llvm::sort(clones, [](Operation *x, Operation *y) { return y->isBeforeInBlock(x); });
+  for (Operation *clone : clones)
+    if (clone->use_empty())
+      clone->erase();
+
+  // Return the gradients after the original results.
+  SmallVector<Value> results(ret->getOperands());
+  SmallVector<DictionaryAttr> resultAttrs;
+  step.getAllResultAttrs(resultAttrs);
+  for (BlockArgument p : params) {
+    Value g = diff.adjoint.lookup(p);
+    if (!g)
+      g = diff.zerosLike(p.getType());
+    results.push_back(g);
+    resultAttrs.push_back(b.getDictionaryAttr(b.getNamedAttr(
+        "weft.grad", step.getArgAttr(p.getArgNumber(), WeftDialect::kParam))));
+  }
+  func::ReturnOp::create(b, ret->getLoc(), results);
+  ret->erase();
+  step.setFunctionType(b.getFunctionType(step.getArgumentTypes(),
+                                         ValueRange(results).getTypes()));
+  step.setAllResultAttrs(resultAttrs);
+  return success();
+}

@@ -46,12 +46,13 @@ would prove nothing), on every mesh kind against the 1-device clipped run.
 
 Usage: python3 tests/e2e/test_data_parallel.py --bin build/bin [--tmp DIR]
 """
-import argparse, json, os, shutil, subprocess, sys, tempfile
+import argparse, json, os, subprocess, sys, tempfile
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
 import safetensors_np as st  # noqa: E402
+from distributed import MPIRUN, launcher, rel, run  # noqa: E402
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "scripts"))
 from annotate import annotate as annotate_megatron  # noqa: E402
 
@@ -60,35 +61,6 @@ ap.add_argument("--bin", default="build/bin")
 ap.add_argument("--tmp", default="")
 args = ap.parse_args()
 root = os.path.join(os.path.dirname(__file__), "..", "..")
-
-
-MPIRUN = shutil.which("mpirun")
-
-
-def run(cmd, timeout=300):
-    """Runs a command; on failure or a hang (no run here takes a tenth of
-    `timeout`) shows its output (for CI logs) before raising."""
-    try:
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired as e:
-        print(f"command hung for {timeout} s: {' '.join(cmd)}\n--- stdout\n{(e.stdout or b'')[-3000:]}"
-              f"\n--- stderr\n{(e.stderr or b'')[-3000:]}", flush=True)
-        raise
-    if r.returncode != 0:
-        print(f"command failed ({r.returncode}): {' '.join(cmd)}\n--- stdout\n{r.stdout[-3000:]}"
-              f"\n--- stderr\n{r.stderr[-3000:]}", flush=True)
-        raise subprocess.CalledProcessError(r.returncode, cmd)
-    return r
-
-
-def ranks(mesh):
-    """The devices of a mesh such as "dp=2,tp=2"."""
-    return int(np.prod([int(axis.split("=")[1]) for axis in mesh.split(",")]))
-
-
-def launcher(mpi, mesh):
-    """One process per rank under mpirun, or all ranks as threads."""
-    return [MPIRUN, "--allow-run-as-root", "--oversubscribe", "-np", str(ranks(mesh))] if mpi else []
 
 
 def train(model, mesh, tmp, mpi=False, zero=0, clip=0.0):
@@ -138,11 +110,6 @@ def annotate(model, tmp):
     path = os.path.join(tmp, os.path.basename(model).replace(".mlir", ".annotated.mlir"))
     open(path, "w").write(annotate_megatron(open(model).read()))
     return path
-
-
-def rel(a, b):
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    return float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-6))
 
 
 def main():
