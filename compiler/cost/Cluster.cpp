@@ -13,34 +13,35 @@ using namespace mlir::weft;
 
 static constexpr double GiB = 1024.0 * 1024 * 1024;
 
-static ClusterSpec a100Node() {
-  // DGX A100 (80 GB): A100-SXM4 datasheet: 312 TFLOP/s bf16 (dense), 19.5
-  // fp32, 2039 GB/s HBM2e; NVLink 3 through NVSwitch, 600 GB/s both ways;
-  // one 200 Gb/s HDR InfiniBand adapter per GPU (Selene, Megatron-LM 2021).
+// One node of 8 GPUs on NVSwitch with one InfiniBand adapter per GPU.
+static ClusterSpec gpuNode(const char *name, DeviceSpec device, LinkSpec nvlink, LinkSpec ib) {
   ClusterSpec c;
-  c.name = "a100-80g-8x";
-  c.device = {"A100-SXM4-80GB", 80 * GiB, 0.9, 312e12, 19.5e12, 2039e9,
-              // A large bf16 GEMM reaches ~80% of peak on A100; a whole layer,
-              // with its smaller tensor-parallel GEMMs, less: 0.7.
-              0.7, 0.5, 0.8};
+  c.name = name;
+  c.device = std::move(device);
   c.devicesPerNode = 8;
   c.nodes = 1;
-  c.intraNode = {300e9, 5e-6};
-  c.interNode = {25e9, 10e-6};
+  c.intraNode = nvlink;
+  c.interNode = ib;
   return c;
 }
 
+// DGX A100 (80 GB): A100-SXM4 datasheet: 312 TFLOP/s bf16 (dense), 19.5
+// fp32, 2039 GB/s HBM2e; NVLink 3 through NVSwitch, 600 GB/s both ways;
+// one 200 Gb/s HDR InfiniBand adapter per GPU (Selene, Megatron-LM 2021).
+// A large bf16 GEMM reaches ~80% of peak on A100; a whole layer, with its
+// smaller tensor-parallel GEMMs, less: 0.7.
+static ClusterSpec a100Node() {
+  return gpuNode("a100-80g-8x",
+                 {"A100-SXM4-80GB", 80 * GiB, 0.9, 312e12, 19.5e12, 2039e9, 0.7, 0.5, 0.8},
+                 {300e9, 5e-6}, {25e9, 10e-6});
+}
+
+// DGX H100: H100-SXM5 datasheet: 989 TFLOP/s bf16 (dense), 67 fp32, 3350
+// GB/s HBM3; NVLink 4, 900 GB/s both ways; 400 Gb/s NDR per GPU.
 static ClusterSpec h100Node() {
-  // DGX H100: H100-SXM5 datasheet: 989 TFLOP/s bf16 (dense), 67 fp32, 3350
-  // GB/s HBM3; NVLink 4, 900 GB/s both ways; 400 Gb/s NDR per GPU.
-  ClusterSpec c;
-  c.name = "h100-sxm-8x";
-  c.device = {"H100-SXM5-80GB", 80 * GiB, 0.9, 989e12, 67e12, 3350e9, 0.65, 0.5, 0.8};
-  c.devicesPerNode = 8;
-  c.nodes = 1;
-  c.intraNode = {450e9, 3e-6};
-  c.interNode = {50e9, 8e-6};
-  return c;
+  return gpuNode("h100-sxm-8x",
+                 {"H100-SXM5-80GB", 80 * GiB, 0.9, 989e12, 67e12, 3350e9, 0.65, 0.5, 0.8},
+                 {450e9, 3e-6}, {50e9, 8e-6});
 }
 
 static ClusterSpec cpuSim() {
@@ -238,8 +239,14 @@ std::optional<ClusterSpec> mlir::weft::parseClusterJson(llvm::StringRef text,
                "memory_efficiency"},
               {"memory_gib", "peak_tflops_fp32", "hbm_gb_per_s"}))
     return done();
-  if (const llvm::json::Value *k = dev->get("kind"))
-    d.kind = k->getAsString() ? k->getAsString()->str() : "";
+  d.kind = "device";
+  if (const llvm::json::Value *k = dev->get("kind")) {
+    if (!k->getAsString()) {
+      r.fail("$.device.kind", "expected a string");
+      return done();
+    }
+    d.kind = k->getAsString()->str();
+  }
   if (!r.number(*dev, devPath, "memory_gib", d.memoryBytes, GiB) ||
       !r.number(*dev, devPath, "usable_memory_fraction", d.usableMemory, 1, true) ||
       !r.number(*dev, devPath, "peak_tflops_bf16", d.peakBf16, 1e12, false, true) ||

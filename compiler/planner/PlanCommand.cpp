@@ -74,9 +74,16 @@ PlanDecision mlir::weft::runPlanCommand(ModuleOp module, const PlanRequest &req)
   o.fixRecompute = req.recompute;
   o.perMesh = req.explain;
 
+  for (auto [axis, size] : {std::pair{"dp", o.fixDp}, {"tp", o.fixTp}, {"pp", o.fixPp}})
+    if (size && req.devices % size != 0)
+      return failWith(llvm::Twine("--mesh: ") + axis + "=" + std::to_string(size) +
+                      " does not divide --devices=" + std::to_string(req.devices));
   FailureOr<PlanResult> result = planPlacement(module, o);
-  if (failed(result))
-    return failWith("no plan (see above)");
+  if (failed(result)) {
+    PlanDecision d; // the diagnostic at the model says why
+    d.exitCode = 1;
+    return d;
+  }
   llvm::raw_ostream &os = req.compiling ? llvm::errs() : llvm::outs();
   if (req.explainJson)
     os << llvm::formatv("{0:2}", planToJson(*result, o)) << "\n";
@@ -100,6 +107,11 @@ PlanDecision mlir::weft::runPlanCommand(ModuleOp module, const PlanRequest &req)
   if (req.planOnly || req.explain || !req.compiling)
     return d; // printed; nothing to compile
   const Plan &p = result->top[0];
+  if (p.pp == 1 && p.microbatches > 1)
+    return failWith("the chosen plan (" + p.summary() + ") accumulates gradients over " +
+                    std::to_string(p.microbatches) +
+                    " microbatches, which weftc compiles only with pipelines (issue 6); "
+                    "--plan-only prints it, --microbatches=1 plans without accumulation");
   d.done = false;
   d.mesh = "dp=" + std::to_string(p.dp) + ",tp=" + std::to_string(p.tp);
   d.pp = p.pp;

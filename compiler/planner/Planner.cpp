@@ -40,6 +40,8 @@ std::string Plan::summary() const {
     s += " M=" + std::to_string(microbatches) + " " + scheduleChoiceName(schedule);
     if (virtualStages > 1)
       s += "(V=" + std::to_string(virtualStages) + ")";
+  } else if (microbatches > 1) {
+    s += " M=" + std::to_string(microbatches) + " accumulated";
   }
   if (recompute)
     s += " recompute";
@@ -531,7 +533,10 @@ void Planner::simulate(Candidate &cand) {
     }
   }
   pl.stepTime = makespan + cand.after;
-  pl.bubble = std::max(0.0, pl.stepTime - pl.compute - pl.communication);
+  pl.bubble = pl.stepTime - pl.compute - pl.communication;
+  if (pl.bubble < 1e-9 * pl.stepTime)
+    pl.bubble = 0; // rounding, not idle time
+
   pl.simulated = std::isfinite(makespan);
   pl.modelFlops = 3 * (modelFlopsBlocks + modelFlopsOther) + (pl.recompute ? modelFlopsBlocks : 0);
   pl.tflopsPerDevice = pl.modelFlops / (pl.stepTime * pl.dp * pl.tp * pl.pp) / 1e12;
@@ -600,9 +605,11 @@ std::vector<Candidate> Planner::enumerate(PlanResult &result, int64_t devices, b
              std::to_string(batch) + ")");
         continue;
       }
-      std::vector<int64_t> ms = pp == 1 ? std::vector<int64_t>{1} : divisors(batch / dp);
+      // With pp = 1, M > 1 is gradient accumulation: slower (smaller
+      // kernels, weights read M times) but it can make a mesh fit.
+      std::vector<int64_t> ms = divisors(batch / dp);
       if (leanOnly)
-        ms = {pp == 1 ? 1 : batch / dp};
+        ms = {batch / dp};
       for (int64_t m : ms) {
         if (!leanOnly && o.fixMicrobatches && m != o.fixMicrobatches)
           continue;
@@ -831,6 +838,8 @@ static void printOne(const Plan &p, const char *indent, llvm::raw_ostream &os) {
     os << ", " << p.microbatches << " microbatches, schedule " << scheduleChoiceName(p.schedule);
     if (p.virtualStages > 1)
       os << " (" << p.virtualStages << " virtual stages)";
+  } else if (p.microbatches > 1) {
+    os << ", gradients accumulated over " << p.microbatches << " microbatches";
   }
   os << ", recompute " << (p.recompute ? "on" : "off") << ", ZeRO-1 " << (p.zero ? "on" : "off")
      << "\n";
