@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/cost/ModelStats.h"
 #include "compiler/pipeline/StageSchedule.h"
+#include "compiler/planner/PlanCommand.h"
 #include "compiler/analysis/ShardingAnalysis.h"
 #include "compiler/artifact/ArtifactWriter.h"
 #include "compiler/pipelines/Pipelines.h"
@@ -148,6 +149,24 @@ static cl::opt<int64_t> virtualStages("virtual-stages",
                                       cl::desc("Model chunks per pipeline rank (interleaved)"),
                                       cl::init(1), cl::cat(meshCategory));
 
+// The planner (issue 8, compiler/planner/): weftc model.mlir --train=adamw
+// --devices=N --plan=auto [--cluster=...] [--plan-only | --explain[=json]].
+static cl::opt<std::string> plan("plan", cl::desc("Placement planning: auto (with --devices)"),
+                                 cl::value_desc("auto"), cl::cat(meshCategory));
+static cl::opt<int64_t> devices("devices", cl::desc("Devices for --plan=auto"), cl::init(0),
+                                cl::cat(meshCategory));
+static cl::opt<std::string> cluster("cluster",
+                                    cl::desc("Cluster for --plan=auto: a preset (cpu-sim-8, "
+                                             "a100-80g-8x, a100-80g-8x-ib200-<N>nodes, "
+                                             "h100-sxm-8x, h100-sxm-8x-ib400-<N>nodes) or FILE.json"),
+                                    cl::value_desc("name|file"), cl::cat(meshCategory));
+static cl::opt<bool> planOnly("plan-only", cl::desc("Print the --plan=auto plan; compile nothing"),
+                              cl::cat(meshCategory));
+static cl::opt<std::string> planPrecision("plan-precision",
+                                          cl::desc("Precision the planner costs: auto (bf16 where "
+                                                   "the cluster has it), bf16 or f32"),
+                                          cl::init("auto"), cl::cat(meshCategory));
+
 // Prints the pipeline stage plan of --mesh=...,pp=P: the cut, then the
 // schedule simulated with the stages' costs. Fails at the model's location.
 static LogicalResult printPipelinePlan(func::FuncOp forward, int64_t pp, llvm::raw_ostream &os) {
@@ -203,14 +222,9 @@ struct Pending {
 static cl::OptionCategory later("weftc options of later phases (not yet implemented)");
 #define WEFT_PENDING(var, name, help)                                          \
   static cl::opt<std::string> var(name, cl::desc(help), cl::cat(later))
-WEFT_PENDING(devices, "devices", "Number of devices for --plan=auto");
-WEFT_PENDING(plan, "plan", "Placement planning: auto");
-WEFT_PENDING(cluster, "cluster", "Cluster spec (JSON file or preset)");
 WEFT_PENDING(target, "target", "Code generation target: cpu or cuda");
 WEFT_PENDING(precision, "precision", "Matmul precision: f32 or bf16");
 static const Pending pending[] = {
-    {&devices, "the planner (issue 8)"},  {&plan, "the planner (issue 8)"},
-    {&cluster, "the planner (issue 8)"},
     {&target, "the CUDA backend (issue 7); --target=cpu is the default"},
     {&precision, "the CUDA backend (issue 7)"},
 };
@@ -336,6 +350,31 @@ int main(int argc, char **argv) {
       return 1; // the parser or verifier has reported where and why
     if (failed(weft::verifyModel(*module)))
       return 1;
+  }
+
+  if (plan.getNumOccurrences() || devices.getNumOccurrences() || cluster.getNumOccurrences() ||
+      planOnly) {
+    weft::PlanRequest request;
+    request.plan = plan, request.devices = devices, request.cluster = cluster;
+    request.precision = planPrecision, request.planOnly = planOnly, request.train = train;
+    request.explain = explain.getNumOccurrences() > 0, request.explainJson = explain == "json";
+    request.mesh = mesh, request.schedule = schedule;
+    request.microbatches = microbatches.getNumOccurrences() ? microbatches.getValue() : 0;
+    request.zero = zero.getNumOccurrences() ? zero.getValue() : -1;
+    request.recompute = recompute.getNumOccurrences() ? recompute.getValue() : -1;
+    request.compiling = !outputFile.empty() && !planOnly;
+    weft::PlanDecision chosen = weft::runPlanCommand(*module, request);
+    if (chosen.done)
+      return chosen.exitCode;
+    // Compile the chosen plan exactly as --mesh=... with its settings would.
+    mesh = chosen.mesh;
+    zero = chosen.zero;
+    recompute = chosen.recompute;
+    if (chosen.pp > 1) {
+      microbatches = chosen.microbatches;
+      schedule = chosen.schedule;
+      virtualStages = chosen.virtualStages;
+    }
   }
 
   // The pipeline flags only plan today: they need pp > 1, and --stats.
