@@ -693,6 +693,10 @@ int64_t intBound(Value arg) {
       return c.getLogits().getType().getShape().back();
     if (auto v = dyn_cast<VocabShardStatsOp>(user); v && v.getLabels() == arg)
       return v.getLogits().getType().getShape().back() * shardsAlong(v, v.getVocabAxis());
+    // A pipeline's microbatch slices and reshapes keep the values.
+    if (isa<SliceOp, ReshapeOp>(user))
+      if (int64_t bound = intBound(user->getResult(0)))
+        return bound;
   }
   return 0;
 }
@@ -746,10 +750,17 @@ LogicalResult Writer::run(ArrayRef<func::FuncOp> fns, StringRef source, llvm::ra
       unsigned i = arg.getArgNumber();
       if (auto name = f.getArgAttrOfType<StringAttr>(i, WeftDialect::kInput)) {
         ++seenInputs;
-        if (r == 0)
-          inputs.push_back(fb::CreateInputSpec(fbb, tensorSpec(f, arg, name.getValue()),
-                                               intBound(arg),
+        if (r == 0) {
+          // The ids' bound comes from the op that reads them, on whichever
+          // pipeline rank that is (labels: the last).
+          int64_t bound = 0;
+          for (func::FuncOp other : fns)
+            for (BlockArgument same : other.getArguments())
+              if (other.getArgAttr(same.getArgNumber(), WeftDialect::kInput) == name)
+                bound = std::max(bound, intBound(same));
+          inputs.push_back(fb::CreateInputSpec(fbb, tensorSpec(f, arg, name.getValue()), bound,
                                                static_cast<bool>(f.getArgAttr(i, "weft.global_shape"))));
+        }
       } else if (auto sname = f.getArgAttrOfType<StringAttr>(i, "weft.state")) {
         if (stateIndex.count(sname.getValue()))
           continue;

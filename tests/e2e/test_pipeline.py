@@ -11,9 +11,15 @@ relative) and the same final parameters and optimizer state as 1 device.
 The parameters' bound is that of test_data_parallel.py, for the same
 reason: microbatching adds each gradient up in another order (a relative
 change of about 1e-7), which AdamW's scale-free step magnifies on elements
-whose gradient is near its rounding noise (5e-5; 2e-4 with tp, whose partial
-sums change every activation gradient's rounding). The attention key bias,
-whose exact gradient is zero, is checked to stay near zero instead.
+whose gradient is near its rounding noise (5e-5). With tp the bound is 3e-4:
+tp's partial sums change every activation gradient's rounding, and on the
+4-layer GPT tp=2 alone, without pp, already moves h.1.attn.o_proj.weight
+2.1e-4 of its largest value from 1 device (measured; the pipeline adds
+2e-5). The attention key bias, whose exact gradient is zero, is checked to
+stay near zero instead.
+
+Checkpoints move between meshes: 2 steps on pp=2 (ZeRO-1 on dp=2,pp=2),
+saved, then 3 on 1 device, give the 5-step run's numbers.
 
 GPT's embedding is tied to its LM head: the first and last stages both hold
 it and exchange their gradients, so it is also checked here.
@@ -56,6 +62,17 @@ def train(model, mesh, tmp, flags=(), mpi=False):
     return json.load(open(report))["losses"], st.load(ckpt), weft
 
 
+def resumed(model, mesh, flags, tmp):
+    tag = os.path.join(tmp, f"{os.path.basename(model)}.resume.{mesh}")
+    run([f"{args.bin}/weftc", model, "--train=adamw", "--lr=3e-3", "--eps=1e-6", f"--mesh={mesh}",
+         *flags, "-o", tag + ".weft"])
+    run([f"{args.bin}/weftc", model, "--train=adamw", "--lr=3e-3", "--eps=1e-6", "-o", tag + ".1.weft"])
+    run([f"{args.bin}/weft-run", tag + ".weft", "--steps=2", "--seed=11", f"--save={tag}.half.safetensors"])
+    run([f"{args.bin}/weft-run", tag + ".1.weft", "--steps=3", "--seed=11",
+         f"--resume={tag}.half.safetensors", f"--save={tag}.safetensors"])
+    return st.load(f"{tag}.safetensors")
+
+
 def main():
     tmp = args.tmp or tempfile.mkdtemp(prefix="weft-pp-")
     os.makedirs(tmp, exist_ok=True)
@@ -70,7 +87,7 @@ def main():
         worst, where = max((rel(params[k], ref_params[k]), k) for k in params
                            if k not in noise and k in ref_params)
         noise_ok = all(np.max(np.abs(params[k])) < 1e-4 for k in noise)
-        ok = same_names and loss_err <= 1e-5 and worst <= (2e-4 if tp else 5e-5) and noise_ok
+        ok = same_names and loss_err <= 1e-5 and worst <= (3e-4 if tp else 5e-5) and noise_ok
         print(f"{label:48s} losses {loss_err:.1e}  parameters {worst:.1e} ({where})  "
               f"{'PASS' if ok else 'FAIL'}", flush=True)
         if not same_names:
@@ -86,13 +103,19 @@ def main():
                 ("pp=2", ["--schedule=interleaved", "--virtual-stages=2", "--microbatches=4"], False),
                 ("pp=4", ["--schedule=gpipe", "--microbatches=4"], False),
                 ("pp=4", ["--schedule=1f1b", "--microbatches=8"], False),
-                ("dp=2,tp=2,pp=2", ["--microbatches=2"], False)]
+                ("dp=2,tp=2,pp=2", ["--microbatches=2"], False),
+                ("dp=2,pp=2", ["--microbatches=2", "--zero=1"], False)]
         if MPIRUN:
             runs += [("pp=2", ["--microbatches=4"], True), ("dp=2,tp=2,pp=2", ["--microbatches=2"], True)]
         for mesh, flags, mpi in runs:
             losses, params, weft = train(model, mesh, tmp, flags, mpi)
             check(f"{name}4 {mesh} {' '.join(flags)}{' mpirun' if mpi else ''}", (losses, params), ref,
                   "tp" in mesh)
+        # 2 steps on a pipeline, 3 more on 1 device from its checkpoint.
+        for mesh, flags in [("pp=2", ["--microbatches=4"]), ("dp=2,pp=2", ["--microbatches=2", "--zero=1"])]:
+            params = resumed(model, mesh, flags, tmp)
+            check(f"{name}4 2 steps on {mesh} {' '.join(flags)}, 3 on 1 device", (ref[0], params), ref,
+                  False)
     # Interleaving over 4 ranks needs 8 stages: an 8-layer GPT.
     model = generate("gpt", 8, tmp)
     ref = train(model, "dp=1", tmp)[:2]
