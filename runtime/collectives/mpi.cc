@@ -5,8 +5,8 @@
 //
 // Every call is non-blocking (MPI_Iallreduce, MPI_Irecv, ...) and polled
 // against the collective timeout (sends are buffered and waited for in
-// FinishSends): blocking MPI calls wait forever for a rank
-// that hangs. When the time runs out, or when this rank fails (Abort), the
+// FinishSends): blocking MPI calls wait forever for a rank that hangs.
+// When the time runs out, or when this rank fails (Abort), the
 // process says why on one line and calls MPI_Abort, which ends every
 // process of the job: the pending request still owns the buffers and the
 // peers cannot be released any other way.

@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
 #include "runtime/artifact/artifact_generated.h"
@@ -279,8 +280,10 @@ std::string BuildPipelineArtifact(const PipelineArtifactOptions &o) {
     std::memcpy(bytes.data(), &v, 4);
     constants.push_back(fb::CreateConstantDataDirect(fbb, &bytes));
   }
-  std::vector<fbs::Offset<fb::MeshAxis>> mesh = {fb::CreateMeshAxisDirect(fbb, "pp", 2)};
+  std::vector<fbs::Offset<fb::MeshAxis>> mesh = {
+      fb::CreateMeshAxisDirect(fbb, o.flaw == Flaw::kUnknownAxis ? "xp" : "pp", 2)};
   if (o.dp > 1) mesh.push_back(fb::CreateMeshAxisDirect(fbb, "dp", o.dp));
+  if (o.flaw == Flaw::kAxesOutOfOrder) std::swap(mesh.front(), mesh.back());
   // Rank p * dp + d runs stage p's list; its dp ranks share one program
   // unless a flaw sets one apart.
   std::vector<fbs::Offset<fb::RankProgram>> ranks;
@@ -304,12 +307,17 @@ std::string BuildPipelineArtifact(const PipelineArtifactOptions &o) {
     std::vector<fbs::Offset<fb::PipelineRank>> lists;
     for (const auto &list : schedule->ranks) {
       std::vector<fb::PipelineOp> ops;
-      for (const pipeline::Instruction &in : list)
+      for (const pipeline::Instruction &in : list) {
+        if (o.flaw == Flaw::kTableMissingSend && lists.empty() &&
+            in.kind == pipeline::OpKind::kSendActivation && in.microbatch == 0)
+          continue;
         ops.emplace_back(static_cast<fb::PipelineOpKind>(in.kind), in.microbatch, in.chunk, in.peer);
+      }
       lists.push_back(fb::CreatePipelineRankDirect(fbb, &ops));
     }
-    table = fb::CreatePipelineDirect(fbb, pipeline::ScheduleKindName(o.schedule), 2, 1,
-                                     o.microbatches, &stages, &lists);
+    table = fb::CreatePipelineDirect(fbb, pipeline::ScheduleKindName(o.schedule),
+                                     o.flaw == Flaw::kTableStages ? 3 : 2, 1, o.microbatches,
+                                     &stages, &lists);
   }
   auto root = fb::CreateArtifactDirect(fbb, artifact::kFormatVersion, "pipeline_artifact", &inputs,
                                        &params, &outputs, &states, &constants, &mesh, &ranks,

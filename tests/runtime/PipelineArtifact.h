@@ -36,6 +36,10 @@ struct PipelineArtifactOptions {
     kReadsAbsentParameter,  // stage 0 reads W1, which it does not hold
     kUnevenStage,           // dp rank 1 of stage 1 does not hold W1 (dp = 2)
     kPeerOutOfRange,        // a send to pp rank 2 of 2
+    kUnknownAxis,           // the mesh axis "xp" instead of "pp"
+    kAxesOutOfOrder,        // the mesh [dp, pp] (dp = 2)
+    kTableStages,           // a Pipeline table of 3 stages on pp = 2
+    kTableMissingSend,      // the table's rank 0 list lacks its first send (the programs are fine)
   };
   Flaw flaw = Flaw::kNone;
 };

@@ -2,7 +2,9 @@
 // PipelineArtifact.h to a file, for the lit tests of weft-dump --schedule
 // and weft-run (until weftc compiles pipelines).
 //
-//   weft-pp-artifact out.weft [gpipe|1f1b] [microbatches] [dp] [notable]
+//   weft-pp-artifact out.weft [gpipe|1f1b] [microbatches] [dp] [notable|broken]
+// notable: without the Pipeline table; broken: the table's rank 0 list lacks
+// its first send (the programs are right).
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -12,7 +14,7 @@
 
 int main(int argc, char **argv) {
   if (argc < 2 || argc > 6) {
-    std::fprintf(stderr, "usage: weft-pp-artifact out.weft [gpipe|1f1b] [microbatches] [dp] [notable]\n");
+    std::fprintf(stderr, "usage: weft-pp-artifact out.weft [gpipe|1f1b] [microbatches] [dp] [notable|broken]\n");
     return 2;
   }
   weft::testing::PipelineArtifactOptions o;
@@ -26,7 +28,10 @@ int main(int argc, char **argv) {
   }
   if (argc > 3) o.microbatches = std::atoi(argv[3]);
   if (argc > 4) o.dp = std::atoi(argv[4]);
-  if (argc > 5) o.pipeline_table = std::string(argv[5]) != "notable";
+  if (argc > 5) {
+    o.pipeline_table = std::string(argv[5]) != "notable";
+    if (std::string(argv[5]) == "broken") o.flaw = weft::testing::PipelineArtifactOptions::Flaw::kTableMissingSend;
+  }
   o.batch = 2 * o.microbatches * o.dp;  // two rows per microbatch and rank
   std::ofstream out(argv[1], std::ios::binary);
   const std::string bytes = weft::testing::BuildPipelineArtifact(o);

@@ -180,11 +180,17 @@ TEST(PipelineVerifier, RefusesFlaws) {
       {Flaw::kReadsAbsentParameter, "views parameter 2, which this rank does not hold"},
       {Flaw::kUnevenStage, "parameter 'W0' is held by rank 3 but not by rank 2 of the same pipeline stage"},
       {Flaw::kPeerOutOfRange, "peer 2 is not a rank of mesh axis 0 (2 ranks)"},
+      {Flaw::kUnknownAxis, "mesh axis 'xp' is not one of pp, dp, tp"},
+      {Flaw::kAxesOutOfOrder,
+       "mesh axes must be listed in the order pp, dp, tp (outermost first); got dp, pp"},
+      {Flaw::kTableStages,
+       "the pipeline table has 3 stages, 1 chunks per rank and 2 microbatches; the mesh's pp axis "
+       "has 2 ranks"},
   };
   for (const auto &[flaw, message] : cases) {
     PipelineArtifactOptions o;
     o.flaw = flaw;
-    o.dp = flaw == Flaw::kUnevenStage ? 2 : 1;
+    o.dp = flaw == Flaw::kUnevenStage || flaw == Flaw::kAxesOutOfOrder ? 2 : 1;
     auto program = (*runtime)->LoadFromBytes(testing::BuildPipelineArtifact(o), "flawed.weft");
     ASSERT_FALSE(program.ok()) << message;
     EXPECT_NE(program.status().message().find(message), std::string::npos) << program.status().message();
