@@ -2,6 +2,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "runtime/artifact/format.h"
@@ -97,10 +98,16 @@ class RankChecker {
       case fb::Storage::Param:
         if (a_.params() == nullptr || v.index() >= a_.params()->size())
           return Bad(name_, StrCat("value #", i, " names parameter ", v.index()));
+        if (Absent(r_.params(), v.index()))
+          return Bad(name_, StrCat("value #", i, " views parameter ", v.index(),
+                                   ", which this rank does not hold"));
         break;
       case fb::Storage::State:
         if (a_.states() == nullptr || v.index() >= a_.states()->size())
           return Bad(name_, StrCat("value #", i, " names state ", v.index()));
+        if (Absent(r_.states(), v.index()))
+          return Bad(name_, StrCat("value #", i, " views optimizer state ", v.index(),
+                                   ", which this rank does not hold"));
         break;
       case fb::Storage::Constant: {
         if (a_.constants() == nullptr || v.index() >= a_.constants()->size())
@@ -166,6 +173,9 @@ class RankChecker {
         return Bad(name_, StrCat("the rank maps ", ids.size(), " ", what, "s, the artifact has ",
                                  expected));
       for (unsigned i = 0; i < ids.size(); ++i) {
+        // A pipeline stage does not hold the other stages' parameters.
+        if (ids[i] == kAbsent && (storage == fb::Storage::Param || storage == fb::Storage::State))
+          continue;
         if (ids[i] >= r_.values()->size())
           return Bad(name_, StrCat(what, " #", i, " maps to a missing value"));
         const fb::ValueDesc *v = r_.values()->Get(ids[i]);
@@ -223,6 +233,12 @@ class RankChecker {
         return Bad(name_, StrCat("value #", i, " does not fit output ", v->index()));
     }
     return absl::OkStatus();
+  }
+
+  // The rank's map entry k is kAbsent (or missing: the interface check
+  // reports that).
+  static bool Absent(const flatbuffers::Vector<uint32_t> *ids, uint64_t k) {
+    return ids == nullptr || k >= ids->size() || ids->Get(k) == kAbsent;
   }
 
   const fb::ValueDesc *Value(uint32_t id) const {
@@ -450,6 +466,19 @@ class RankChecker {
           return mismatch;
         return absl::OkStatus();
       }
+      case fb::Opcode::Send:
+      case fb::Opcode::Recv: {
+        // ints: n, peer, axis; the peer is a coordinate along the axis.
+        const bool send = in.op() == fb::Opcode::Send;
+        if (auto s = need(send ? 1 : 0, send ? 0 : 1, 3); !s.ok()) return s;
+        const int64_t ranks = AxisSize(I(2));
+        if (ranks < 1) return absl::InvalidArgumentError(StrCat("axis ", I(2), " is not a mesh axis"));
+        if (I(1) < 0 || I(1) >= ranks)
+          return absl::InvalidArgumentError(
+              StrCat("peer ", I(1), " is not a rank of mesh axis ", I(2), " (", ranks, " ranks)"));
+        if (elems(send ? ops[0] : res[0]) != I(0)) return mismatch;
+        return absl::OkStatus();
+      }
       case fb::Opcode::SgdUpdate:
       case fb::Opcode::AdamwUpdate: {
         bool adam = in.op() == fb::Opcode::AdamwUpdate;
@@ -526,6 +555,120 @@ class RankChecker {
   const std::string &name_;
 };
 
+// The mesh's axes are pp, dp and tp, each at most once, outermost first in
+// that order: the executor derives each rank's coordinates from this.
+absl::Status CheckMeshAxes(const fb::Artifact &a, const std::string &name) {
+  if (a.mesh() == nullptr) return absl::OkStatus();
+  static const char *const kOrder[] = {"pp", "dp", "tp"};
+  int next = 0;  // the first name of kOrder the next axis may have
+  std::string seen;
+  for (const fb::MeshAxis *m : *a.mesh()) {
+    const std::string axis = m->name()->str();
+    int k = 0;
+    while (k < 3 && axis != kOrder[k]) ++k;
+    if (k == 3) return Bad(name, StrCat("mesh axis '", axis, "' is not one of pp, dp, tp"));
+    if (k < next)
+      return Bad(name, StrCat("mesh axes must be listed in the order pp, dp, tp (outermost first); "
+                              "got ", seen, ", ", axis));
+    next = k + 1;
+    absl::StrAppend(&seen, seen.empty() ? "" : ", ", axis);
+  }
+  return absl::OkStatus();
+}
+
+// Ranks along axis `axis_name` and the stride of its coordinate in the rank
+// number; {1, 1} when the mesh lacks it.
+std::pair<int64_t, int64_t> AxisOf(const fb::Artifact &a, const char *axis_name) {
+  int64_t size = 1, stride = 1;
+  bool found = false;
+  if (a.mesh())
+    for (int k = static_cast<int>(a.mesh()->size()) - 1; k >= 0; --k) {
+      const fb::MeshAxis *m = a.mesh()->Get(k);
+      if (m->name()->str() == axis_name) {
+        size = m->size();
+        found = true;
+        break;
+      }
+      stride *= m->size();
+    }
+  return found ? std::make_pair(size, stride) : std::make_pair(int64_t{1}, int64_t{1});
+}
+
+// Every parameter and state tensor is held by some rank, and by all the
+// ranks of a pipeline stage or none of them (the dp and tp groups of a
+// stage share its tensors), so that saving finds each one whole.
+absl::Status CheckHolders(const fb::Artifact &a, const std::string &name) {
+  const auto [pp, stride] = AxisOf(a, "pp");
+  for (bool state : {false, true}) {
+    const auto *specs = state ? a.states() : a.params();
+    if (specs == nullptr) continue;
+    for (unsigned k = 0; k < specs->size(); ++k) {
+      auto held = [&](unsigned r) {
+        const auto *ids = state ? a.ranks()->Get(r)->states() : a.ranks()->Get(r)->params();
+        return ids != nullptr && ids->Get(k) != kAbsent;  // sizes checked per rank before
+      };
+      bool any = false;
+      for (unsigned r = 0; r < a.ranks()->size(); ++r) {
+        any |= held(r);
+        // The first rank of r's stage: its pp coordinate, the others 0.
+        const unsigned first = static_cast<unsigned>((r / stride) % pp * stride);
+        if (held(r) != held(first))
+          return Bad(name, StrCat(state ? "optimizer state '" : "parameter '",
+                                  specs->Get(k)->tensor()->name()->str(), "' is held by rank ",
+                                  held(r) ? r : first, " but not by rank ", held(r) ? first : r,
+                                  " of the same pipeline stage"));
+      }
+      if (!any)
+        return Bad(name, StrCat(state ? "optimizer state '" : "parameter '",
+                                specs->Get(k)->tensor()->name()->str(), "' is held by no rank"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// The Pipeline table (weft-dump --schedule reads it): its sizes agree with
+// the pp axis and each other, and every op names a microbatch, chunk and
+// peer that exist. Whether the lists are a correct schedule is
+// weft::pipeline::Simulate's question, asked by weft-dump.
+absl::Status CheckPipeline(const fb::Artifact &a, const std::string &name) {
+  const fb::Pipeline *p = a.pipeline();
+  if (p == nullptr) return absl::OkStatus();
+  const int64_t pp = AxisOf(a, "pp").first, P = p->stages(), V = p->virtual_stages(),
+                M = p->microbatches();
+  if (p->schedule() == nullptr || P != pp || V < 1 || M < 1)
+    return Bad(name, StrCat("the pipeline table has ", P, " stages, ", V, " chunks per rank and ",
+                            M, " microbatches; the mesh's pp axis has ", pp, " ranks"));
+  if (p->stage_info() == nullptr || static_cast<int64_t>(p->stage_info()->size()) != P * V)
+    return Bad(name, StrCat("the pipeline table describes ",
+                            p->stage_info() ? p->stage_info()->size() : 0, " stages, not ", P * V));
+  for (unsigned s = 0; s < p->stage_info()->size(); ++s) {
+    const fb::PipelineStage *st = p->stage_info()->Get(s);
+    if (!(st->forward_cost() >= 0) || !(st->backward_cost() >= 0) || st->stash_bytes() < 0 ||
+        st->param_bytes() < 0)
+      return Bad(name, StrCat("pipeline stage ", s, " has a negative cost or size"));
+  }
+  if (p->ranks() == nullptr || static_cast<int64_t>(p->ranks()->size()) != P)
+    return Bad(name, StrCat("the pipeline table has ", p->ranks() ? p->ranks()->size() : 0,
+                            " rank lists for ", P, " stages"));
+  for (unsigned r = 0; r < p->ranks()->size(); ++r) {
+    const fb::PipelineRank *list = p->ranks()->Get(r);
+    if (list->ops() == nullptr) return Bad(name, StrCat("pipeline rank ", r, " has no op list"));
+    for (unsigned i = 0; i < list->ops()->size(); ++i) {
+      const fb::PipelineOp *op = list->ops()->Get(i);
+      const bool step = op->kind() == fb::PipelineOpKind::OptimizerStep;
+      const bool message = op->kind() >= fb::PipelineOpKind::SendActivation && !step;
+      if (op->kind() > fb::PipelineOpKind::OptimizerStep ||
+          (!step && (op->microbatch() < 0 || op->microbatch() >= M || op->chunk() < 0 ||
+                     op->chunk() >= V)) ||
+          (message ? op->peer() < 0 || op->peer() >= P || op->peer() == static_cast<int>(r)
+                   : op->peer() != -1))
+        return Bad(name, StrCat("pipeline rank ", r, ", op ", i,
+                                ": a bad kind, microbatch, chunk or peer"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<std::shared_ptr<const Artifact>> ParseArtifact(std::string bytes,
@@ -571,10 +714,13 @@ absl::StatusOr<std::shared_ptr<const Artifact>> ParseArtifact(std::string bytes,
   if (mesh_ranks != static_cast<int64_t>(a.ranks()->size()))
     return Bad(name, StrCat("the mesh has ", mesh_ranks, " ranks, the artifact ", a.ranks()->size(),
                             " programs"));
+  if (absl::Status s = CheckMeshAxes(a, name); !s.ok()) return s;
   for (const fb::RankProgram *r : *a.ranks()) {
     RankChecker checker(a, *r, name);
     if (absl::Status s = checker.Check(); !s.ok()) return s;
   }
+  if (absl::Status s = CheckHolders(a, name); !s.ok()) return s;
+  if (absl::Status s = CheckPipeline(a, name); !s.ok()) return s;
   return std::shared_ptr<const Artifact>(std::move(out));
 }
 

@@ -40,11 +40,16 @@ class Communicator {
   virtual absl::Status AllToAll(const void *send, void *recv, int64_t count, DType dtype) = 0;
   /// Point to point, for pipeline stages: Recv blocks until the matching
   /// Send; messages between two ranks arrive in the order they were sent.
-  /// In process, Send buffers and returns at once; under MPI, a large
-  /// message's Send may wait for the peer's Recv (MPI_Send), so a schedule
-  /// must pair them as the pipeline's deadlock check proves.
+  /// Send copies `buf` and returns at once (buffered: the sender computes on
+  /// while the message travels), so `buf` may be reused as soon as it
+  /// returns; under MPI the transfer completes later, at FinishSends at the
+  /// latest, within the timeout.
   virtual absl::Status Send(const void *buf, int64_t count, DType dtype, int peer) = 0;
   virtual absl::Status Recv(void *buf, int64_t count, DType dtype, int peer) = 0;
+  /// Waits until every message this rank sent has left it (under MPI the
+  /// pending MPI_Isends; in process they already have). The executor calls
+  /// it before a step returns, so no transfer outlives the step.
+  virtual absl::Status FinishSends() { return absl::OkStatus(); }
   virtual absl::Status Barrier() = 0;
   /// This rank failed: every collective of the group, waiting or to come,
   /// returns an error naming `why` instead of waiting for it forever. Under

@@ -3,9 +3,10 @@
 // Open MPI from Debian. bf16 and f16 have no MPI type: they are widened to
 // f32 for the reduction and narrowed back.
 //
-// Every call is non-blocking (MPI_Iallreduce, MPI_Isend, ...) and polled
-// against the collective timeout: blocking MPI calls wait forever for a rank
-// that hangs. When the time runs out, or when this rank fails (Abort), the
+// Every call is non-blocking (MPI_Iallreduce, MPI_Irecv, ...) and polled
+// against the collective timeout (sends are buffered and waited for in
+// FinishSends): blocking MPI calls wait forever for a rank that hangs.
+// When the time runs out, or when this rank fails (Abort), the
 // process says why on one line and calls MPI_Abort, which ends every
 // process of the job: the pending request still owns the buffers and the
 // peers cannot be released any other way.
@@ -14,6 +15,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <list>
 #include <mutex>
 #include <thread>
 
@@ -195,13 +197,30 @@ class Mpi final : public Communicator {
     return absl::OkStatus();
   }
 
+  // Buffered: the message is copied and posted (MPI_Isend), and the rank
+  // computes on while it travels; FinishSends (at the end of the step at the
+  // latest) waits for it under the timeout. A plain MPI_Send of a large
+  // message would stall this rank until the peer posts its receive.
   absl::Status Send(const void *buf, int64_t count, DType dtype, int peer) override {
     if (peer < 0 || peer >= size_ || peer == rank_)
       return absl::InvalidArgumentError(absl::StrCat("rank ", rank_, " cannot send to ", peer));
-    MPI_Request req;
-    WEFT_MPI(MPI_Isend(buf, static_cast<int>(count * DTypeSize(dtype)), MPI_BYTE, peer, 0, comm_, &req));
-    const int to = WorldRankOf(peer);
-    WEFT_RETURN_IF_ERROR(Wait(&req, absl::StrCat("Send to rank ", to), absl::StrCat("rank ", to)));
+    WEFT_RETURN_IF_ERROR(ReapSends());
+    const size_t bytes = count * DTypeSize(dtype);
+    pending_.emplace_back();
+    PendingSend &p = pending_.back();  // stays put in the list while MPI reads it
+    p.data.assign(static_cast<const char *>(buf), static_cast<const char *>(buf) + bytes);
+    p.to = WorldRankOf(peer);
+    WEFT_MPI(MPI_Isend(p.data.data(), static_cast<int>(bytes), MPI_BYTE, peer, 0, comm_, &p.request));
+    return absl::OkStatus();
+  }
+
+  absl::Status FinishSends() override {
+    while (!pending_.empty()) {
+      PendingSend &p = pending_.front();
+      WEFT_RETURN_IF_ERROR(Wait(&p.request, absl::StrCat("Send to rank ", p.to),
+                                absl::StrCat("rank ", p.to)));
+      pending_.pop_front();
+    }
     return absl::OkStatus();
   }
 
@@ -253,6 +272,23 @@ class Mpi final : public Communicator {
     return out;
   }
 
+  // Frees the copies of the sends that have completed; MPI_Test also drives
+  // the transfers of the others.
+  absl::Status ReapSends() {
+    for (auto it = pending_.begin(); it != pending_.end();) {
+      int done = 0;
+      WEFT_MPI(MPI_Test(&it->request, &done, MPI_STATUS_IGNORE));
+      it = done ? pending_.erase(it) : std::next(it);
+    }
+    return absl::OkStatus();
+  }
+
+  struct PendingSend {
+    std::vector<char> data;  // the copy MPI sends from
+    MPI_Request request = MPI_REQUEST_NULL;
+    int to = 0;              // the peer's world rank, for messages
+  };
+  std::list<PendingSend> pending_;
   MPI_Comm comm_;  // the world, or one mesh axis's group (freed by MPI_Finalize)
   double timeout_s_;
   int rank_ = 0, size_ = 1;

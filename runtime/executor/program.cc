@@ -1,106 +1,40 @@
-// Runtime and Program: loading an artifact, holding parameters, and running
-// one rank's instruction list on the CPU backend.
+// Runtime and Program: loading an artifact and running each rank's
+// instruction list on the CPU backend (parameters: parameters.cc).
 #include <omp.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
-#include <set>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "runtime/artifact/holdings.h"
 #include "runtime/artifact/names.h"
-#include "runtime/artifact/reader.h"
-#include "runtime/collectives/communicator.h"
-#include "runtime/cpu/fused.h"
 #include "runtime/cpu/grad_kernels.h"
 #include "runtime/cpu/kernels.h"
 #include "runtime/cpu/optimizers.h"
 #include "runtime/cpu/vocab_shard.h"
 #include "runtime/executor/blocks.h"
-#include "runtime/executor/init.h"
+#include "runtime/executor/program_impl.h"
 #include "runtime/poison.h"
-#include "runtime/io/safetensors.h"
-#include "weft/runtime.h"
 
 namespace weft {
 namespace {
 
 using absl::StrCat;
 
-std::vector<int64_t> ShapeOf(const flatbuffers::Vector<int64_t> *s) {
-  return s ? std::vector<int64_t>(s->begin(), s->end()) : std::vector<int64_t>{};
-}
-
-TensorInfo InfoOf(const fb::TensorSpec &t) {
-  return {t.name()->str(), static_cast<DType>(t.dtype()), ShapeOf(t.shape())};
-}
-
-struct AlignedFree {
-  void operator()(uint8_t *p) const { std::free(p); }
-};
-
-// Between a whole tensor and one rank's slice of it along `dim` (tensor
-// parallelism): the slice is `parts` equal pieces' number `part`.
-void CopySlice(void *whole, void *slice, const std::vector<int64_t> &shape, int dim, int part,
-               int parts, size_t element, bool to_slice) {
-  int64_t outer = 1, inner = element;
-  for (int d = 0; d < dim; ++d) outer *= shape[d];
-  for (size_t d = dim + 1; d < shape.size(); ++d) inner *= shape[d];
-  const int64_t local = shape[dim] / parts;
-  const size_t run = local * inner;  // bytes of one contiguous piece
-  for (int64_t o = 0; o < outer; ++o) {
-    char *w = static_cast<char *>(whole) + (o * shape[dim] + part * local) * inner;
-    char *s = static_cast<char *>(slice) + o * run;
-    if (to_slice) std::memcpy(s, w, run);
-    else std::memcpy(w, s, run);
-  }
-}
-
-// A parameter's tensor-parallel split as CopySlice and FillRandomSlice take
-// it. A grouped split (an LSTM's gates, split_groups > 1) views split_dim as
-// [groups, n / groups] and splits the inner one: an ordinary split of that
-// reshaped tensor, whose elements are in the same order.
-struct SplitView {
-  std::vector<int64_t> shape;
-  int dim;
-};
-SplitView ViewOf(std::vector<int64_t> shape, const fb::ParamSpec &p) {
-  const int dim = p.split_dim(), groups = p.split_groups();
-  if (dim < 0 || groups <= 1) return {std::move(shape), dim};
-  shape[dim] /= groups;
-  shape.insert(shape.begin() + dim, groups);
-  return {std::move(shape), dim + 1};
-}
-
-// One rank's piece of a tensor of `shape` given whole (a SplitView's shape
-// and dim for a grouped split): its tp slice along `dim` (none when -1), and under ZeRO-1 (`flat`) its dp coordinate's
-// contiguous 1/dp of that slice, flattened.
-void TakePiece(const Tensor &whole, Tensor &piece, const std::vector<int64_t> &shape, int dim,
-               bool flat, int d, int t, int tp) {
-  const size_t element = DTypeSize(whole.dtype());
-  const char *src = static_cast<const char *>(whole.data());
-  std::vector<char> slice;
-  if (dim >= 0 && !flat) {
-    CopySlice(const_cast<char *>(src), piece.data(), shape, dim, t, tp, element, /*to_slice=*/true);
-    return;
-  }
-  if (dim >= 0) {
-    slice.resize(whole.byte_size() / tp);
-    CopySlice(const_cast<char *>(src), slice.data(), shape, dim, t, tp, element, /*to_slice=*/true);
-    src = slice.data();
-  }
-  std::memcpy(piece.data(), src + (flat ? d * piece.byte_size() : 0), piece.byte_size());
-}
-
 // A tensor-parallel output (split along `dim` over tp, and along dimension 0
-// over dp when `gather`) from every rank's slice: `local` holds the slices of
+// over dp when `gather`) from the ranks' slices: `local` holds the slices of
 // this process's ranks, all of them in process; under MPI (`world` set) this
-// rank's, all-gathered first. Rank r = d * tp + t.
-absl::Status AssembleSplit(const std::vector<Tensor> &local, int dim, bool gather, int dp, int tp,
-                           Communicator *world, Tensor &out) {
+// rank's, all-gathered first. `coords` gives each slice's (p, d, t): the
+// pipeline's first stage speaks for the others, which hold the same values.
+absl::Status AssembleSplit(const std::vector<Tensor> &local,
+                           const std::vector<std::array<int, 3>> &coords, int dim, bool gather,
+                           int dp, int tp, Communicator *world, Tensor &out) {
   std::vector<const char *> slices;
   Tensor all;
   const size_t slice_bytes = local[0].byte_size();
@@ -120,8 +54,8 @@ absl::Status AssembleSplit(const std::vector<Tensor> &local, int dim, bool gathe
   if (gather) shape[0] /= dp;
   const size_t dp_bytes = gather ? out.byte_size() / dp : 0;
   for (size_t r = 0; r < slices.size(); ++r) {
-    const int d = static_cast<int>(r) / tp, t = static_cast<int>(r) % tp;
-    if (!gather && d != 0) continue;  // a replica of d = 0's
+    const auto [p, d, t] = coords[r];
+    if (p != 0 || (!gather && d != 0)) continue;  // a replica of p = 0, d = 0's
     CopySlice(static_cast<char *>(out.data()) + d * dp_bytes, const_cast<char *>(slices[r]), shape,
               dim, t, tp, DTypeSize(out.dtype()), /*to_slice=*/false);
   }
@@ -140,104 +74,6 @@ cpu::FusedKernel Decode(const fb::FusedProgram &p) {
 }
 
 }  // namespace
-
-// One rank: its program, its copy of the parameters and optimizer state,
-// its arena, and its communicator. Data-parallel ranks hold identical
-// parameters (same init, same averaged updates).
-struct Rank {
-  int index = 0;  // the rank in the mesh: d * tp + t
-  int d = 0, t = 0;  // its data-parallel and tensor-parallel coordinates
-  std::vector<int> coord;  // per mesh axis (the grid axes of the collectives)
-  const fb::RankProgram *prog = nullptr;
-  std::vector<Tensor> params, states;
-  std::unique_ptr<uint8_t, AlignedFree> arena;
-  std::vector<cpu::FusedKernel> fused;  // per instruction; empty unless Fused
-  std::vector<void *> ptr;              // value id -> its bytes, set per run
-  // Per mesh axis: the group of ranks that differ only in that coordinate;
-  // null where the axis has one rank (the collective is then the identity).
-  std::vector<std::unique_ptr<Communicator>> comms;
-  std::vector<int64_t> calls;           // per instruction, when profiling
-  std::vector<double> seconds;
-
-  const fb::ValueDesc &Value(uint32_t id) const { return *prog->values()->Get(id); }
-  DType TypeOf(uint32_t id) const { return static_cast<DType>(Value(id).dtype()); }
-  absl::Status Execute(const fb::Instruction &in, size_t index);
-  absl::Status RunAll(bool profiling);
-  Communicator *CommOf(int64_t axis) const {
-    return axis >= 0 && axis < static_cast<int64_t>(comms.size()) ? comms[axis].get() : nullptr;
-  }
-  int CoordOf(int64_t axis) const {
-    return axis >= 0 && axis < static_cast<int64_t>(coord.size()) ? coord[axis] : 0;
-  }
-  int SizeOf(int64_t axis) const {
-    const Communicator *c = CommOf(axis);
-    return c ? c->size() : 1;
-  }
-};
-
-struct Program::Impl {
-  std::shared_ptr<const artifact::Artifact> art;
-  std::vector<Rank> ranks;
-  std::vector<Tensor> constants;  // shared by the ranks, read only
-  bool profiling = false;
-  int threads_per_rank = 0;
-  int num_ranks = 1;         // of the mesh; more than ranks.size() under MPI
-  int dp = 1, tp = 1;        // the mesh's axes: num_ranks = dp * tp
-  Communicator *process_comm = nullptr;  // under MPI: this process's rank's
-  // Under MPI: the world on a 2-D mesh (the axes' groups are the ranks'), and
-  // this rank's group along dp (gathered outputs, ZeRO state) and along tp
-  // (split parameters), null where the mesh lacks the axis.
-  std::unique_ptr<Communicator> world;
-  Communicator *dp_comm = nullptr, *tp_comm = nullptr;
-};
-
-// Tensor i (a parameter or, `is_state`, optimizer state) whole from the
-// ranks' pieces: under ZeRO-1 (`flat`) each tp slice is first gathered over
-// dp, then the tp slices (when `dim` >= 0) are laid in place. Under MPI these
-// are collectives (every process calls this); in process, plain copies.
-// (A template so that it can take the private Program::Impl.)
-template <class Impl>
-absl::StatusOr<Tensor> Whole(const Impl &m, const TensorInfo &info, bool is_state, size_t i,
-                             const SplitView &view, bool flat) {
-  const int dim = view.dim;
-  const Tensor &mine = (is_state ? m.ranks[0].states : m.ranks[0].params)[i];
-  const int parts = dim >= 0 ? m.tp : 1;
-  const size_t piece = mine.byte_size();                     // one rank's bytes
-  const size_t slice = piece * (flat ? m.dp : 1);             // a tp slice, whole over dp
-  const size_t element = DTypeSize(info.dtype);
-  std::vector<char> slices(slice * parts);
-  if (m.process_comm != nullptr) {
-    std::vector<char> local(flat ? slice : 0);
-    const void *src = mine.data();
-    if (flat) {
-      if (absl::Status s = m.dp_comm->AllGather(mine.data(), local.data(), mine.num_elements(), info.dtype);
-          !s.ok())
-        return s;
-      src = local.data();
-    }
-    if (dim >= 0) {
-      if (absl::Status s = m.tp_comm->AllGather(src, slices.data(), slice / element, info.dtype); !s.ok())
-        return s;
-    } else {
-      std::memcpy(slices.data(), src, slice);
-    }
-  } else {
-    for (const Rank &r : m.ranks) {
-      if ((!flat && r.d != 0) || (dim < 0 && r.t != 0)) continue;  // a copy of one already taken
-      std::memcpy(slices.data() + (dim >= 0 ? r.t : 0) * slice + (flat ? r.d * piece : 0),
-                  (is_state ? r.states : r.params)[i].data(), piece);
-    }
-  }
-  Tensor whole(info.dtype, info.shape);
-  if (dim < 0) {
-    std::memcpy(whole.data(), slices.data(), slice);
-  } else {
-    for (int t = 0; t < m.tp; ++t)
-      CopySlice(whole.data(), slices.data() + t * slice, view.shape, dim, t, m.tp, element,
-                /*to_slice=*/false);
-  }
-  return whole;
-}
 
 absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(const RuntimeOptions &options) {
   if (options.backend == "cuda")
@@ -281,18 +117,33 @@ absl::StatusOr<std::unique_ptr<Program>> Runtime::LoadFromBytes(std::string byte
   impl->art = *art;
   const fb::Artifact &a = *impl->art->root;
   const int num_ranks = static_cast<int>(a.ranks()->size());
-  // Refuse what this machine cannot hold before allocating any of it.
+  // The mesh: its axes outermost first, any of pp, dp, tp in that order (the
+  // reader checked), the rank number row-major over them. A rank's
+  // coordinate along a named axis comes from that axis's place.
+  std::vector<int> &extent = impl->extent, &stride = impl->stride;
+  if (a.mesh())
+    for (const fb::MeshAxis *m : *a.mesh()) {
+      const std::string axis = m->name()->str();
+      const int k = static_cast<int>(extent.size());
+      extent.push_back(static_cast<int>(m->size()));
+      if (axis == "pp") impl->pp_axis = k, impl->pp = extent.back();
+      if (axis == "dp") impl->dp_axis = k, impl->dp = extent.back();
+      if (axis == "tp") impl->tp_axis = k, impl->tp = extent.back();
+    }
+  if (impl->pp * impl->dp * impl->tp != num_ranks)
+    return absl::InvalidArgumentError(StrCat(name, ": the mesh has ", impl->pp * impl->dp * impl->tp,
+                                             " ranks but the artifact ", num_ranks));
+  // Axis k's stride in the rank number (row-major: the last axis innermost).
+  stride.assign(extent.size(), 1);
+  for (int k = static_cast<int>(extent.size()) - 2; k >= 0; --k) stride[k] = stride[k + 1] * extent[k + 1];
+  impl->num_ranks = num_ranks;
+  // Refuse what this machine cannot hold before allocating any of it: every
+  // rank's arena and the parameters and state it holds (all of the ranks,
+  // since the processes of an MPI job may share this machine).
   uint64_t need = 0;
-  for (const fb::RankProgram *r : *a.ranks()) {
-    need += r->arena_bytes();
-    for (const auto *list : {a.params(), a.states()})
-      if (list)
-        for (const fb::ParamSpec *p : *list) {
-          uint64_t n = DTypeSize(static_cast<DType>(p->tensor()->dtype()));
-          for (int64_t d : *p->tensor()->shape()) n *= d;
-          need += n;
-        }
-  }
+  for (int r = 0; r < num_ranks; ++r)
+    need += a.ranks()->Get(r)->arena_bytes() + artifact::HeldBytes(a, r, false) +
+            artifact::HeldBytes(a, r, true);
   const uint64_t have = static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGESIZE);
   if (need > have)
     return absl::ResourceExhaustedError(StrCat(name, ": the model needs ", need,
@@ -306,21 +157,6 @@ absl::StatusOr<std::unique_ptr<Program>> Runtime::LoadFromBytes(std::string byte
       impl->constants.push_back(t);
     }
   // In process, every rank is a thread here; under MPI this process is one.
-  // The mesh: dp outer, tp inner (rank = d * tp + t), as the compiler orders it.
-  std::vector<std::string> axis_names;
-  std::vector<int> extent;
-  if (a.mesh())
-    for (const fb::MeshAxis *m : *a.mesh()) {
-      axis_names.push_back(m->name()->str());
-      extent.push_back(static_cast<int>(m->size()));
-      (axis_names.back() == "tp" ? impl->tp : impl->dp) = extent.back();
-    }
-  if (impl->dp * impl->tp != num_ranks)
-    return absl::InvalidArgumentError(
-        StrCat(name, ": the mesh has ", impl->dp * impl->tp, " ranks but the artifact ", num_ranks));
-  // Axis k's stride in the rank number (row-major: the last axis innermost).
-  std::vector<int> stride(extent.size(), 1);
-  for (int k = static_cast<int>(extent.size()) - 2; k >= 0; --k) stride[k] = stride[k + 1] * extent[k + 1];
   // Per local rank, its communicator for each mesh axis.
   std::vector<std::vector<std::unique_ptr<Communicator>>> comms;
   std::vector<int> local;
@@ -360,32 +196,29 @@ absl::StatusOr<std::unique_ptr<Program>> Runtime::LoadFromBytes(std::string byte
       }
     }
   }
-  impl->num_ranks = num_ranks;
   impl->ranks.resize(local.size());
   for (size_t l = 0; l < local.size(); ++l) {
     const int r = local[l];
     Rank &rank = impl->ranks[l];
     rank.index = r;
-    rank.d = r / impl->tp;
-    rank.t = r % impl->tp;
+    rank.p = impl->Coord(r, impl->pp_axis);
+    rank.d = impl->Coord(r, impl->dp_axis);
+    rank.t = impl->Coord(r, impl->tp_axis);
     for (size_t k = 0; k < extent.size(); ++k) rank.coord.push_back((r / stride[k]) % extent[k]);
     rank.prog = a.ranks()->Get(r);
-    for (const fb::ParamSpec *p : *a.params()) {
-      TensorInfo info = InfoOf(*p->tensor());
-      if (p->split_dim() >= 0) info.shape[p->split_dim()] /= impl->tp;  // this rank's slice
-      rank.params.emplace_back(info.dtype, info.shape);
-    }
-    if (a.states())
-      for (const fb::ParamSpec *p : *a.states()) {
-        TensorInfo info = InfoOf(*p->tensor());
-        if (p->split_dim() >= 0) info.shape[p->split_dim()] /= impl->tp;  // like its parameter
-        if (p->split()) {  // ZeRO-1: this rank's contiguous slice of that, flattened
-          int64_t n = 1;
-          for (int64_t d : info.shape) n *= d;
-          info.shape = {n / impl->dp};
-        }
-        rank.states.emplace_back(info.dtype, info.shape);
+    // Each parameter and state tensor this rank holds (a pipeline stage only
+    // its own); an empty tensor for the others.
+    for (bool is_state : {false, true}) {
+      const auto *specs = is_state ? a.states() : a.params();
+      for (unsigned i = 0; specs && i < specs->size(); ++i) {
+        const fb::ParamSpec &spec = *specs->Get(i);
+        (is_state ? rank.states : rank.params)
+            .push_back(artifact::Holds(a, r, i, is_state)
+                           ? Tensor(static_cast<DType>(spec.tensor()->dtype()),
+                                    artifact::LocalShape(a, spec, is_state))
+                           : Tensor());
       }
+    }
     size_t arena = std::max<uint64_t>(rank.prog->arena_bytes(), 64);
     rank.arena.reset(static_cast<uint8_t *>(std::aligned_alloc(64, (arena + 63) / 64 * 64)));
     PoisonIfAsked(rank.arena.get(), arena);
@@ -398,8 +231,9 @@ absl::StatusOr<std::unique_ptr<Program>> Runtime::LoadFromBytes(std::string byte
   if (options_.communicator == "mpi") {
     Rank &me = impl->ranks[0];
     impl->process_comm = impl->world ? impl->world.get() : me.comms[0].get();
-    for (size_t k = 0; k < axis_names.size(); ++k)
-      (axis_names[k] == "tp" ? impl->tp_comm : impl->dp_comm) = me.comms[k].get();
+    for (auto [axis, comm] : {std::pair{impl->pp_axis, &impl->pp_comm},
+                              {impl->dp_axis, &impl->dp_comm}, {impl->tp_axis, &impl->tp_comm}})
+      if (axis >= 0) *comm = me.comms[axis].get();
   }
   // Ranks on threads share the cores rather than each taking them all.
   impl->threads_per_rank = std::max(
@@ -428,188 +262,11 @@ absl::StatusOr<std::unique_ptr<Program>> Runtime::LoadFromBytes(std::string byte
 
 Program::Program(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Program::~Program() = default;
-
-absl::Status Program::InitParameters(uint64_t seed) {
-  const fb::Artifact &a = *impl_->art->root;
-  for (Rank &rank : impl_->ranks) {
-    for (unsigned i = 0; i < a.params()->size(); ++i) {
-      const fb::ParamSpec &spec = *a.params()->Get(i);
-      const fb::InitSpec &init = *spec.init();
-      if (spec.split_dim() >= 0) {
-        const SplitView view = ViewOf(params_[i].shape, spec);
-        FillRandomSlice(rank.params[i], static_cast<InitDist>(init.dist()), init.a(), init.b(),
-                        seed, params_[i].name, view.shape, view.dim, rank.t, impl_->tp);
-      }
-      else
-        FillRandom(rank.params[i], static_cast<InitDist>(init.dist()), init.a(), init.b(), seed,
-                   params_[i].name);
-    }
-    for (unsigned i = 0; i < states_.size(); ++i) {
-      const fb::ParamSpec &spec = *a.states()->Get(i);
-      const fb::InitSpec &init = *spec.init();
-      const auto dist = static_cast<InitDist>(init.dist());
-      const bool constant = dist == InitDist::kZeros || dist == InitDist::kOnes;
-      if (constant || (!spec.split() && spec.split_dim() < 0)) {
-        FillRandom(rank.states[i], dist, init.a(), init.b(), seed, states_[i].name);
-        continue;
-      }
-      // A random state that is split: this rank's piece of the whole one's
-      // numbers, as on one device.
-      Tensor whole(states_[i].dtype, states_[i].shape);
-      FillRandom(whole, dist, init.a(), init.b(), seed, states_[i].name);
-      const SplitView view = ViewOf(states_[i].shape, spec);
-      TakePiece(whole, rank.states[i], view.shape, view.dim, spec.split(), rank.d, rank.t,
-                impl_->tp);
-    }
-  }
-  return absl::OkStatus();
-}
-
 int Program::num_ranks() const { return impl_->num_ranks; }
 int Program::process_rank() const { return impl_->ranks[0].index; }
 
 void Program::AbortJob(const std::string &why) {
   if (impl_->process_comm != nullptr) impl_->process_comm->Abort(why);
-}
-
-int64_t Program::step() const {
-  for (size_t i = 0; i < states_.size(); ++i)
-    if (states_[i].name == "optimizer.step")
-      return static_cast<int64_t>(impl_->ranks[0].states[i].data_as<float>()[0]);
-  return 0;
-}
-
-absl::Status Program::SetParameter(const std::string &name, const Tensor &value) {
-  for (size_t i = 0; i < params_.size(); ++i) {
-    if (params_[i].name != name) continue;
-    if (value.dtype() != params_[i].dtype || value.shape() != params_[i].shape)
-      return absl::InvalidArgumentError(
-          StrCat("parameter '", name, "' is ", DTypeName(params_[i].dtype),
-                 ShapeString(params_[i].shape), ", got ", value.DebugString()));
-    const SplitView view = ViewOf(params_[i].shape, *impl_->art->root->params()->Get(i));
-    for (Rank &rank : impl_->ranks) {
-      if (view.dim >= 0)
-        CopySlice(const_cast<void *>(value.data()), rank.params[i].data(), view.shape, view.dim,
-                  rank.t, impl_->tp, DTypeSize(value.dtype()), /*to_slice=*/true);
-      else
-        std::memcpy(rank.params[i].data(), value.data(), value.byte_size());
-    }
-    return absl::OkStatus();
-  }
-  return absl::NotFoundError(StrCat("the model has no parameter '", name, "'"));
-}
-
-absl::StatusOr<Tensor> Program::GetParameter(const std::string &name) const {
-  for (size_t i = 0; i < params_.size(); ++i) {
-    if (params_[i].name != name) continue;
-    const SplitView view = ViewOf(params_[i].shape, *impl_->art->root->params()->Get(i));
-    if (view.dim < 0) return impl_->ranks[0].params[i].Clone();
-    if (impl_->process_comm != nullptr)
-      return absl::UnimplementedError("reading a tensor-parallel parameter under MPI: use SaveParameters");
-    Tensor whole(params_[i].dtype, params_[i].shape);
-    for (Rank &r : impl_->ranks)
-      if (r.d == 0)
-        CopySlice(whole.data(), r.params[i].data(), view.shape, view.dim, r.t, impl_->tp,
-                  DTypeSize(params_[i].dtype), /*to_slice=*/false);
-    return whole;
-  }
-  for (size_t i = 0; i < states_.size(); ++i) {
-    if (states_[i].name != name) continue;
-    const fb::ParamSpec &spec = *impl_->art->root->states()->Get(i);
-    if (!spec.split() && spec.split_dim() < 0) return impl_->ranks[0].states[i].Clone();
-    if (impl_->process_comm != nullptr)
-      return absl::UnimplementedError("reading split optimizer state under MPI: use SaveParameters");
-    return Whole(*impl_, states_[i], /*is_state=*/true, i, ViewOf(states_[i].shape, spec),
-                 spec.split());
-  }
-  return absl::NotFoundError(StrCat("the model has no parameter '", name, "'"));
-}
-
-absl::Status Program::LoadParameters(const std::string &path, bool with_state) {
-  auto file = io::ReadSafetensors(path);
-  if (!file.ok()) return file.status();
-  std::vector<std::string> problems;
-  std::set<std::string> known;
-  int found = 0, missing_state = 0;
-  auto load = [&](const std::vector<TensorInfo> &infos, bool is_state) {
-    for (size_t i = 0; i < infos.size(); ++i) {
-      const TensorInfo &p = infos[i];
-      known.insert(p.name);
-      auto it = file->tensors.find(p.name);
-      if (it == file->tensors.end()) {
-        if (is_state) ++missing_state;
-        else problems.push_back(StrCat("missing '", p.name, "' (", DTypeName(p.dtype),
-                                       ShapeString(p.shape), ")"));
-        continue;
-      }
-      if (it->second.dtype() != p.dtype || it->second.shape() != p.shape) {
-        problems.push_back(StrCat("'", p.name, "' is ", it->second.DebugString(),
-                                  ", the model needs ", DTypeName(p.dtype), ShapeString(p.shape)));
-        continue;
-      }
-      if (!is_state) ++found;
-      const bool split = is_state && impl_->art->root->states()->Get(i)->split();
-      const SplitView view =
-          ViewOf(p.shape, *(is_state ? impl_->art->root->states() : impl_->art->root->params())->Get(i));
-      for (Rank &rank : impl_->ranks)
-        TakePiece(it->second, (is_state ? rank.states : rank.params)[i], view.shape, view.dim, split,
-                  rank.d, rank.t, impl_->tp);
-    }
-  };
-  load(params_, /*is_state=*/false);
-  if (with_state) load(states_, /*is_state=*/true);
-  for (const auto &[name, t] : file->tensors)
-    if (!known.count(name) && name.rfind("optimizer.", 0) != 0)
-      problems.push_back(StrCat("unexpected '", name, "' (not a parameter of the model)"));
-  if (with_state && missing_state > 0)
-    problems.insert(problems.begin(),
-                    StrCat(missing_state, " of ", states_.size(),
-                           " optimizer state tensors are missing (e.g. 'optimizer.step'): --resume "
-                           "needs a checkpoint written by --save of a training run; to start "
-                           "fresh from these weights use --weights"));
-  if (problems.empty()) return absl::OkStatus();
-  std::string summary =
-      StrCat(path, ": the weights do not fit the model (", found, " of ", params_.size(),
-             " parameters found", found == 0 ? "; is this file for another model?" : "", "): ");
-  const size_t shown = std::min<size_t>(problems.size(), 6);
-  summary += absl::StrJoin(problems.begin(), problems.begin() + shown, "; ");
-  if (problems.size() > shown) summary += StrCat("; ... and ", problems.size() - shown, " more");
-  return absl::InvalidArgumentError(summary);
-}
-
-absl::Status Program::SaveParameters(const std::string &path) const {
-  io::Safetensors file;
-  // Every rank holds the same parameters; rank 0 speaks for them. ZeRO-1
-  // state is gathered from the ranks' slices (a collective under MPI, so
-  // every process calls this; only rank 0 writes).
-  const fb::Artifact &a = *impl_->art->root;
-  const Rank &rank = impl_->ranks[0];
-  for (size_t i = 0; i < params_.size(); ++i) {
-    const int dim = a.params()->Get(i)->split_dim();
-    if (dim < 0) {
-      file.tensors[params_[i].name] = rank.params[i];
-      continue;
-    }
-    auto whole = Whole(*impl_, params_[i], /*is_state=*/false, i,
-                       ViewOf(params_[i].shape, *a.params()->Get(i)), /*flat=*/false);
-    if (!whole.ok()) return whole.status();
-    file.tensors[params_[i].name] = *whole;
-  }
-  for (size_t i = 0; i < states_.size(); ++i) {
-    const fb::ParamSpec &spec = *a.states()->Get(i);
-    if (!spec.split() && spec.split_dim() < 0) {
-      file.tensors[states_[i].name] = rank.states[i];
-      continue;
-    }
-    auto whole = Whole(*impl_, states_[i], /*is_state=*/true, i, ViewOf(states_[i].shape, spec),
-                       spec.split());
-    if (!whole.ok()) return whole.status();
-    file.tensors[states_[i].name] = *whole;
-  }
-  if (process_rank() != 0) return absl::OkStatus();
-  file.metadata["format"] = "pt";  // what other safetensors readers expect
-  file.metadata["weft.source"] = impl_->art->root->source() ? impl_->art->root->source()->str() : "";
-  return io::WriteSafetensors(path, file);
 }
 
 void Program::set_profiling(bool on) {
@@ -623,7 +280,9 @@ void Program::set_profiling(bool on) {
 std::vector<InstructionProfile> Program::profile() const {
 
   std::vector<InstructionProfile> out;
-  const Rank &rank = impl_->ranks[0];  // rank 0's clock; the others run the same list
+  // Rank 0's clock: dp and tp ranks run the same list; other pipeline stages
+  // run their own, not shown.
+  const Rank &rank = impl_->ranks[0];
   const auto &instructions = *rank.prog->instructions();
   for (size_t i = 0; i < rank.calls.size(); ++i) {
     const fb::Instruction &in = *instructions[i];
@@ -633,16 +292,25 @@ std::vector<InstructionProfile> Program::profile() const {
   return out;
 }
 
-// Per device (rank 0): what one device of the mesh must hold.
-int64_t Program::arena_bytes() const { return impl_->ranks[0].prog->arena_bytes(); }
+// Per device: what the device that needs the most must hold (pipeline
+// stages differ; the other ranks are alike). Computed from the artifact, so
+// that every process of an MPI job reports the same.
+int64_t Program::arena_bytes() const {
+  uint64_t n = 0;
+  for (const fb::RankProgram *r : *impl_->root().ranks()) n = std::max(n, r->arena_bytes());
+  return static_cast<int64_t>(n);
+}
 int64_t Program::parameter_bytes() const {
   int64_t n = 0;
-  for (const Tensor &t : impl_->ranks[0].params) n += t.byte_size();
+  for (int r = 0; r < impl_->num_ranks; ++r) n = std::max(n, artifact::HeldBytes(impl_->root(), r, false));
   return n;
 }
 int64_t Program::peak_bytes() const {
-  int64_t n = arena_bytes() + parameter_bytes();
-  for (const Tensor &t : impl_->ranks[0].states) n += t.byte_size();
+  const fb::Artifact &a = impl_->root();
+  int64_t n = 0;
+  for (int r = 0; r < impl_->num_ranks; ++r)
+    n = std::max<int64_t>(n, a.ranks()->Get(r)->arena_bytes() + artifact::HeldBytes(a, r, false) +
+                                 artifact::HeldBytes(a, r, true));
   // Inputs and outputs as one device holds them (its slice of split ones).
   for (const auto *list : {&inputs_, &outputs_})
     for (const TensorInfo &t : *list) {
@@ -686,7 +354,8 @@ absl::StatusOr<std::map<std::string, Tensor>> Program::Run(
   std::vector<Tensor> out_tensors(outputs_.size()), slices(outputs_.size());
   std::vector<std::vector<Tensor>> per_rank(outputs_.size());
   // In one process, an output written by tensor-parallel ranks other than
-  // t = 0 repeats t = 0's; it goes to scratch.
+  // t = 0, or by pipeline stages other than the first, repeats theirs; it
+  // goes to scratch.
   std::vector<std::vector<Tensor>> scratch(outputs_.size());
   for (size_t i = 0; i < outputs_.size(); ++i) {
     const Rank &first = m.ranks[0];
@@ -698,7 +367,7 @@ absl::StatusOr<std::map<std::string, Tensor>> Program::Run(
       for (size_t l = 0; l < m.ranks.size(); ++l)
         per_rank[i].push_back(Tensor::Uninitialized(outputs_[i].dtype, ShapeOf(v.shape())));
       out_tensors[i] = Tensor::Uninitialized(outputs_[i].dtype, outputs_[i].shape);
-    } else if (gather && distributed) {
+    } else if (gather && distributed && dp > 1) {
       slices[i] = Tensor::Uninitialized(outputs_[i].dtype, ShapeOf(v.shape()));
       out_tensors[i] = Tensor::Uninitialized(outputs_[i].dtype, outputs_[i].shape);
     } else if (gather || m.ranks.size() == 1) {
@@ -731,10 +400,13 @@ absl::StatusOr<std::map<std::string, Tensor>> Program::Run(
             rank.ptr[id] = slices[o].data();
           } else if (!per_rank[o].empty()) {
             rank.ptr[id] = per_rank[o][l].data();
-          } else if (rank.t != 0 && m.ranks.size() > 1) {
-            // Threads of one process: t = 0 writes the returned tensor and
-            // the others, holding the same values, write aside rather than
-            // racing it. A process that runs one rank (MPI) owns its tensor.
+          } else if (((rank.t != 0 || rank.p != 0) && m.ranks.size() > 1) ||
+                     out_tensors[o].empty()) {
+            // Threads of one process: t = 0 of the first pipeline stage
+            // writes the returned tensor and the others, holding the same
+            // values, write aside rather than racing it (so does a rank whose
+            // output rank 0 does not write here). A process that runs one
+            // rank (MPI) owns its tensor.
             scratch[o].push_back(Tensor::Uninitialized(outputs_[o].dtype, ShapeOf(v.shape())));
             rank.ptr[id] = scratch[o].back().data();
           } else {
@@ -778,10 +450,17 @@ absl::StatusOr<std::map<std::string, Tensor>> Program::Run(
                                 StrCat("rank ", m.ranks[l].index, ": ", statuses[l].message()));
   }
   if (!status.ok()) return status;
+  // Each slice's coordinates for AssembleSplit: this process's ranks, or
+  // under MPI every rank of the world.
+  std::vector<std::array<int, 3>> coords;
+  for (int r = 0; r < (distributed ? m.num_ranks : static_cast<int>(m.ranks.size())); ++r) {
+    const int index = distributed ? r : m.ranks[r].index;
+    coords.push_back({m.Coord(index, m.pp_axis), m.Coord(index, m.dp_axis), m.Coord(index, m.tp_axis)});
+  }
   for (size_t i = 0; i < outputs_.size(); ++i)
     if (const int dim = a.outputs()->Get(i)->split_dim(); dim >= 0 && m.num_ranks > 1)
-      if (absl::Status s = AssembleSplit(per_rank[i], dim, a.outputs()->Get(i)->gather(), m.dp,
-                                         m.tp, m.process_comm, out_tensors[i]);
+      if (absl::Status s = AssembleSplit(per_rank[i], coords, dim, a.outputs()->Get(i)->gather(),
+                                         m.dp, m.tp, m.process_comm, out_tensors[i]);
           !s.ok())
         return s;
   for (size_t i = 0; i < outputs_.size(); ++i)
@@ -817,6 +496,10 @@ absl::Status Rank::RunAll(bool profiling) {
       return absl::Status(s.code(), StrCat(in.loc() ? in.loc()->str() : "?", ": ",
                                            in.name() ? in.name()->str() : "?", ": ", s.message()));
   }
+  // Sends overlap the instructions after them; none outlives the step.
+  for (const auto &comm : comms)
+    if (comm)
+      if (absl::Status s = comm->FinishSends(); !s.ok()) return s;
   return absl::OkStatus();
 }
 
@@ -1005,6 +688,19 @@ absl::Status Rank::Execute(const fb::Instruction &in, size_t index) {
       if (absl::Status s = comm->AllToAll(send.data(), recv.data(), n, t); !s.ok()) return s;
       UnpackSlices(recv.data(), res(0), I(2), parts, n / I(2) * bytes);
       return absl::OkStatus();
+    }
+    case fb::Opcode::Send:
+    case fb::Opcode::Recv: {
+      // ints: n, peer, axis. A send returns at once (buffered), so the rank
+      // computes on while the message travels; a receive waits for it.
+      const bool send = in.op() == fb::Opcode::Send;
+      Communicator *comm = CommOf(I(2));
+      if (!comm)
+        return absl::InvalidArgumentError(
+            StrCat(send ? "a send" : "a receive", " along mesh axis ", I(2), ", which has one rank"));
+      const DType t = TypeOf(send ? in.operands()->Get(0) : in.results()->Get(0));
+      return send ? comm->Send(op(0), I(0), t, static_cast<int>(I(1)))
+                  : comm->Recv(res(0), I(0), t, static_cast<int>(I(1)));
     }
     case fb::Opcode::AllReduce: {
       Communicator *comm = CommOf(I(2));

@@ -12,12 +12,25 @@
 namespace weft::pipeline {
 namespace {
 
+// "forward 1, backward 2", or per stage when the stages differ (a cut by
+// the compiler's cost model): "forward 1 1.5, backward 2 3 per stage".
+std::string CostText(const Costs &c) {
+  if (c.stage_forward.empty()) return absl::StrFormat("forward %g, backward %g", c.forward, c.backward);
+  auto list = [](const std::vector<double> &v) {
+    std::vector<std::string> parts;
+    for (double x : v) parts.push_back(absl::StrFormat("%.3g", x));
+    return absl::StrJoin(parts, " ");
+  };
+  return absl::StrCat("forward ", list(c.stage_forward), ", backward ", list(c.stage_backward),
+                      " per stage");
+}
+
 std::string Header(const Schedule &s, const Simulation &sim, const Costs &c) {
   const ScheduleOptions &o = s.options;
   std::string h = absl::StrCat(ScheduleKindName(o.kind), ": ", o.stages, " stages, ", o.microbatches,
                                " microbatches");
   if (o.virtual_stages > 1) absl::StrAppend(&h, ", ", o.virtual_stages, " virtual stages per rank");
-  absl::StrAppendFormat(&h, "; costs forward %g, backward %g, comm %g", c.forward, c.backward, c.comm);
+  absl::StrAppendFormat(&h, "; costs %s, comm %g", CostText(c), c.comm);
   if (c.optimizer > 0) absl::StrAppendFormat(&h, ", optimizer %g", c.optimizer);
   absl::StrAppend(&h, "; sends ", sim.sends == SendMode::kBlocking ? "blocking" : "buffered");
   return h;
@@ -107,10 +120,9 @@ std::string RenderSvg(const Schedule &s, const Simulation &sim, const Costs &c) 
   absl::StrAppendFormat(&out, "<text x=\"%.0f\" y=\"24\" font-size=\"17\" font-weight=\"bold\">%s</text>\n",
                         left, title);
   absl::StrAppendFormat(&out,
-                        "<text x=\"%.0f\" y=\"46\" font-size=\"12\" fill=\"#444\">forward %g, backward "
-                        "%g, comm %g per op, %s sends; time %g; peak in-flight activations per rank: "
-                        "%s</text>\n",
-                        left, c.forward, c.backward, c.comm,
+                        "<text x=\"%.0f\" y=\"46\" font-size=\"12\" fill=\"#444\">%s, comm %g per op, "
+                        "%s sends; time %g; peak in-flight activations per rank: %s</text>\n",
+                        left, CostText(c), c.comm,
                         sim.sends == SendMode::kBlocking ? "blocking" : "buffered", sim.makespan,
                         absl::StrJoin(sim.peak_activations, ", "));
   for (int r = 0; r < P; ++r) {

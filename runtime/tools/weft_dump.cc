@@ -18,13 +18,20 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "nlohmann/json.hpp"
+#include "runtime/artifact/holdings.h"
 #include "runtime/artifact/names.h"
 #include "runtime/artifact/reader.h"
+#include "runtime/pipeline/artifact_schedule.h"
+#include "runtime/pipeline/render.h"
 #include "weft/tensor.h"
 
 ABSL_FLAG(bool, partition, false,
           "print how the model is split over the mesh: per tensor its sharding and local shape, "
           "per collective its axis, bytes and source op, and per device memory");
+ABSL_FLAG(bool, schedule, false,
+          "print the pipeline schedule the artifact carries: each rank's forwards and backwards in "
+          "time, the bubble fraction and the peak activation memory per stage (--format=svg: the "
+          "picture)");
 ABSL_FLAG(std::string, format, "text",
           "text, json, dot (Graphviz, ops coloured by sharding) or svg (the dot graph through "
           "Graphviz's `dot -Tsvg`)");
@@ -55,13 +62,7 @@ int64_t Bytes(const fb::ValueDesc &v) {
   return n * weft::DTypeSize(static_cast<weft::DType>(v.dtype()));
 }
 
-// Ranks along a named mesh axis; 1 when the mesh lacks it.
-int64_t AxisSize(const fb::Artifact &a, const char *name) {
-  if (a.mesh())
-    for (const fb::MeshAxis *ax : *a.mesh())
-      if (ax->name()->str() == name) return ax->size();
-  return 1;
-}
+using weft::artifact::AxisSize;
 
 std::string ShapeOf(std::vector<int64_t> s) { return weft::ShapeString(s); }
 
@@ -104,17 +105,34 @@ json PartitionJson(const fb::Artifact &a) {
                ? absl::StrCat("tp: dim ", p->split_dim(), " in ", p->split_groups(), " groups")
                : absl::StrCat("tp: dim ", p->split_dim());
   };
-  for (const fb::ParamSpec *p : *a.params())
-    add("parameter", p->tensor(), p->split_dim() >= 0 ? tpSplit(p) : "replicated",
-        p->split_dim(), tp, false);
+  // With pipelines, the stages that hold it ("pp: 1; " when only stage 1).
+  const int64_t pp = AxisSize(a, "pp");
+  auto stages = [&](size_t i, bool is_state) {
+    std::vector<int> held;
+    for (unsigned r = 0; r < a.ranks()->size(); ++r)
+      if (weft::artifact::Holds(a, r, i, is_state) &&
+          (held.empty() || held.back() != weft::artifact::AxisCoord(a, r, "pp")))
+        held.push_back(weft::artifact::AxisCoord(a, r, "pp"));
+    return pp > 1 && static_cast<int64_t>(held.size()) < pp
+               ? absl::StrCat("pp: ", absl::StrJoin(held, ","), "; ")
+               : std::string();
+  };
+  for (unsigned i = 0; i < a.params()->size(); ++i) {
+    const fb::ParamSpec *p = a.params()->Get(i);
+    add("parameter", p->tensor(),
+        stages(i, false) + (p->split_dim() >= 0 ? tpSplit(p) : "replicated"), p->split_dim(), tp,
+        false);
+  }
   if (a.states())
-    for (const fb::ParamSpec *p : *a.states())
+    for (unsigned i = 0; i < a.states()->size(); ++i) {
+      const fb::ParamSpec *p = a.states()->Get(i);
       add("state", p->tensor(),
-          p->split() && p->split_dim() >= 0 ? absl::StrCat(tpSplit(p), ", dp: flat")
-          : p->split()                      ? "dp: flat slice (ZeRO-1)"
-          : p->split_dim() >= 0             ? tpSplit(p)
-                                : "replicated",
+          stages(i, true) + (p->split() && p->split_dim() >= 0 ? absl::StrCat(tpSplit(p), ", dp: flat")
+                             : p->split()                      ? "dp: flat slice (ZeRO-1)"
+                             : p->split_dim() >= 0             ? tpSplit(p)
+                                                               : "replicated"),
           p->split_dim(), tp, p->split());
+    }
   json collectives = json::array();
   const fb::RankProgram &rank = *a.ranks()->Get(0);
   for (const fb::Instruction *in : *rank.instructions()) {
@@ -131,8 +149,9 @@ json PartitionJson(const fb::Artifact &a) {
 
 void PrintPartition(const json &j) {
   std::string mesh;
-  for (const auto &[axis, size] : j["mesh"].items())
-    absl::StrAppend(&mesh, mesh.empty() ? "" : " x ", axis, "=", size.get<int>());
+  for (const json &axis : j["mesh_axes"])
+    absl::StrAppend(&mesh, mesh.empty() ? "" : " x ", axis["name"].get<std::string>(), "=",
+                    axis["size"].get<int>());
   std::printf("partition of %s over %s (%d ranks)\n\n", j["artifact"].get<std::string>().c_str(),
               mesh.empty() ? "one device" : mesh.c_str(), j["num_ranks"].get<int>());
   std::printf("%-10s %-34s %-16s %-26s %-16s %14s\n", "kind", "tensor", "global", "sharding",
@@ -156,7 +175,7 @@ void PrintPartition(const json &j) {
                 static_cast<long long>(std::get<2>(key)), row.first, std::get<3>(key).c_str(),
                 row.second.c_str());
   const json &r0 = j["ranks"][0];
-  const int64_t params = j["parameter_bytes"].get<int64_t>(), state = j["state_bytes"].get<int64_t>(),
+  const int64_t params = r0["parameter_bytes"].get<int64_t>(), state = r0["state_bytes"].get<int64_t>(),
                 arena = r0["arena_bytes"].get<int64_t>(), grads = r0["gradient_bytes"].get<int64_t>(),
                 acts = r0["activation_bytes"].get<int64_t>();
   std::printf("\nmemory per device (rank 0): parameters %lld, gradients %lld, optimizer state %lld, "
@@ -178,11 +197,15 @@ json ToJson(const weft::artifact::Artifact &art) {
     j["inputs"].push_back({{"name", in->tensor()->name()->str()},
                            {"type", TypeStr(in->tensor()->dtype(), in->tensor()->shape())},
                            {"int_bound", in->int_bound()}});
-  int64_t param_bytes = 0, whole_param_bytes = 0;
+  // Per device: the most any rank holds (pipeline stages differ).
+  int64_t param_bytes = 0, whole_param_bytes = 0, state_bytes = 0;
+  for (unsigned r = 0; r < a.ranks()->size(); ++r) {
+    param_bytes = std::max(param_bytes, weft::artifact::HeldBytes(a, r, false));
+    state_bytes = std::max(state_bytes, weft::artifact::HeldBytes(a, r, true));
+  }
   for (const fb::ParamSpec *p : *a.params()) {
     int64_t n = weft::DTypeSize(static_cast<weft::DType>(p->tensor()->dtype()));
     for (int64_t d : *p->tensor()->shape()) n *= d;
-    param_bytes += p->split_dim() >= 0 ? n / AxisSize(a, "tp") : n;  // per device
     whole_param_bytes += n;
     j["parameters"].push_back({{"name", p->tensor()->name()->str()},
                                {"type", TypeStr(p->tensor()->dtype(), p->tensor()->shape())},
@@ -193,15 +216,11 @@ json ToJson(const weft::artifact::Artifact &art) {
   }
   j["parameter_bytes"] = param_bytes;  // on one device
   j["parameter_bytes_whole"] = whole_param_bytes;
-  int64_t state_bytes = 0;
   j["states"] = json::array();
   if (a.states())
     for (const fb::ParamSpec *p : *a.states()) {
       int64_t n = weft::DTypeSize(static_cast<weft::DType>(p->tensor()->dtype()));
-      for (int64_t d : *p->tensor()->shape()) n *= d;
-      if (p->split()) n /= AxisSize(a, "dp");  // ZeRO-1: per device
-      if (p->split_dim() >= 0) n /= AxisSize(a, "tp");
-      state_bytes += n;
+      for (int64_t d : weft::artifact::LocalShape(a, *p, true)) n *= d;  // a holder's piece
       j["states"].push_back({{"name", p->tensor()->name()->str()},
                              {"type", TypeStr(p->tensor()->dtype(), p->tensor()->shape())},
                              {"bytes", n}});
@@ -210,8 +229,12 @@ json ToJson(const weft::artifact::Artifact &art) {
   for (const fb::OutputSpec *o : *a.outputs())
     j["outputs"].push_back({{"name", o->name()->str()}, {"is_loss", o->is_loss()}});
   j["mesh"] = json::object();
+  j["mesh_axes"] = json::array();  // in the mesh's order, outermost first
   if (a.mesh())
-    for (const fb::MeshAxis *ax : *a.mesh()) j["mesh"][ax->name()->str()] = ax->size();
+    for (const fb::MeshAxis *ax : *a.mesh()) {
+      j["mesh"][ax->name()->str()] = ax->size();
+      j["mesh_axes"].push_back({{"name", ax->name()->str()}, {"size", ax->size()}});
+    }
   j["num_ranks"] = a.ranks()->size();
   j["partition"] = PartitionJson(a);
   for (unsigned r = 0; r < a.ranks()->size(); ++r) {
@@ -221,7 +244,11 @@ json ToJson(const weft::artifact::Artifact &art) {
     jr["arena_bytes"] = rank.arena_bytes();
     jr["gradient_bytes"] = rank.gradient_bytes();  // the arena's peak, split
     jr["activation_bytes"] = rank.activation_bytes();
-    jr["peak_bytes"] = rank.arena_bytes() + param_bytes + state_bytes;
+    if (AxisSize(a, "pp") > 1) jr["stage"] = weft::artifact::AxisCoord(a, r, "pp");
+    jr["parameter_bytes"] = weft::artifact::HeldBytes(a, r, false);
+    jr["state_bytes"] = weft::artifact::HeldBytes(a, r, true);
+    jr["peak_bytes"] = rank.arena_bytes() + jr["parameter_bytes"].get<int64_t>() +
+                       jr["state_bytes"].get<int64_t>();
     for (unsigned i = 0; i < rank.values()->size(); ++i) {
       const fb::ValueDesc &v = *rank.values()->Get(i);
       jr["values"].push_back({{"id", i},
@@ -273,6 +300,19 @@ json ToJson(const weft::artifact::Artifact &art) {
       by["bytes"] = by["bytes"].get<int64_t>() + Bytes(v);
     }
     jr["collectives"] = collectives;
+    // Pipeline messages to and from the neighbouring stages.
+    json messages = json::object();
+    for (const fb::Instruction *in : *rank.instructions()) {
+      if (in->op() != fb::Opcode::Send && in->op() != fb::Opcode::Recv) continue;
+      const bool send = in->op() == fb::Opcode::Send;
+      const fb::ValueDesc &v =
+          *rank.values()->Get(send ? in->operands()->Get(0) : in->results()->Get(0));
+      json &m = messages[send ? "send" : "recv"];
+      if (m.is_null()) m = {{"count", 0}, {"bytes", int64_t{0}}};
+      m["count"] = m["count"].get<int>() + 1;
+      m["bytes"] = m["bytes"].get<int64_t>() + Bytes(v);
+    }
+    jr["point_to_point"] = messages;
     jr["interface"] = {{"inputs", List(rank.inputs())},
                        {"parameters", List(rank.params())},
                        {"outputs", List(rank.outputs())}};
@@ -290,9 +330,10 @@ std::string Join(const json &a) {
 void PrintText(const json &j) {
   std::printf("artifact %s (format %d) from %s\n", j["artifact"].get<std::string>().c_str(),
               j["format_version"].get<int>(), j["source"].get<std::string>().c_str());
-  if (!j["mesh"].empty()) {
+  if (!j["mesh_axes"].empty()) {
     std::vector<std::string> axes;
-    for (const auto &[axis, size] : j["mesh"].items()) axes.push_back(absl::StrCat(axis, "=", size.get<int>()));
+    for (const json &axis : j["mesh_axes"])
+      axes.push_back(absl::StrCat(axis["name"].get<std::string>(), "=", axis["size"].get<int>()));
     std::printf("mesh: %s, %d ranks\n", absl::StrJoin(axes, ", ").c_str(), j["num_ranks"].get<int>());
   }
   std::printf("\ninputs:\n");
@@ -302,9 +343,16 @@ void PrintText(const json &j) {
                 in["int_bound"].get<int64_t>() ? absl::StrCat("  values in [0, ", in["int_bound"].get<int64_t>(), ")").c_str() : "");
   const int64_t whole = j["parameter_bytes_whole"].get<int64_t>(),
                 mine = j["parameter_bytes"].get<int64_t>();
+  const bool pp = j["mesh"].contains("pp"), tp = j["mesh"].contains("tp");
   std::printf("\nparameters: %zu, %lld bytes%s\n", j.value("parameters", json::array()).size(),
               static_cast<long long>(whole),
-              mine == whole ? "" : absl::StrCat(" (", mine, " per device: tensor parallel)").c_str());
+              mine == whole ? ""
+                            : absl::StrCat(" (", mine, " per device: ",
+                                           pp && tp ? "pipeline stages, tensor parallel"
+                                           : pp     ? "pipeline stages"
+                                                    : "tensor parallel",
+                                           ")")
+                                  .c_str());
   for (const json &p : j.value("parameters", json::array()))
   {
     const std::string dist = p["init"]["dist"];
@@ -324,17 +372,33 @@ void PrintText(const json &j) {
   std::printf("\noutputs:\n");
   for (const json &o : j.value("outputs", json::array()))
     std::printf("  %s%s\n", o["name"].get<std::string>().c_str(), o["is_loss"].get<bool>() ? " (loss)" : "");
-  // Data-parallel ranks run one shared program: print it once.
+  // Data-parallel ranks run one shared program: print each distinct one once
+  // (pipeline stages each have their own).
+  std::vector<const json *> printed;
   for (const json &r : j["ranks"]) {
-    if (r["rank"].get<int>() > 0 && r["instructions"] == j["ranks"][0]["instructions"]) {
-      std::printf("\nrank %d: the same program as rank 0\n", r["rank"].get<int>());
+    auto same = std::find_if(printed.begin(), printed.end(), [&](const json *p) {
+      return (*p)["instructions"] == r["instructions"] && (*p)["values"] == r["values"];
+    });
+    if (same != printed.end()) {
+      std::printf("\nrank %d: the same program as rank %d\n", r["rank"].get<int>(),
+                  (**same)["rank"].get<int>());
       continue;
     }
+    printed.push_back(&r);
     const json &values = r["values"];
-    std::printf("\nrank %d: %zu instructions, arena %lld bytes, peak %lld bytes (arena + parameters + state)\n",
-                r["rank"].get<int>(), r["instructions"].size(),
-                static_cast<long long>(r["arena_bytes"].get<int64_t>()),
-                static_cast<long long>(r["peak_bytes"].get<int64_t>()));
+    if (r.contains("stage"))  // a pipeline stage: what it holds differs from the others'
+      std::printf("\nrank %d (pipeline stage %d): %zu instructions, arena %lld bytes, parameters %lld, "
+                  "optimizer state %lld, peak %lld bytes (arena + parameters + state)\n",
+                  r["rank"].get<int>(), r["stage"].get<int>(), r["instructions"].size(),
+                  static_cast<long long>(r["arena_bytes"].get<int64_t>()),
+                  static_cast<long long>(r["parameter_bytes"].get<int64_t>()),
+                  static_cast<long long>(r["state_bytes"].get<int64_t>()),
+                  static_cast<long long>(r["peak_bytes"].get<int64_t>()));
+    else
+      std::printf("\nrank %d: %zu instructions, arena %lld bytes, peak %lld bytes (arena + parameters + state)\n",
+                  r["rank"].get<int>(), r["instructions"].size(),
+                  static_cast<long long>(r["arena_bytes"].get<int64_t>()),
+                  static_cast<long long>(r["peak_bytes"].get<int64_t>()));
     for (const auto &[kind, c] : r["collectives"].items()) {
       std::string name = kind;
       std::replace(name.begin(), name.end(), '_', '-');
@@ -347,6 +411,11 @@ void PrintText(const json &j) {
                   static_cast<long long>(c["bytes"].get<int64_t>()),
                   split.empty() ? "" : (split + ")").c_str());
     }
+    for (const char *kind : {"send", "recv"})
+      if (const json &m = r["point_to_point"].value(kind, json()); !m.is_null())
+        std::printf("point to point per step: %d %ss, %lld bytes\n", m["count"].get<int>(),
+                    kind == std::string("send") ? "send" : "receive",
+                    static_cast<long long>(m["bytes"].get<int64_t>()));
     int i = 0;
     for (const json &in : r["instructions"]) {
       std::vector<std::string> res, ops;
@@ -468,6 +537,49 @@ void PrintDot(const json &j, FILE *out) {
   std::fprintf(out, "}\n");
 }
 
+// --schedule: the artifact's Pipeline table, checked and simulated by the
+// schedule core, drawn by its renderers.
+int PrintSchedule(const weft::artifact::Artifact &art, const std::string &format) {
+  namespace pl = weft::pipeline;
+  if (format != "text" && format != "svg") {
+    std::cerr << "weft-dump: error: --schedule writes --format=text or svg, not " << format << "\n";
+    return 2;
+  }
+  absl::StatusOr<pl::ArtifactSchedule> read = pl::ReadArtifactSchedule(*art.root);
+  if (!read.ok()) {
+    std::cerr << "weft-dump: error: " << art.name << ": " << read.status().message() << "\n";
+    return 1;
+  }
+  // The lists must pass the check with blocking sends (what the compiler
+  // proves); the times shown are the runtime's, whose sends are buffered.
+  absl::StatusOr<pl::Simulation> sim = pl::Simulate(read->schedule, read->costs);
+  if (sim.ok()) sim = pl::Simulate(read->schedule, read->costs, pl::SendMode::kBuffered);
+  if (!sim.ok()) {
+    std::cerr << "weft-dump: error: " << art.name << ": the pipeline schedule fails the check: "
+              << sim.status().message() << "\n";
+    return 1;
+  }
+  if (format == "svg") {
+    std::cout << pl::RenderSvg(read->schedule, *sim, read->costs);
+    return 0;
+  }
+  std::cout << pl::RenderText(read->schedule, *sim, read->costs);
+  if (read->seconds_per_unit > 0)
+    std::printf("times in units of the stages' mean forward (%.3g s in the cost model)\n",
+                read->seconds_per_unit);
+  const int P = read->schedule.options.stages, V = read->schedule.options.virtual_stages;
+  const std::vector<int> peak = pl::PeakInFlightPerStage(read->schedule);
+  std::printf("peak activation memory per stage (in-flight microbatches x stash bytes):\n");
+  for (int s = 0; s < P * V; ++s)
+    std::printf("  stage %d (rank %d%s, blocks %lld-%lld): %d x %lld = %lld bytes\n", s,
+                pl::RankOfStage(s, P),
+                V > 1 ? absl::StrCat(", chunk ", pl::ChunkOfStage(s, P)).c_str() : "",
+                static_cast<long long>(read->first_block[s]), static_cast<long long>(read->last_block[s]),
+                peak[s], static_cast<long long>(read->stash_bytes[s]),
+                static_cast<long long>(peak[s] * read->stash_bytes[s]));
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -480,7 +592,7 @@ int main(int argc, char **argv) {
   absl::SetFlagsUsageConfig(usage);
   std::vector<char *> args = absl::ParseCommandLine(argc, argv);
   if (args.size() != 2) {
-    std::cerr << "usage: weft-dump model.weft [--partition] [--format=text|json|dot|svg]\n";
+    std::cerr << "usage: weft-dump model.weft [--partition | --schedule] [--format=text|json|dot|svg]\n";
     return 2;
   }
   auto art = weft::artifact::ReadArtifactFile(args[1]);
@@ -488,8 +600,9 @@ int main(int argc, char **argv) {
     std::cerr << "weft-dump: error: " << art.status().message() << "\n";
     return 1;
   }
-  json j = ToJson(**art);
   const std::string format = absl::GetFlag(FLAGS_format);
+  if (absl::GetFlag(FLAGS_schedule)) return PrintSchedule(**art, format);
+  json j = ToJson(**art);
   if (format == "json") {
     std::cout << j.dump(2) << "\n";
   } else if (format == "text" && absl::GetFlag(FLAGS_partition)) {

@@ -32,8 +32,8 @@ void FixChecksum(std::string &bytes) {
 }
 
 // WEFT_FUZZ_ARTIFACTS: colon-separated compiled .weft files (ctest passes an
-// inference, a training and a data-parallel ZeRO-1 one, so every opcode's
-// checks are exercised).
+// inference, a training, a data-parallel ZeRO-1 and a pipeline one, so every
+// opcode's checks are exercised).
 std::vector<std::string> Seeds() {
   std::vector<std::string> out;
   const char *list = std::getenv("WEFT_FUZZ_ARTIFACTS");
@@ -55,7 +55,9 @@ TEST_P(ArtifactFuzzTest, CorruptedArtifactsAreRejectedOrRunSafely) {
       << "set WEFT_FUZZ_ARTIFACTS to compiled .weft files";
   const std::string original = ReadFile(seeds[GetParam()]);
   ASSERT_GT(original.size(), artifact::kHeaderSize);
-  auto runtime = Runtime::Create({});
+  // A corrupted pipeline whose receive waits for a send that never comes
+  // gives up after 30 s rather than the default 600.
+  auto runtime = Runtime::Create({.collective_timeout_s = 30});
   ASSERT_TRUE(runtime.ok());
   ASSERT_TRUE((*runtime)->LoadFromBytes(original, "original").ok()) << "the seed artifact must load";
 
@@ -97,7 +99,7 @@ TEST_P(ArtifactFuzzTest, CorruptedArtifactsAreRejectedOrRunSafely) {
   EXPECT_GE(rejected, 500);  // every truncation and every stale checksum, at least
 }
 
-INSTANTIATE_TEST_SUITE_P(Seeds, ArtifactFuzzTest, ::testing::Values(0, 1, 2));
+INSTANTIATE_TEST_SUITE_P(Seeds, ArtifactFuzzTest, ::testing::Values(0, 1, 2, 3));
 
 }  // namespace
 }  // namespace weft

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <vector>
 
 #include "runtime/collectives/communicator.h"
 #include "runtime/cpu/kernels.h"
@@ -130,6 +131,26 @@ inline void CheckSendRecvRing(int r, Communicator &comm, const Case &c) {
     for (int64_t i = 0; i < c.count; ++i) Put(want, i, ValueOf(prev + m, i));
     for (int64_t i = 0; i < c.count; ++i) ASSERT_EQ(Get(in, i), Get(want, i)) << "message " << m;
   }
+  ASSERT_TRUE(comm.Barrier().ok());
+}
+
+// Sends do not wait for their receives: every rank sends a message too
+// large for MPI's eager protocol (4 MB) to the next rank before any rank
+// receives, and overwrites its buffer at once. With a send that waits for
+// the receive (MPI_Send's rendezvous) the ring deadlocks until the timeout.
+inline void CheckSendsDoNotWait(int r, Communicator &comm) {
+  const int ranks = comm.size();
+  if (ranks < 2) return;
+  const int64_t count = 1 << 20;
+  const int next = (r + 1) % ranks, prev = (r + ranks - 1) % ranks;
+  std::vector<float> out(count), in(count);
+  for (int64_t i = 0; i < count; ++i) out[i] = static_cast<float>(r * 1000 + i % 997);
+  ASSERT_TRUE(comm.Send(out.data(), count, DType::kF32, next).ok());
+  std::fill(out.begin(), out.end(), -1.0f);  // the message was copied: this must not reach it
+  ASSERT_TRUE(comm.Recv(in.data(), count, DType::kF32, prev).ok());
+  for (int64_t i = 0; i < count; ++i)
+    ASSERT_EQ(in[i], static_cast<float>(prev * 1000 + i % 997)) << "element " << i;
+  ASSERT_TRUE(comm.FinishSends().ok());
   ASSERT_TRUE(comm.Barrier().ok());
 }
 

@@ -49,6 +49,10 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{2, 0, DType::kF32}),
     [](const ::testing::TestParamInfo<Case> &info) { return CaseName(info.param); });
 
+TEST(CommunicatorSends, SendsDoNotWaitForTheirReceives) {
+  for (int ranks : {2, 3}) OnRanks(ranks, [&](int r, Communicator &c) { CheckSendsDoNotWait(r, c); });
+}
+
 TEST(CommunicatorErrors, MismatchedCountsAreAnErrorOnEveryRank) {
   OnRanks(3, [&](int r, Communicator &comm) {
     std::vector<float> buf(8, 1.0f);

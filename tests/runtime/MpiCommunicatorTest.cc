@@ -40,6 +40,13 @@ TEST(MpiCommunicatorTest, EveryCollectiveEveryDtype) {
   ASSERT_TRUE(World().Barrier().ok());
 }
 
+// A pipeline's ranks send and compute on: a ring of large sends, posted
+// before any receive, must not deadlock (see CheckSendsDoNotWait).
+TEST(MpiCommunicatorTest, SendsDoNotWaitForTheirReceives) {
+  ASSERT_GT(World().size(), 1) << "run under mpirun -np N with N > 1";
+  CheckSendsDoNotWait(World().rank(), World());
+}
+
 // The axes of a 2-D mesh: split the world in groups of 2 (by the rank's
 // high bits, as a dp x tp mesh groups its tp ranks) and in groups of the
 // same low bit (dp); each group must pass the same checks with its own ranks.

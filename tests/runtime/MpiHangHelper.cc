@@ -46,7 +46,10 @@ int main(int argc, char **argv) {
   else if (call == "reducescatter") s = comm.ReduceScatter(a.data(), b.data(), count, DType::kF32, ReduceKind::kSum);
   else if (call == "broadcast") s = comm.Broadcast(a.data(), count, DType::kF32, 1);
   else if (call == "alltoall") s = comm.AllToAll(a.data(), b.data(), count, DType::kF32);
-  else if (call == "send") s = comm.Send(a.data(), count, DType::kF32, 1);
+  else if (call == "send") {  // buffered: the wait for the peer is in FinishSends
+    s = comm.Send(a.data(), count, DType::kF32, 1);
+    if (s.ok()) s = comm.FinishSends();
+  }
   else if (call == "recv") s = comm.Recv(a.data(), count, DType::kF32, 1);
   else if (call == "barrier") s = comm.Barrier();
   else if (call == "split") s = CreateMpiSubCommunicator(0, 0, timeout_s).status();

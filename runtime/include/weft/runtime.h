@@ -105,8 +105,14 @@ class Program {
   /// training run) the optimizer state is loaded too, and all of it must be
   /// there. Problems are listed in one error, summarised when there are many.
   absl::Status LoadParameters(const std::string &path, bool with_state = false);
+  /// Writes every parameter and optimizer state tensor whole, each from the
+  /// ranks that hold it (a pipeline stage holds its own only). Under MPI
+  /// every process calls it and process 0 writes the file.
   absl::Status SaveParameters(const std::string &path) const;
+  /// Writes `value` into every rank that holds the parameter.
   absl::Status SetParameter(const std::string &name, const Tensor &value);
+  /// A parameter or state tensor whole. Under MPI, only one that this
+  /// process holds whole (others: SaveParameters).
   absl::StatusOr<Tensor> GetParameter(const std::string &name) const;
 
   /// Runs one step. Every input must be given with its dtype and shape.
@@ -124,8 +130,10 @@ class Program {
   /// Per instruction, in program order.
   std::vector<InstructionProfile> profile() const;
 
-  /// Bytes of the activation arena (the compiler's memory plan), of the
-  /// parameters, and the sum of both plus inputs: the peak on the device.
+  /// Per device (the one that needs the most, where pipeline stages
+  /// differ): bytes of the activation arena (the compiler's memory plan), of
+  /// the parameters, and the sum of both with the optimizer state and the
+  /// inputs: the peak on the device.
   int64_t arena_bytes() const;
   int64_t parameter_bytes() const;
   int64_t peak_bytes() const;
