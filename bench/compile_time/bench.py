@@ -34,6 +34,12 @@ with tempfile.TemporaryDirectory() as tmp:
         cmd = [f"{a.bin}/weftc", mlir, "--train=adamw", f"--mesh={mesh}", "-o", weft]
         results[f"weftc {mesh}"] = best(lambda: subprocess.run(cmd, check=True))
         results[f"weftc {mesh}"] = (results[f"weftc {mesh}"], os.path.getsize(weft))
+    # Pipelines: one program per pp rank, each its schedule unrolled.
+    for mesh, flags in (("pp=4", ["--microbatches=8"]), ("dp=2,tp=2,pp=2", ["--microbatches=4"])):
+        weft = os.path.join(tmp, f"{mesh}.weft")
+        cmd = [f"{a.bin}/weftc", mlir, "--train=adamw", f"--mesh={mesh}", *flags, "-o", weft]
+        key = f"weftc {mesh} {' '.join(flags)}"
+        results[key] = (best(lambda: subprocess.run(cmd, check=True)), os.path.getsize(weft))
     # The GSPMD path: Megatron's split as annotations, upstream propagation
     # and partition over the whole training step.
     sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "scripts"))

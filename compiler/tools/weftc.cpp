@@ -408,6 +408,11 @@ int main(int argc, char **argv) {
     func::FuncOp forward = weft::getForward(*module);
     if (failed(weft::checkMicrobatches(forward, microbatches)))
       return 1;
+    if (microbatches < meshSpec.pp && !plan.getNumOccurrences())
+      llvm::errs() << "weftc: note: --microbatches=" << microbatches << " is fewer than the "
+                   << meshSpec.pp << " pipeline stages: each rank waits for the others most of "
+                      "the step (weft-dump --schedule shows the bubble); give --microbatches="
+                   << meshSpec.pp << " or more\n";
     if (meshSpec.dp > 1 && failed(weft::checkMicrobatches(forward, meshSpec.dp * microbatches))) {
       llvm::errs() << "weftc: error: with --mesh dp=" << meshSpec.dp << " each device's batch is "
                    << "split into --microbatches=" << microbatches << ": dp x microbatches ("
