@@ -525,9 +525,17 @@ int main(int argc, char **argv) {
     options.annotated = weft::hasShardingAnnotations(*module);
     if (options.annotated && zero == 1)
       return fail("--zero=1 with weft.sharding annotations is not supported yet");
+    std::string stagePlan; // --explain with pp: the cut, printed after the shardings
     if (explaining) {
-      // --explain shows @forward's sharding, also for annotated models.
+      // --explain shows @forward's sharding over dp and tp, also for
+      // annotated models; with pp, then the stage plan.
       options.train = "";
+      if (options.pp > 1) {
+        llvm::raw_string_ostream planOs(stagePlan);
+        if (failed(printPipelinePlan(weft::getForward(*module), options.pp, planOs)))
+          return 1;
+        options.pp = 1;
+      }
       weft::addWeftPartitionPipeline(pm, options);
     } else if (options.pp > 1) {
       // One module per pp rank: each becomes that rank's unrolled step.
@@ -561,6 +569,8 @@ int main(int argc, char **argv) {
     if (explaining)
       return failed(writeOutput([&](llvm::raw_ostream &os) {
                weft::printShardingExplanation(weft::getForward(*module), os, explain == "json");
+               if (explain != "json" && !stagePlan.empty())
+                 os << "\n" << stagePlan;
              }))
                  ? 1
                  : 0;
