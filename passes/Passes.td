@@ -179,10 +179,12 @@ def PipelinePass : Pass<"weft-pipeline", "::mlir::ModuleOp"> {
     outputs dotted with their incoming gradients (the loss itself on the last
     stage), differentiated with respect to its parameters and its inputs, so
     the backward recomputes the stage's forward from the inputs it stashed
-    (GPipe's re-materialisation). @train_step of rank `rank` is then the
-    rank's list of the schedule (gpipe, 1f1b, interleaved; checked free of
-    deadlock first), unrolled: microbatch slices of the inputs, the stage
-    forwards and backwards, `shard.send`/`shard.recv` along the pp axis of
+    (GPipe's re-materialisation). The rank's stages are outlined as private
+    functions (@pp_stage<s>, @pp_stage<s>_backward). @train_step of rank
+    `rank` is then the rank's list of the schedule (gpipe, 1f1b,
+    interleaved; checked free of deadlock first), unrolled: microbatch slices
+    of the inputs, calls of the stage forwards and backwards (inlined by
+    weft-inline-stages), `shard.send`/`shard.recv` along the pp axis of
     @mesh, gradients accumulated over the microbatches and averaged, tied
     parameters' gradients exchanged between their stages, and the loss
     all-reduced over pp. Only the rank's parameters are arguments; the loss
@@ -199,6 +201,15 @@ def PipelinePass : Pass<"weft-pipeline", "::mlir::ModuleOp"> {
     Option<"recompute", "recompute", "bool", "false", "Also recompute blocks inside each stage's backward">,
   ];
   let dependentDialects = ["::mlir::weft::WeftDialect", "::mlir::shard::ShardDialect"];
+}
+
+def InlineStagesPass : Pass<"weft-inline-stages", "::mlir::ModuleOp"> {
+  let summary = "Inlines the pipeline's outlined stages into @train_step";
+  let description = [{
+    After weft-pipeline: every call to a private function (the outlined
+    stages @pp_stage<s> and @pp_stage<s>_backward) becomes a copy of its body,
+    and the functions are erased, so the lowering sees one straight-line step.
+  }];
 }
 
 def FuseElementwisePass : Pass<"weft-fuse-elementwise", "::mlir::func::FuncOp"> {

@@ -55,6 +55,7 @@ void mlir::weft::addWeftDefaultPipeline(OpPassManager &pm,
     pipeline.stages = options.stages;
     pipeline.recompute = options.recompute;
     pm.addPass(createPipelinePass(pipeline));
+    pm.addPass(createInlineStagesPass());
   } else if (!options.train.empty()) {
     AutodiffPassOptions autodiff;
     autodiff.recompute = options.recompute;

@@ -1,8 +1,11 @@
 //===- PipelinePass.cpp - weft-pipeline ----------------------------------===//
 //
 // Pipeline parallelism for training: one pp rank's @train_step is its list of
-// the schedule (runtime/pipeline/schedule.h) unrolled into straight-line IR.
-// The rest of the default pipeline (dp gradient sync, optimizer, fusion,
+// the schedule (runtime/pipeline/schedule.h) unrolled: each of the rank's
+// stages is outlined into private functions (@pp_stage<s>, its forward, and
+// @pp_stage<s>_backward), called once per microbatch between the shard.recv
+// and shard.send of the list; weft-inline-stages then makes it straight-line
+// IR. The rest of the default pipeline (dp gradient sync, optimizer, fusion,
 // memory plan) then treats it as any step function: the memory planner keeps
 // each microbatch's stashed values exactly as long as the schedule needs
 // them, and the runtime runs it like any rank program, its shard.send and
@@ -54,8 +57,46 @@ struct StageParts {
   SmallVector<BlockArgument> params; // parameters they read
   SmallVector<BlockArgument> inputs; // model inputs they read
   SmallVector<Value> in, out;        // values from the stage before, to the stage after
+  func::FuncOp forwardFn;            // (params, inputs, in) -> out: @pp_stage<s>
   func::FuncOp backward;             // (params, inputs, in, dout) -> (L, dparams, din)
 };
+
+// A stage outlined into `module` as a private function of (params, inputs,
+// in) returning its outputs, so that @train_step calls it per microbatch.
+func::FuncOp outlineForward(ModuleOp module, StageParts &p, int64_t stage) {
+  Location loc = module.getLoc();
+  Builder b(module.getContext());
+  SmallVector<Type> types, results;
+  for (BlockArgument a : p.params)
+    types.push_back(a.getType());
+  for (BlockArgument a : p.inputs)
+    types.push_back(a.getType());
+  for (Value v : p.in)
+    types.push_back(v.getType());
+  for (Value v : p.out)
+    results.push_back(v.getType());
+  OpBuilder mb = OpBuilder::atBlockEnd(module.getBody());
+  auto fn = func::FuncOp::create(mb, loc, "pp_stage" + std::to_string(stage),
+                                 b.getFunctionType(types, results));
+  fn.setPrivate();
+  Block *entry = fn.addEntryBlock();
+  IRMapping map;
+  unsigned arg = 0;
+  for (BlockArgument a : p.params)
+    map.map(a, entry->getArgument(arg++));
+  for (BlockArgument a : p.inputs)
+    map.map(a, entry->getArgument(arg++));
+  for (Value v : p.in)
+    map.map(v, entry->getArgument(arg++));
+  OpBuilder ob = OpBuilder::atBlockEnd(entry);
+  for (Operation *op : p.ops)
+    ob.clone(*op, map);
+  SmallVector<Value> outs;
+  for (Value v : p.out)
+    outs.push_back(map.lookup(v));
+  func::ReturnOp::create(ob, loc, outs);
+  return fn;
+}
 
 // Splits @forward's ops over the plan's stages. Values computed from the
 // inputs alone (masks, positions) are recomputed by every stage that needs
@@ -266,12 +307,27 @@ void PipelinePass::runOnOperation() {
   std::vector<StageParts> parts;
   if (failed(splitStages(forward, *plan, loss, parts)))
     return signalPassFailure();
+  // This rank's stages, outlined: each stage's forward and backward become
+  // private functions of the module (weft-inline-stages inlines them after),
+  // the backward built by weft-autodiff in a scratch module.
   OwningOpRef<ModuleOp> scratch = ModuleOp::create(module.getLoc());
-  for (int64_t s = 0; s < static_cast<int64_t>(parts.size()); ++s)
-    if (pl::RankOfStage(s, pp) == rank &&
-        failed(buildBackward(*scratch, forward, parts[s], loss, s + 1 == (int64_t)parts.size(), s,
-                             recompute)))
+  for (int64_t s = 0; s < static_cast<int64_t>(parts.size()); ++s) {
+    if (pl::RankOfStage(s, pp) != rank)
+      continue;
+    StageParts &p = parts[s];
+    const bool last = s + 1 == static_cast<int64_t>(parts.size());
+    if (failed(buildBackward(*scratch, forward, p, loss, last, s, recompute)))
       return signalPassFailure();
+    p.backward = cast<func::FuncOp>(OpBuilder::atBlockEnd(module.getBody()).clone(*p.backward));
+    p.backward.setName("pp_stage" + std::to_string(s) + "_backward");
+    p.backward.setPrivate();
+    for (unsigned i = 0; i < p.backward.getNumArguments(); ++i)
+      p.backward.setArgAttrs(i, DictionaryAttr::get(&getContext()));
+    for (unsigned i = 0; i < p.backward.getNumResults(); ++i)
+      p.backward.setResultAttrs(i, DictionaryAttr::get(&getContext()));
+    if (!last)
+      p.forwardFn = outlineForward(module, p, s);
+  }
 
   // @mesh gains the pp axis, last (the axes before keep their numbers); the
   // batch split made its dp axis dp x microbatches: back to dp.
@@ -413,7 +469,7 @@ LogicalResult PipelinePass::unroll(func::FuncOp forward, std::vector<StageParts>
   Value lossSum;
   for (const pl::Instruction &inst : schedule.ranks[rank]) {
     const int64_t s = inst.chunk >= 0 ? pl::GlobalStage(rank, inst.chunk, pp) : -1;
-    const StageParts &p = s >= 0 ? parts[s] : parts.front();
+    StageParts &p = s >= 0 ? parts[s] : parts.front();
     const std::pair<int64_t, int> key{s, inst.microbatch};
     switch (inst.kind) {
     case pl::OpKind::kRecvActivation:
@@ -423,17 +479,14 @@ LogicalResult PipelinePass::unroll(func::FuncOp forward, std::vector<StageParts>
     case pl::OpKind::kForward: {
       if (s + 1 == numStages)
         break; // the last stage's forward runs inside its backward
-      IRMapping map;
+      SmallVector<Value> args;
       for (BlockArgument a : p.params)
-        map.map(a, argOf[a]);
+        args.push_back(argOf[a]);
       for (BlockArgument a : p.inputs)
-        map.map(a, microbatch(a, inst.microbatch));
-      for (auto [v, got] : llvm::zip(p.in, in[key]))
-        map.map(v, got);
-      for (Operation *op : p.ops)
-        ob.clone(*op, map);
-      for (Value v : p.out)
-        out[key].push_back(map.lookup(v));
+        args.push_back(microbatch(a, inst.microbatch));
+      llvm::append_range(args, in[key]);
+      auto call = func::CallOp::create(ob, loc, p.forwardFn, args);
+      llvm::append_range(out[key], call.getResults());
       break;
     }
     case pl::OpKind::kSendActivation:
@@ -445,32 +498,26 @@ LogicalResult PipelinePass::unroll(func::FuncOp forward, std::vector<StageParts>
         dout[key].push_back(recv(v.getType(), inst.peer));
       break;
     case pl::OpKind::kBackward: {
-      // Inline the stage's backward on this microbatch.
-      Block &body = const_cast<func::FuncOp &>(p.backward).getBody().front();
-      IRMapping map;
-      unsigned arg = 0;
+      // The stage's backward on this microbatch: (L, dparams..., din...).
+      SmallVector<Value> args;
       for (BlockArgument a : p.params)
-        map.map(body.getArgument(arg++), argOf[a]);
+        args.push_back(argOf[a]);
       for (BlockArgument a : p.inputs)
-        map.map(body.getArgument(arg++), microbatch(a, inst.microbatch));
-      for (Value v : in[key])
-        map.map(body.getArgument(arg++), v);
-      for (Value v : dout[key])
-        map.map(body.getArgument(arg++), v);
-      for (Operation &op : body.without_terminator())
-        ob.clone(op, map);
-      Operation *ret = body.getTerminator();
+        args.push_back(microbatch(a, inst.microbatch));
+      llvm::append_range(args, in[key]);
+      llvm::append_range(args, dout[key]);
+      auto call = func::CallOp::create(ob, loc, p.backward, args);
       unsigned r = 0;
-      Value l = map.lookup(ret->getOperand(r++));
+      Value l = call.getResult(r++);
       if (s + 1 == numStages)
         lossSum = lossSum ? AddOp::create(ob, loc, lossSum, l).getResult() : l;
       for (BlockArgument a : p.params) {
-        Value g = map.lookup(ret->getOperand(r++));
+        Value g = call.getResult(r++);
         Value &sum = gradSum[a];
         sum = sum ? AddOp::create(ob, loc, sum, g).getResult() : g;
       }
       for (size_t k = 0; k < p.in.size(); ++k)
-        din[key].push_back(map.lookup(ret->getOperand(r++)));
+        din[key].push_back(call.getResult(r++));
       break;
     }
     case pl::OpKind::kSendGradient:
