@@ -19,6 +19,7 @@
 #include "runtime/cpu/kernels.h"
 #include "runtime/cpu/optimizers.h"
 #include "runtime/cpu/vocab_shard.h"
+#include "runtime/cuda/backend.h"
 #include "runtime/executor/blocks.h"
 #include "runtime/executor/init.h"
 #include "runtime/poison.h"
@@ -240,9 +241,8 @@ absl::StatusOr<Tensor> Whole(const Impl &m, const TensorInfo &info, bool is_stat
 }
 
 absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(const RuntimeOptions &options) {
-  if (options.backend == "cuda")
-    return absl::UnavailableError(
-        "the CUDA backend is not built into this runtime yet (issue 7); use --backend=cpu");
+  // The cuda backend says in one line why it cannot run (runtime/cuda/backend.h).
+  if (options.backend == "cuda") return cuda::BackendStatus();
   if (options.backend != "cpu")
     return absl::InvalidArgumentError(
         StrCat("unknown backend '", options.backend, "'; expected cpu or cuda"));
