@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <string>
@@ -136,107 +137,85 @@ class Nccl final : public NcclCommunicator {
 
   absl::Status AllReduce(const void *send, void *recv, int64_t count, DType dtype,
                          ReduceKind kind) override {
-    WEFT_RETURN_IF_ERROR(Begin("AllReduce"));
-    if (count == 0) return absl::OkStatus();
-    absl::StatusOr<ncclDataType_t> type = TypeOf(dtype);
-    if (!type.ok()) return type.status();
-    return Finish("AllReduce", WEFT_CUDA_STATUS(ncclAllReduce(send, recv, count, *type, OpOf(kind),
-                                                              comm_, stream_)));
+    return Run("AllReduce", count, dtype, [&](ncclDataType_t type) {
+      return WEFT_CUDA_STATUS(ncclAllReduce(send, recv, count, type, OpOf(kind), comm_, stream_));
+    });
   }
 
   absl::Status AllGather(const void *send, void *recv, int64_t count, DType dtype) override {
-    WEFT_RETURN_IF_ERROR(Begin("AllGather"));
-    if (count == 0) return absl::OkStatus();
-    absl::StatusOr<ncclDataType_t> type = TypeOf(dtype);
-    if (!type.ok()) return type.status();
-    return Finish("AllGather",
-                  WEFT_CUDA_STATUS(ncclAllGather(send, recv, count, *type, comm_, stream_)));
+    return Run("AllGather", count, dtype, [&](ncclDataType_t type) {
+      return WEFT_CUDA_STATUS(ncclAllGather(send, recv, count, type, comm_, stream_));
+    });
   }
 
   absl::Status ReduceScatter(const void *send, void *recv, int64_t count, DType dtype,
                              ReduceKind kind) override {
-    WEFT_RETURN_IF_ERROR(Begin("ReduceScatter"));
-    if (count == 0) return absl::OkStatus();
-    absl::StatusOr<ncclDataType_t> type = TypeOf(dtype);
-    if (!type.ok()) return type.status();
-    return Finish("ReduceScatter", WEFT_CUDA_STATUS(ncclReduceScatter(
-                                       send, recv, count, *type, OpOf(kind), comm_, stream_)));
+    return Run("ReduceScatter", count, dtype, [&](ncclDataType_t type) {
+      return WEFT_CUDA_STATUS(
+          ncclReduceScatter(send, recv, count, type, OpOf(kind), comm_, stream_));
+    });
   }
 
   absl::Status Broadcast(void *buf, int64_t count, DType dtype, int root) override {
     if (root < 0 || root >= size_)
       return absl::InvalidArgumentError(absl::StrCat("broadcast root ", root, " of ", size_));
-    WEFT_RETURN_IF_ERROR(Begin("Broadcast"));
-    if (count == 0) return absl::OkStatus();
-    absl::StatusOr<ncclDataType_t> type = TypeOf(dtype);
-    if (!type.ok()) return type.status();
-    return Finish("Broadcast",
-                  WEFT_CUDA_STATUS(ncclBroadcast(buf, buf, count, *type, root, comm_, stream_)));
+    return Run("Broadcast", count, dtype, [&](ncclDataType_t type) {
+      return WEFT_CUDA_STATUS(ncclBroadcast(buf, buf, count, type, root, comm_, stream_));
+    });
   }
 
   // NCCL has no all-to-all: one grouped send and receive per peer, and a
   // device copy for this rank's own slice.
   absl::Status AllToAll(const void *send, void *recv, int64_t count, DType dtype) override {
-    WEFT_RETURN_IF_ERROR(Begin("AllToAll"));
-    if (count == 0) return absl::OkStatus();
-    absl::StatusOr<ncclDataType_t> type = TypeOf(dtype);
-    if (!type.ok()) return type.status();
-    const size_t slice = count * DTypeSize(dtype);
-    const char *from = static_cast<const char *>(send);
-    char *to = static_cast<char *>(recv);
-    void *copy = nullptr;
-    if (send == recv) {  // in place: the slices sent must be read before any arrives
-      WEFT_RETURN_IF_ERROR(Enqueued("AllToAll", WEFT_CUDA_STATUS(cudaMallocAsync(&copy, slice * size_, stream_))));
-      WEFT_RETURN_IF_ERROR(Enqueued("AllToAll", WEFT_CUDA_STATUS(cudaMemcpyAsync(
-                                                    copy, send, slice * size_,
-                                                    cudaMemcpyDeviceToDevice, stream_))));
-      from = static_cast<const char *>(copy);
-    }
-    absl::Status issued = WEFT_CUDA_STATUS(ncclGroupStart());
-    for (int p = 0; p < size_ && issued.ok(); ++p) {
-      if (p == rank_) continue;
-      issued = WEFT_CUDA_STATUS(ncclSend(from + p * slice, count, *type, p, comm_, stream_));
+    return Run("AllToAll", count, dtype, [&](ncclDataType_t type) {
+      const size_t slice = count * DTypeSize(dtype);
+      const char *from = static_cast<const char *>(send);
+      char *to = static_cast<char *>(recv);
+      void *copy = nullptr;
+      if (send == recv) {  // in place: the slices sent must be read before any arrives
+        WEFT_CUDA_RETURN_IF_ERROR(cudaMallocAsync(&copy, slice * size_, stream_));
+        WEFT_CUDA_RETURN_IF_ERROR(
+            cudaMemcpyAsync(copy, send, slice * size_, cudaMemcpyDeviceToDevice, stream_));
+        from = static_cast<const char *>(copy);
+      }
+      absl::Status issued = WEFT_CUDA_STATUS(ncclGroupStart());
+      for (int p = 0; p < size_ && issued.ok(); ++p) {
+        if (p == rank_) continue;
+        issued = WEFT_CUDA_STATUS(ncclSend(from + p * slice, count, type, p, comm_, stream_));
+        if (issued.ok())
+          issued = WEFT_CUDA_STATUS(ncclRecv(to + p * slice, count, type, p, comm_, stream_));
+      }
+      // A group once started must be ended, whatever failed inside it.
+      absl::Status ended = WEFT_CUDA_STATUS(ncclGroupEnd());
+      if (issued.ok()) issued = ended;
       if (issued.ok())
-        issued = WEFT_CUDA_STATUS(ncclRecv(to + p * slice, count, *type, p, comm_, stream_));
-    }
-    // A group once started must be ended, whatever failed inside it.
-    absl::Status ended = WEFT_CUDA_STATUS(ncclGroupEnd());
-    if (issued.ok()) issued = ended;
-    if (issued.ok())
-      issued = WEFT_CUDA_STATUS(cudaMemcpyAsync(to + rank_ * slice, from + rank_ * slice, slice,
-                                                cudaMemcpyDeviceToDevice, stream_));
-    if (copy && issued.ok()) issued = WEFT_CUDA_STATUS(cudaFreeAsync(copy, stream_));
-    return Finish("AllToAll", issued);
+        issued = WEFT_CUDA_STATUS(cudaMemcpyAsync(to + rank_ * slice, from + rank_ * slice, slice,
+                                                  cudaMemcpyDeviceToDevice, stream_));
+      if (copy && issued.ok()) issued = WEFT_CUDA_STATUS(cudaFreeAsync(copy, stream_));
+      return issued;
+    });
   }
 
   absl::Status Send(const void *buf, int64_t count, DType dtype, int peer) override {
     if (peer < 0 || peer >= size_ || peer == rank_)
       return absl::InvalidArgumentError(absl::StrCat("rank ", rank_, " cannot send to ", peer));
-    WEFT_RETURN_IF_ERROR(Begin("Send"));
-    if (count == 0) return absl::OkStatus();
-    absl::StatusOr<ncclDataType_t> type = TypeOf(dtype);
-    if (!type.ok()) return type.status();
-    return Finish(absl::StrCat("Send to rank ", peer),
-                  WEFT_CUDA_STATUS(ncclSend(buf, count, *type, peer, comm_, stream_)),
-                  absl::StrCat("rank ", peer));
+    return Run(absl::StrCat("Send to rank ", peer), count, dtype, [&](ncclDataType_t type) {
+      return WEFT_CUDA_STATUS(ncclSend(buf, count, type, peer, comm_, stream_));
+    }, absl::StrCat("rank ", peer));
   }
 
   absl::Status Recv(void *buf, int64_t count, DType dtype, int peer) override {
     if (peer < 0 || peer >= size_ || peer == rank_)
       return absl::InvalidArgumentError(absl::StrCat("rank ", rank_, " cannot receive from ", peer));
-    WEFT_RETURN_IF_ERROR(Begin("Recv"));
-    if (count == 0) return absl::OkStatus();
-    absl::StatusOr<ncclDataType_t> type = TypeOf(dtype);
-    if (!type.ok()) return type.status();
-    return Finish(absl::StrCat("Recv from rank ", peer),
-                  WEFT_CUDA_STATUS(ncclRecv(buf, count, *type, peer, comm_, stream_)),
-                  absl::StrCat("rank ", peer));
+    return Run(absl::StrCat("Recv from rank ", peer), count, dtype, [&](ncclDataType_t type) {
+      return WEFT_CUDA_STATUS(ncclRecv(buf, count, type, peer, comm_, stream_));
+    }, absl::StrCat("rank ", peer));
   }
 
   absl::Status Barrier() override {
-    WEFT_RETURN_IF_ERROR(Begin("Barrier"));
-    return Finish("Barrier", WEFT_CUDA_STATUS(ncclAllReduce(scratch_, scratch_, 1, ncclInt32,
-                                                            ncclSum, comm_, stream_)));
+    return Run("Barrier", 1, DType::kI32, [&](ncclDataType_t type) {
+      return WEFT_CUDA_STATUS(ncclAllReduce(scratch_, scratch_, 1, type, ncclSum, comm_, stream_));
+    });
   }
 
   void Abort(const std::string &why) override {
@@ -275,10 +254,17 @@ class Nccl final : public NcclCommunicator {
     comm_ = nullptr;
   }
 
-  // A step of a multi-call operation was enqueued (or failed to be).
-  absl::Status Enqueued(const std::string &what, absl::Status issued) {
-    if (!issued.ok()) return Fail(absl::Status(issued.code(), absl::StrCat(what, ": ", issued.message())));
-    return absl::OkStatus();
+  // Every operation's shape: a dead group fails at once, an empty one does
+  // nothing (every rank passes the same count), `enqueue` issues the NCCL
+  // calls for the element type, and Finish waits for them.
+  absl::Status Run(const std::string &what, int64_t count, DType dtype,
+                   const std::function<absl::Status(ncclDataType_t)> &enqueue,
+                   const std::string &whom = "the other ranks") {
+    WEFT_RETURN_IF_ERROR(Begin(what));
+    if (count == 0) return absl::OkStatus();
+    absl::StatusOr<ncclDataType_t> type = TypeOf(dtype);
+    if (!type.ok()) return type.status();
+    return Finish(what, enqueue(*type), whom);
   }
 
   // Waits for everything enqueued on the stream, under the timeout: it spins
@@ -286,7 +272,8 @@ class Nccl final : public NcclCommunicator {
   // leaves the cores to ranks still working.
   absl::Status Finish(const std::string &what, absl::Status issued,
                       const std::string &whom = "the other ranks") {
-    WEFT_RETURN_IF_ERROR(Enqueued(what, std::move(issued)));
+    if (!issued.ok())  // this rank failed after others may have enqueued theirs
+      return Fail(absl::Status(issued.code(), absl::StrCat(what, ": ", issued.message())));
     const Clock::time_point start = Clock::now(), deadline = DeadlineAfter(timeout_s_);
     for (;;) {
       if (group_->aborted.load()) return Dead(what);

@@ -1,4 +1,4 @@
-// Built when the CUDA toolkit was not found: the runtime links, and the cuda
+// Built when CUDA is off (WEFT_ENABLE_CUDA, or no toolkit found): the runtime links, and the cuda
 // backend says why it is not there.
 #include "runtime/cuda/backend.h"
 
@@ -8,8 +8,8 @@ bool BuiltWithCuda() { return false; }
 
 absl::StatusOr<int> CountGpus() {
   return absl::UnavailableError(
-      "no CUDA GPU: this runtime was built without CUDA (nvcc was not found when it was "
-      "configured; install the CUDA toolkit in /usr/local/cuda and reconfigure)");
+      "no CUDA GPU: this runtime was built without CUDA (configured with WEFT_ENABLE_CUDA=OFF, or "
+      "without nvcc and NCCL in /usr/local/cuda)");
 }
 
 absl::Status BackendStatus() { return CountGpus().status(); }

@@ -53,36 +53,29 @@ std::pair<std::string, std::string> DriverNames(CUresult code) {
   return {absl::StrCat("CUresult ", static_cast<int>(code)), "no driver to name it"};
 }
 
-const char *CublasName(cublasStatus_t code) {
-  switch (code) {
-    case CUBLAS_STATUS_SUCCESS: return "CUBLAS_STATUS_SUCCESS";
-    case CUBLAS_STATUS_NOT_INITIALIZED: return "CUBLAS_STATUS_NOT_INITIALIZED";
-    case CUBLAS_STATUS_ALLOC_FAILED: return "CUBLAS_STATUS_ALLOC_FAILED";
-    case CUBLAS_STATUS_INVALID_VALUE: return "CUBLAS_STATUS_INVALID_VALUE";
-    case CUBLAS_STATUS_ARCH_MISMATCH: return "CUBLAS_STATUS_ARCH_MISMATCH";
-    case CUBLAS_STATUS_MAPPING_ERROR: return "CUBLAS_STATUS_MAPPING_ERROR";
-    case CUBLAS_STATUS_EXECUTION_FAILED: return "CUBLAS_STATUS_EXECUTION_FAILED";
-    case CUBLAS_STATUS_INTERNAL_ERROR: return "CUBLAS_STATUS_INTERNAL_ERROR";
-    case CUBLAS_STATUS_NOT_SUPPORTED: return "CUBLAS_STATUS_NOT_SUPPORTED";
-    case CUBLAS_STATUS_LICENSE_ERROR: return "CUBLAS_STATUS_LICENSE_ERROR";
-  }
-  return "CUBLAS_STATUS_UNKNOWN";
-}
+// cuBLAS's statuses with the names and descriptions cublasLtGetStatusName
+// and cublasLtGetStatusString give (a test compares the names).
+struct CublasStatusText {
+  cublasStatus_t code;
+  const char *name, *text;
+};
+constexpr CublasStatusText kCublas[] = {
+    {CUBLAS_STATUS_SUCCESS, "CUBLAS_STATUS_SUCCESS", "success"},
+    {CUBLAS_STATUS_NOT_INITIALIZED, "CUBLAS_STATUS_NOT_INITIALIZED", "the library was not initialized"},
+    {CUBLAS_STATUS_ALLOC_FAILED, "CUBLAS_STATUS_ALLOC_FAILED", "resource allocation failed"},
+    {CUBLAS_STATUS_INVALID_VALUE, "CUBLAS_STATUS_INVALID_VALUE", "an invalid value was used as an argument"},
+    {CUBLAS_STATUS_ARCH_MISMATCH, "CUBLAS_STATUS_ARCH_MISMATCH", "the GPU does not support this operation"},
+    {CUBLAS_STATUS_MAPPING_ERROR, "CUBLAS_STATUS_MAPPING_ERROR", "an access to GPU memory space failed"},
+    {CUBLAS_STATUS_EXECUTION_FAILED, "CUBLAS_STATUS_EXECUTION_FAILED", "the GPU program failed to execute"},
+    {CUBLAS_STATUS_INTERNAL_ERROR, "CUBLAS_STATUS_INTERNAL_ERROR", "an internal operation failed"},
+    {CUBLAS_STATUS_NOT_SUPPORTED, "CUBLAS_STATUS_NOT_SUPPORTED", "the functionality requested is not supported"},
+    {CUBLAS_STATUS_LICENSE_ERROR, "CUBLAS_STATUS_LICENSE_ERROR", "the functionality requested requires a license"},
+};
 
-const char *CublasText(cublasStatus_t code) {
-  switch (code) {
-    case CUBLAS_STATUS_SUCCESS: return "success";
-    case CUBLAS_STATUS_NOT_INITIALIZED: return "the library was not initialized";
-    case CUBLAS_STATUS_ALLOC_FAILED: return "resource allocation failed";
-    case CUBLAS_STATUS_INVALID_VALUE: return "an invalid value was used as an argument";
-    case CUBLAS_STATUS_ARCH_MISMATCH: return "the GPU does not support this operation";
-    case CUBLAS_STATUS_MAPPING_ERROR: return "an access to GPU memory space failed";
-    case CUBLAS_STATUS_EXECUTION_FAILED: return "the GPU program failed to execute";
-    case CUBLAS_STATUS_INTERNAL_ERROR: return "an internal operation failed";
-    case CUBLAS_STATUS_NOT_SUPPORTED: return "the functionality requested is not supported";
-    case CUBLAS_STATUS_LICENSE_ERROR: return "the functionality requested requires a license";
-  }
-  return "unknown cuBLAS status";
+CublasStatusText CublasTextOf(cublasStatus_t code) {
+  for (const CublasStatusText &t : kCublas)
+    if (t.code == code) return t;
+  return {code, "CUBLAS_STATUS_UNKNOWN", "unknown cuBLAS status"};
 }
 
 const char *NcclName(ncclResult_t code) {
@@ -127,7 +120,8 @@ absl::Status Failed(cublasStatus_t code, const char *call, const char *file, int
   if (code == CUBLAS_STATUS_INVALID_VALUE) kind = absl::StatusCode::kInvalidArgument;
   if (code == CUBLAS_STATUS_NOT_SUPPORTED || code == CUBLAS_STATUS_ARCH_MISMATCH)
     kind = absl::StatusCode::kUnimplemented;
-  return Make(kind, call, file, line, CublasName(code), CublasText(code));
+  const CublasStatusText t = CublasTextOf(code);
+  return Make(kind, call, file, line, t.name, t.text);
 }
 
 absl::Status Failed(ncclResult_t code, const char *call, const char *file, int line) {

@@ -78,18 +78,9 @@ absl::Status Device::Synchronize() const {
   return absl::OkStatus();
 }
 
-absl::Status Device::CopyToDevice(void *device_dst, const void *host_src, int64_t bytes) const {
+absl::Status Device::Copy(void *dst, const void *src, int64_t bytes, cudaMemcpyKind kind) const {
   if (bytes == 0) return absl::OkStatus();
-  WEFT_CUDA_RETURN_IF_ERROR(
-      cudaMemcpyAsync(device_dst, host_src, bytes, cudaMemcpyHostToDevice, compute_));
-  WEFT_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(compute_));
-  return absl::OkStatus();
-}
-
-absl::Status Device::CopyToHost(void *host_dst, const void *device_src, int64_t bytes) const {
-  if (bytes == 0) return absl::OkStatus();
-  WEFT_CUDA_RETURN_IF_ERROR(
-      cudaMemcpyAsync(host_dst, device_src, bytes, cudaMemcpyDeviceToHost, compute_));
+  WEFT_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(dst, src, bytes, kind, compute_));
   WEFT_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(compute_));
   return absl::OkStatus();
 }

@@ -56,11 +56,16 @@ class Device {
 
   /// Copies on the compute stream and waits for the copy: for inputs,
   /// parameters and outputs, and for tests.
-  absl::Status CopyToDevice(void *device_dst, const void *host_src, int64_t bytes) const;
-  absl::Status CopyToHost(void *host_dst, const void *device_src, int64_t bytes) const;
+  absl::Status CopyToDevice(void *device_dst, const void *host_src, int64_t bytes) const {
+    return Copy(device_dst, host_src, bytes, cudaMemcpyHostToDevice);
+  }
+  absl::Status CopyToHost(void *host_dst, const void *device_src, int64_t bytes) const {
+    return Copy(host_dst, device_src, bytes, cudaMemcpyDeviceToHost);
+  }
 
  private:
   explicit Device(int ordinal) : ordinal_(ordinal) {}
+  absl::Status Copy(void *dst, const void *src, int64_t bytes, cudaMemcpyKind kind) const;
   int ordinal_;
   int64_t arena_bytes_ = 0;
   void *arena_ = nullptr;
