@@ -120,7 +120,9 @@ class Nccl final : public NcclCommunicator {
 
   ~Nccl() override {
     cudaSetDevice(device_);
-    if (comm_) {
+    if (comm_ && group_->aborted.load()) {
+      ncclCommAbort(comm_);  // a clean destroy would wait for ranks that gave up
+    } else if (comm_) {
       if (!blocking_ && ncclCommFinalize(comm_) == ncclInProgress)
         WaitNotInProgress(comm_, DeadlineAfter(timeout_s_), "ncclCommFinalize").IgnoreError();
       ncclCommDestroy(comm_);
@@ -188,6 +190,10 @@ class Nccl final : public NcclCommunicator {
       // A group once started must be ended, whatever failed inside it.
       absl::Status ended = WEFT_CUDA_STATUS(ncclGroupEnd());
       if (issued.ok()) issued = ended;
+      // A non-blocking communicator may still be enqueueing the group: the
+      // copy must not be freed on the stream before its sends are on it.
+      if (issued.ok() && !blocking_)
+        issued = WaitNotInProgress(comm_, DeadlineAfter(timeout_s_), "ncclGroupEnd");
       if (issued.ok())
         issued = WEFT_CUDA_STATUS(cudaMemcpyAsync(to + rank_ * slice, from + rank_ * slice, slice,
                                                   cudaMemcpyDeviceToDevice, stream_));

@@ -27,8 +27,10 @@ absl::StatusOr<std::unique_ptr<Device>> Device::Create(int ordinal, int64_t aren
           free_bytes, " of ", total, " bytes free): ", s.message()));
     }
     d->arena_bytes_ = arena_bytes;
-    if (PoisonMemory())
+    if (PoisonMemory()) {  // done before any stream can touch the arena
       WEFT_CUDA_RETURN_IF_ERROR(cudaMemsetAsync(d->arena_, 0xFF, arena_bytes, d->compute_));
+      WEFT_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(d->compute_));
+    }
   }
   return d;
 }
