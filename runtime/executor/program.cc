@@ -18,6 +18,7 @@
 #include "runtime/cpu/kernels.h"
 #include "runtime/cpu/optimizers.h"
 #include "runtime/cpu/vocab_shard.h"
+#include "runtime/cuda/backend.h"
 #include "runtime/executor/blocks.h"
 #include "runtime/executor/program_impl.h"
 #include "runtime/poison.h"
@@ -76,9 +77,8 @@ cpu::FusedKernel Decode(const fb::FusedProgram &p) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(const RuntimeOptions &options) {
-  if (options.backend == "cuda")
-    return absl::UnavailableError(
-        "the CUDA backend is not built into this runtime yet (issue 7); use --backend=cpu");
+  // The cuda backend says in one line why it cannot run (runtime/cuda/backend.h).
+  if (options.backend == "cuda") return cuda::BackendStatus();
   if (options.backend != "cpu")
     return absl::InvalidArgumentError(
         StrCat("unknown backend '", options.backend, "'; expected cpu or cuda"));

@@ -154,6 +154,37 @@ inline void CheckSendsDoNotWait(int r, Communicator &comm) {
   ASSERT_TRUE(comm.Barrier().ok());
 }
 
+// The same messages where a Send may wait for its Recv (NCCL always, MPI for
+// large messages): rank 0 sends first and then receives, every other rank
+// receives first and then sends, so each Send meets a posted Recv.
+inline void CheckSendRecvChain(int r, Communicator &comm, const Case &c) {
+  if (c.ranks < 2) return;
+  const int next = (r + 1) % c.ranks, prev = (r + c.ranks - 1) % c.ranks;
+  auto send = [&] {
+    for (int m = 0; m < 2; ++m) {
+      Tensor out(c.dtype, {c.count});
+      for (int64_t i = 0; i < c.count; ++i) Put(out, i, ValueOf(r + m, i));
+      ASSERT_TRUE(comm.Send(out.data(), c.count, c.dtype, next).ok());
+    }
+  };
+  auto receive = [&] {
+    for (int m = 0; m < 2; ++m) {
+      Tensor in(c.dtype, {c.count}), want(c.dtype, {c.count});
+      ASSERT_TRUE(comm.Recv(in.data(), c.count, c.dtype, prev).ok());
+      for (int64_t i = 0; i < c.count; ++i) Put(want, i, ValueOf(prev + m, i));
+      for (int64_t i = 0; i < c.count; ++i) ASSERT_EQ(Get(in, i), Get(want, i)) << "message " << m;
+    }
+  };
+  if (r == 0) {
+    send();
+    receive();
+  } else {
+    receive();
+    send();
+  }
+  ASSERT_TRUE(comm.Barrier().ok());
+}
+
 }  // namespace weft::conformance
 
 #endif

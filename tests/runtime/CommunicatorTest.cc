@@ -37,6 +37,9 @@ TEST_P(CommunicatorTest, AllToAllTransposesTheSlices) {
 TEST_P(CommunicatorTest, SendRecvAroundARing) {
   OnRanks(GetParam().ranks, [&](int r, Communicator &c) { CheckSendRecvRing(r, c, GetParam()); });
 }
+TEST_P(CommunicatorTest, SendRecvInAChain) {
+  OnRanks(GetParam().ranks, [&](int r, Communicator &c) { CheckSendRecvChain(r, c, GetParam()); });
+}
 TEST_P(CommunicatorTest, BroadcastFromTheLastRank) {
   OnRanks(GetParam().ranks, [&](int r, Communicator &c) { CheckBroadcast(r, c, GetParam()); });
 }

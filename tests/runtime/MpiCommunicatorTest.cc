@@ -36,6 +36,7 @@ TEST(MpiCommunicatorTest, EveryCollectiveEveryDtype) {
     CheckBroadcast(World().rank(), World(), c);
     CheckAllToAll(World().rank(), World(), c);
     CheckSendRecvRing(World().rank(), World(), c);
+    CheckSendRecvChain(World().rank(), World(), c);
   }
   ASSERT_TRUE(World().Barrier().ok());
 }

@@ -1,0 +1,122 @@
+// cpu::Matmul's row-major product in cuBLASLt's column-major terms: a
+// row-major [r, c] matrix is a column-major [c, r] one, so
+// C[m, n] = A[m, k] B[k, n] is computed as C^T[n, m] = B^T[n, k] A^T[k, m],
+// with B as cuBLASLt's first operand and A as its second, no copies.
+#include "runtime/cuda/gemm.h"
+
+#include "absl/strings/str_cat.h"
+#include "runtime/cuda/check.h"
+
+namespace weft::cuda {
+namespace {
+
+// 32 MiB, the workspace NVIDIA advises for Hopper.
+constexpr size_t kWorkspaceBytes = size_t{32} << 20;
+
+// The descriptors of one call, destroyed however it ends.
+struct Descriptors {
+  const CublasLt *lt;
+  cublasLtMatmulDesc_t op = nullptr;
+  cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr;
+  cublasLtMatmulPreference_t pref = nullptr;
+  ~Descriptors() {
+    if (pref) lt->MatmulPreferenceDestroy(pref);
+    for (cublasLtMatrixLayout_t l : {a, b, c})
+      if (l) lt->MatrixLayoutDestroy(l);
+    if (op) lt->MatmulDescDestroy(op);
+  }
+};
+
+// A column-major rows x cols matrix with leading dimension `ld`, `batch` of
+// them `stride` elements apart (0: one matrix for every batch entry).
+absl::Status Layout(const CublasLt &lt, cublasLtMatrixLayout_t *out, cudaDataType_t type,
+                    int64_t rows, int64_t cols, int64_t ld, int32_t batch, int64_t stride) {
+  WEFT_CUDA_RETURN_IF_ERROR(lt.MatrixLayoutCreate(out, type, rows, cols, ld));
+  if (batch > 1) {
+    WEFT_CUDA_RETURN_IF_ERROR(lt.MatrixLayoutSetAttribute(*out, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT,
+                                                          &batch, sizeof(batch)));
+    WEFT_CUDA_RETURN_IF_ERROR(lt.MatrixLayoutSetAttribute(
+        *out, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &stride, sizeof(stride)));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Gemm>> Gemm::Create() {
+  absl::StatusOr<const CublasLt *> lt = LoadCublasLt();
+  if (!lt.ok()) return lt.status();
+  std::unique_ptr<Gemm> g(new Gemm());
+  g->lt_ = *lt;
+  WEFT_CUDA_RETURN_IF_ERROR(g->lt_->Create(&g->handle_));
+  WEFT_CUDA_RETURN_IF_ERROR(cudaMalloc(&g->workspace_, kWorkspaceBytes));
+  g->workspace_bytes_ = kWorkspaceBytes;
+  return g;
+}
+
+Gemm::~Gemm() {
+  if (workspace_) cudaFree(workspace_);
+  if (handle_) lt_->Destroy(handle_);
+}
+
+absl::Status Gemm::Run(const void *a, const void *b, void *c, const GemmShape &s, DType dtype,
+                       cudaStream_t stream) {
+  if (dtype != DType::kF32 && dtype != DType::kBF16)
+    return absl::UnimplementedError(
+        absl::StrCat("matmul on ", DTypeName(dtype), ": the CUDA GEMM takes f32 or bf16"));
+  if (s.batch <= 0 || s.m <= 0 || s.n <= 0) return absl::OkStatus();
+  const size_t element = DTypeSize(dtype);
+  if (s.k <= 0) {  // an empty sum, as cpu::Matmul has it
+    WEFT_CUDA_RETURN_IF_ERROR(cudaMemsetAsync(c, 0, s.batch * s.m * s.n * element, stream));
+    return absl::OkStatus();
+  }
+  // With one shared b and an untransposed a, the batch is one [batch*m, k]
+  // matrix: a single large GEMM instead of a batch of small ones.
+  const bool fold = !s.b_batched && !s.transpose_a;
+  const int64_t m = fold ? s.batch * s.m : s.m;
+  const int64_t batch = fold ? 1 : s.batch;
+  if (batch > INT32_MAX)
+    return absl::InvalidArgumentError(absl::StrCat("a batch of ", batch, " matrices"));
+  const cudaDataType_t type = dtype == DType::kF32 ? CUDA_R_32F : CUDA_R_16BF;
+
+  Descriptors d{lt_};
+  WEFT_CUDA_RETURN_IF_ERROR(lt_->MatmulDescCreate(&d.op, CUBLAS_COMPUTE_32F, CUDA_R_32F));
+  // cuBLASLt's first operand is our b, its second our a (see the top).
+  const cublasOperation_t op_first = s.transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N;
+  const cublasOperation_t op_second = s.transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N;
+  WEFT_CUDA_RETURN_IF_ERROR(lt_->MatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_TRANSA,
+                                                        &op_first, sizeof(op_first)));
+  WEFT_CUDA_RETURN_IF_ERROR(lt_->MatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_TRANSB,
+                                                        &op_second, sizeof(op_second)));
+  const int32_t batch32 = static_cast<int32_t>(batch);
+  // Our b: stored [k, n] (column-major [n, k]) or, transposed, [n, k].
+  if (absl::Status st = s.transpose_b
+                            ? Layout(*lt_, &d.a, type, s.k, s.n, s.k, batch32, s.b_batched ? s.k * s.n : 0)
+                            : Layout(*lt_, &d.a, type, s.n, s.k, s.n, batch32, s.b_batched ? s.k * s.n : 0);
+      !st.ok())
+    return st;
+  // Our a: stored [m, k] (column-major [k, m]) or, transposed, [k, m].
+  if (absl::Status st = s.transpose_a ? Layout(*lt_, &d.b, type, m, s.k, m, batch32, m * s.k)
+                                      : Layout(*lt_, &d.b, type, s.k, m, s.k, batch32, m * s.k);
+      !st.ok())
+    return st;
+  if (absl::Status st = Layout(*lt_, &d.c, type, s.n, m, s.n, batch32, m * s.n); !st.ok()) return st;
+
+  WEFT_CUDA_RETURN_IF_ERROR(lt_->MatmulPreferenceCreate(&d.pref));
+  WEFT_CUDA_RETURN_IF_ERROR(lt_->MatmulPreferenceSetAttribute(
+      d.pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace_bytes_, sizeof(workspace_bytes_)));
+  cublasLtMatmulHeuristicResult_t best{};
+  int found = 0;
+  WEFT_CUDA_RETURN_IF_ERROR(
+      lt_->MatmulAlgoGetHeuristic(handle_, d.op, d.a, d.b, d.c, d.c, d.pref, 1, &best, &found));
+  if (found == 0)
+    return absl::UnimplementedError(absl::StrCat(
+        "cuBLASLt has no algorithm for a ", DTypeName(dtype), " matmul of batch ", batch, ", m ", m,
+        ", n ", s.n, ", k ", s.k));
+  const float alpha = 1.0f, beta = 0.0f;
+  WEFT_CUDA_RETURN_IF_ERROR(lt_->Matmul(handle_, d.op, &alpha, b, d.a, a, d.b, &beta, c, d.c, c,
+                                        d.c, &best.algo, workspace_, workspace_bytes_, stream));
+  return absl::OkStatus();
+}
+
+}  // namespace weft::cuda

@@ -1,0 +1,53 @@
+// The matmul instruction on the GPU, the CUDA twin of cpu::Matmul, through
+// cuBLASLt: c[batch, m, n] = a[batch, m, k] x b[batch or 1, k, n], row-major,
+// a stored [k, m] when transpose_a, b stored [n, k] when transpose_b.
+//
+// f32 operands compute in true f32 (CUBLAS_COMPUTE_32F, no TF32), so the
+// result matches the CPU backend to rounding; bf16 operands (autocast's
+// matmuls, --precision=bf16) accumulate in f32 and write bf16.
+#ifndef WEFT_RUNTIME_CUDA_GEMM_H
+#define WEFT_RUNTIME_CUDA_GEMM_H
+
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "runtime/cuda/cublaslt.h"
+#include "weft/tensor.h"
+
+namespace weft::cuda {
+
+struct GemmShape {
+  int64_t batch = 1, m = 0, n = 0, k = 0;
+  bool transpose_a = false, transpose_b = false;
+  bool b_batched = false;  // false: one b shared by every batch entry
+};
+
+/// A cuBLASLt handle and its workspace on one GPU; one per device, used by
+/// that device's thread.
+class Gemm {
+ public:
+  /// On the current GPU. cuBLASLt is loaded on the first call.
+  static absl::StatusOr<std::unique_ptr<Gemm>> Create();
+  ~Gemm();
+  Gemm(const Gemm &) = delete;
+  Gemm &operator=(const Gemm &) = delete;
+
+  /// Enqueues c = a x b on `stream`. `dtype` is the type of a, b and c:
+  /// f32 or bf16. a, b and c are device memory; c must not overlap a or b.
+  absl::Status Run(const void *a, const void *b, void *c, const GemmShape &shape, DType dtype,
+                   cudaStream_t stream);
+
+ private:
+  Gemm() = default;
+  const CublasLt *lt_ = nullptr;
+  cublasLtHandle_t handle_ = nullptr;
+  void *workspace_ = nullptr;
+  size_t workspace_bytes_ = 0;
+};
+
+}  // namespace weft::cuda
+
+#endif

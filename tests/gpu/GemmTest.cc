@@ -1,0 +1,111 @@
+// The cuBLASLt GEMM (runtime/cuda/gemm.h) against the CPU backend's
+// cpu::Matmul on fresh random inputs, every transpose and batch layout, the
+// output poisoned first. f32 must agree to 1e-5 (no TF32); bf16 operands are
+// compared with the CPU product of the same bf16-rounded values, to bf16's
+// output rounding.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "../runtime/RandomFloats.h"
+#include "RequireGpu.h"
+#include "runtime/cpu/kernels.h"
+#include "runtime/cuda/check.h"
+#include "runtime/cuda/device.h"
+#include "runtime/cuda/gemm.h"
+
+namespace weft::cuda {
+namespace {
+
+// Loading needs no GPU: the library and its entry points are checked everywhere.
+TEST(CudaGemm, CublasLtLoadsOnDemand) {
+  absl::StatusOr<const CublasLt *> lt = LoadCublasLt();
+  ASSERT_TRUE(lt.ok()) << lt.status();
+  EXPECT_GE((*lt)->GetVersion(), 130000u);
+}
+
+struct GemmCase {
+  GemmShape shape;
+  DType dtype;
+};
+
+std::string NameOf(const GemmCase &c) {
+  const GemmShape &s = c.shape;
+  return std::string(DTypeName(c.dtype)) + "_b" + std::to_string(s.batch) + "_m" +
+         std::to_string(s.m) + "_n" + std::to_string(s.n) + "_k" + std::to_string(s.k) +
+         (s.transpose_a ? "_ta" : "") + (s.transpose_b ? "_tb" : "") + (s.b_batched ? "_bb" : "");
+}
+void PrintTo(const GemmCase &c, std::ostream *os) { *os << NameOf(c); }
+
+class CudaGemmVsCpu : public ::testing::TestWithParam<GemmCase> {};
+
+TEST_P(CudaGemmVsCpu, Matches) {
+  WEFT_REQUIRE_GPUS(1);
+  const GemmShape s = GetParam().shape;
+  const DType dtype = GetParam().dtype;
+  const bool bf16 = dtype == DType::kBF16;
+  const int64_t na = s.batch * s.m * s.k, nb = (s.b_batched ? s.batch : 1) * s.k * s.n,
+                nc = s.batch * s.m * s.n;
+  std::mt19937 rng(static_cast<uint32_t>(na + 7 * nb + 13 * nc));
+  std::vector<float> a = cpu::RandomFloats(na, rng), b = cpu::RandomFloats(nb, rng);
+  // What the GPU gets, as bytes of `dtype`; the CPU reference takes the
+  // same values (rounded to bf16 first when the GPU sees bf16).
+  const size_t el = DTypeSize(dtype);
+  std::vector<uint8_t> a_dev(na * el), b_dev(nb * el);
+  cpu::Cast(a.data(), DType::kF32, a_dev.data(), dtype, na);
+  cpu::Cast(b.data(), DType::kF32, b_dev.data(), dtype, nb);
+  cpu::Cast(a_dev.data(), dtype, a.data(), DType::kF32, na);
+  cpu::Cast(b_dev.data(), dtype, b.data(), DType::kF32, nb);
+  std::vector<float> want(nc);
+  cpu::Matmul(a.data(), b.data(), want.data(), s.batch, s.m, s.n, s.k, s.transpose_a,
+              s.transpose_b, s.b_batched);
+
+  auto d = Device::Create(0, (na + nb + nc) * el + 1024);
+  ASSERT_TRUE(d.ok()) << d.status();
+  void *da = *(*d)->ArenaAt(0, na * el), *db = *(*d)->ArenaAt(na * el, nb * el);
+  void *dc = *(*d)->ArenaAt((na + nb) * el, nc * el);
+  ASSERT_TRUE((*d)->CopyToDevice(da, a_dev.data(), na * el).ok());
+  ASSERT_TRUE((*d)->CopyToDevice(db, b_dev.data(), nb * el).ok());
+  ASSERT_TRUE(WEFT_CUDA_STATUS(cudaMemsetAsync(dc, 0xFF, nc * el, (*d)->compute_stream())).ok());
+  auto gemm = Gemm::Create();
+  ASSERT_TRUE(gemm.ok()) << gemm.status();
+  const absl::Status run = (*gemm)->Run(da, db, dc, s, dtype, (*d)->compute_stream());
+  ASSERT_TRUE(run.ok()) << run;
+  ASSERT_TRUE((*d)->Synchronize().ok());
+  std::vector<uint8_t> c_dev(nc * el);
+  std::vector<float> got(nc);
+  ASSERT_TRUE((*d)->CopyToHost(c_dev.data(), dc, nc * el).ok());
+  cpu::Cast(c_dev.data(), dtype, got.data(), DType::kF32, nc);
+  double err = 0, ref = 0;
+  for (int64_t i = 0; i < nc; ++i) {
+    ASSERT_FALSE(std::isnan(got[i])) << "element " << i << " was not written";
+    err += double(got[i] - want[i]) * (got[i] - want[i]);
+    ref += double(want[i]) * want[i];
+  }
+  EXPECT_LE(std::sqrt(err / ref), bf16 ? 8e-3 : 1e-5);
+}
+
+std::vector<GemmCase> Cases() {
+  std::vector<GemmCase> out;
+  for (DType t : {DType::kF32, DType::kBF16}) {
+    out.push_back({{1, 64, 48, 32}, t});
+    out.push_back({{1, 1, 1, 1}, t});
+    out.push_back({{1, 33, 17, 129}, t});
+    out.push_back({{1, 40, 24, 16, true, false}, t});
+    out.push_back({{1, 40, 24, 16, false, true}, t});
+    out.push_back({{1, 40, 24, 16, true, true}, t});
+    out.push_back({{6, 20, 12, 36, false, false, false}, t});  // shared b: folded into one GEMM
+    out.push_back({{6, 20, 12, 36, true, false, false}, t});   // shared b, a transposed: stride 0
+    out.push_back({{6, 20, 12, 36, false, true, true}, t});    // attention's q k^T
+    out.push_back({{4, 64, 64, 0}, t});                        // an empty sum: zeros
+  }
+  out.push_back({{8, 1024, 768, 768}, DType::kBF16});  // a GPT-2 projection's shape
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, CudaGemmVsCpu, ::testing::ValuesIn(Cases()),
+                         [](const ::testing::TestParamInfo<GemmCase> &info) { return NameOf(info.param); });
+
+}  // namespace
+}  // namespace weft::cuda
