@@ -255,5 +255,32 @@ PlanDecision mlir::weft::runPlanCommand(ModuleOp module, const PlanRequest &req)
   }
   d.recompute = p.recompute;
   d.zero = p.zero;
+  d.cluster = o.cluster.name;
+  d.deviceKind = o.cluster.device.kind;
+  d.devicesPerNode = o.cluster.devicesPerNode;
+  d.nodes = o.cluster.nodes;
+  d.summary = p.summary();
+  d.stepTime = p.stepTime;
+  d.compute = p.compute;
+  d.communication = p.communication;
+  d.bubble = p.bubble;
+  d.tflopsPerDevice = p.tflopsPerDevice;
   return d;
+}
+
+void mlir::weft::recordPlan(ModuleOp module, const PlanDecision &d) {
+  Builder b(module.getContext());
+  module->setAttr("weft.plan",
+                  b.getDictionaryAttr({
+                      b.getNamedAttr("cluster", b.getStringAttr(d.cluster)),
+                      b.getNamedAttr("device_kind", b.getStringAttr(d.deviceKind)),
+                      b.getNamedAttr("devices_per_node", b.getI64IntegerAttr(d.devicesPerNode)),
+                      b.getNamedAttr("nodes", b.getI64IntegerAttr(d.nodes)),
+                      b.getNamedAttr("summary", b.getStringAttr(d.summary)),
+                      b.getNamedAttr("step_time_s", b.getF64FloatAttr(d.stepTime)),
+                      b.getNamedAttr("compute_s", b.getF64FloatAttr(d.compute)),
+                      b.getNamedAttr("communication_s", b.getF64FloatAttr(d.communication)),
+                      b.getNamedAttr("bubble_s", b.getF64FloatAttr(d.bubble)),
+                      b.getNamedAttr("tflops_per_device", b.getF64FloatAttr(d.tflopsPerDevice)),
+                  }));
 }
