@@ -51,7 +51,8 @@ static LogicalResult explainChosenPlan(ModuleOp module, const PlanResult &result
       quiet.emplace(module.getContext(), [&](Diagnostic &) { return success(); });
     partitioned = pm.run(*clone);
   }
-  if (failed(partitioned)) {
+  const bool fellBack = failed(partitioned);
+  if (fellBack) {
     if (!p.ilpSegments)
       return failure(); // the pass has said where and why
     clone = module.clone();
@@ -130,6 +131,9 @@ static LogicalResult explainChosenPlan(ModuleOp module, const PlanResult &result
   if (p.pp > 1)
     os << ", @forward of one microbatch";
   os << ":\n";
+  if (fellBack)
+    os << "(the Megatron patterns do not apply at tp=" << p.tp
+       << ": below is the dp split, and each op's tp split is the ILP's)\n";
   printShardingExplanation(fn, os, /*json=*/false, extras);
   return success();
 }

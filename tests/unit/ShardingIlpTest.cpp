@@ -400,4 +400,48 @@ module {
   EXPECT_LT(r->top[0].compute, one->top[0].compute / 4);
 }
 
+// Repeated layers are solved once: three identical layers (big enough that
+// splitting them pays for the gathers between them), one CBC solve for them
+// (plus one for the loss after them), all three split.
+TEST_F(ShardingIlpModel, RepeatedLayersSolvedOnce) {
+  std::string text = R"(
+module {
+  func.func @forward(%x: tensor<2048x4096xf32> {weft.input = "x"},)";
+  for (int l = 0; l < 3; ++l)
+    text += "\n    %w" + std::to_string(l) +
+            ": tensor<4096x4096xf32> {weft.param = \"w" + std::to_string(l) +
+            "\", weft.init = {dist = \"zeros\"}}" + (l < 2 ? "," : "");
+  text += R"()
+      -> (tensor<f32> {weft.output = "loss", weft.loss}) {
+)";
+  std::string prev = "%x";
+  for (int l = 0; l < 3; ++l) {
+    std::string b = std::to_string(l), tag = " {weft.block = " + b + " : i64}";
+    text += "    %h" + b + " = weft.matmul " + prev + ", %w" + b + tag +
+            " : (tensor<2048x4096xf32>, tensor<4096x4096xf32>) -> tensor<2048x4096xf32>\n";
+    text += "    %s" + b + " = weft.softmax %h" + b + " {dim = 0 : i64, weft.block = " + b +
+            " : i64} : tensor<2048x4096xf32>\n";
+    prev = "%s" + b;
+  }
+  text += "    %l = weft.reduce \"mean\" " + prev +
+          ", dims = [0, 1] : tensor<2048x4096xf32> -> tensor<f32>\n    return %l : tensor<f32>\n  }\n}\n";
+  auto m = parse(text);
+  ASSERT_TRUE(m) << allDiagnostics() << text;
+  PlannerOptions o;
+  o.cluster = *clusterPreset("a100-80g-8x");
+  o.devices = 8;
+  o.bf16 = true;
+  o.fixTp = 8;
+  FailureOr<PlanResult> r = planPlacement(*m, o);
+  ASSERT_TRUE(succeeded(r)) << allDiagnostics();
+  ASSERT_FALSE(r->top.empty());
+  EXPECT_EQ(r->top[0].ilpSegments, 3);
+  EXPECT_EQ(r->ilpSolves, 2);
+  int solvedFor = 0, reused = 0;
+  for (const IlpOpChoice &c : r->ilpChoices)
+    (c.sameAs < 0 ? solvedFor : reused)++;
+  EXPECT_EQ(solvedFor, 2); // layer 0's matmul and softmax
+  EXPECT_EQ(reused, 4);    // layers 1 and 2 take layer 0's choices
+}
+
 } // namespace
