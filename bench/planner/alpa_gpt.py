@@ -18,7 +18,9 @@ count), the peak memory, and weftc's wall-clock planning time.
 
 Usage: python3 bench/planner/alpa_gpt.py [--bin build/bin] [--markdown] [--json FILE]
 """
-import argparse, json, os, subprocess, sys, tempfile, time
+import json, os, subprocess, sys, tempfile, time
+
+from megatron import parse_args  # the same flags as the Megatron bench
 
 # name, hidden, layers, heads, GPUs (Alpa's suite: 760M on 2 GPUs to 39B on 64)
 SUITE = [
@@ -37,11 +39,7 @@ def cluster_for(gpus):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--bin", default="build/bin")
-    p.add_argument("--markdown", action="store_true")
-    p.add_argument("--json", default="")
-    a = p.parse_args()
+    a = parse_args(__doc__)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for name, hidden, layers, heads, gpus in SUITE:

@@ -106,24 +106,20 @@ FailureOr<IlpSolution> mlir::weft::solveIlp(const IlpProblem &p, std::string &er
     const IlpProblem::Edge &e = p.edges[k];
     const int ns = static_cast<int>(p.nodes[e.src].cost.size());
     const int nd = static_cast<int>(p.nodes[e.dst].cost.size());
-    for (int i = 0; i < ns; ++i) {
-      std::vector<int> idx{sBase[e.src] + i};
+    // sum over the other end's strategies of e[i][j] = s[end][fixed].
+    auto agree = [&](int sCol, int others, auto &&eCol) {
+      std::vector<int> idx{sCol};
       std::vector<double> coef{-1};
-      for (int j = 0; j < nd; ++j) {
-        idx.push_back(eBase[k] + i * nd + j);
+      for (int o = 0; o < others; ++o) {
+        idx.push_back(eCol(o));
         coef.push_back(1);
       }
       Cbc_addRow(m, "", static_cast<int>(idx.size()), idx.data(), coef.data(), 'E', 0);
-    }
-    for (int j = 0; j < nd; ++j) {
-      std::vector<int> idx{sBase[e.dst] + j};
-      std::vector<double> coef{-1};
-      for (int i = 0; i < ns; ++i) {
-        idx.push_back(eBase[k] + i * nd + j);
-        coef.push_back(1);
-      }
-      Cbc_addRow(m, "", static_cast<int>(idx.size()), idx.data(), coef.data(), 'E', 0);
-    }
+    };
+    for (int i = 0; i < ns; ++i)
+      agree(sBase[e.src] + i, nd, [&](int j) { return eBase[k] + i * nd + j; });
+    for (int j = 0; j < nd; ++j)
+      agree(sBase[e.dst] + j, ns, [&](int i) { return eBase[k] + i * nd + j; });
   }
   // A once-paid cost is at least each of its trigger pairs.
   for (size_t k = 0; k < p.once.size(); ++k)

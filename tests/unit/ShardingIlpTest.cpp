@@ -149,6 +149,14 @@ protected:
     ctx.optimizerBytesPerElement = 2 * s.weight + s.gradient + 2 * s.optimizer;
     return ctx;
   }
+  // Plans `module` on one A100 node with tp fixed to 8.
+  FailureOr<PlanResult> planTp8(ModuleOp module, PlannerOptions &o) {
+    o.cluster = *clusterPreset("a100-80g-8x");
+    o.devices = 8;
+    o.bf16 = true;
+    o.fixTp = 8;
+    return planPlacement(module, o);
+  }
   static std::vector<Operation *> opsOf(func::FuncOp fn, int64_t block) {
     std::vector<Operation *> ops;
     for (Operation &op : fn.getBody().front().without_terminator()) {
@@ -377,11 +385,7 @@ module {
 )");
   ASSERT_TRUE(m) << allDiagnostics();
   PlannerOptions o;
-  o.cluster = *clusterPreset("a100-80g-8x");
-  o.devices = 8;
-  o.bf16 = true;
-  o.fixTp = 8;
-  FailureOr<PlanResult> r = planPlacement(*m, o);
+  FailureOr<PlanResult> r = planTp8(*m, o);
   ASSERT_TRUE(succeeded(r)) << allDiagnostics();
   ASSERT_FALSE(r->top.empty());
   EXPECT_EQ(r->top[0].ilpSegments, 1);
@@ -428,11 +432,7 @@ module {
   auto m = parse(text);
   ASSERT_TRUE(m) << allDiagnostics() << text;
   PlannerOptions o;
-  o.cluster = *clusterPreset("a100-80g-8x");
-  o.devices = 8;
-  o.bf16 = true;
-  o.fixTp = 8;
-  FailureOr<PlanResult> r = planPlacement(*m, o);
+  FailureOr<PlanResult> r = planTp8(*m, o);
   ASSERT_TRUE(succeeded(r)) << allDiagnostics();
   ASSERT_FALSE(r->top.empty());
   EXPECT_EQ(r->top[0].ilpSegments, 3);
