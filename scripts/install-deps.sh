@@ -10,6 +10,7 @@ DEBS=(
   libopenblas-dev nlohmann-json3-dev zlib1g-dev libzstd-dev libcurl4-openssl-dev libedit-dev libxml2-dev
   libopenmpi-dev openmpi-bin                               # the mpi communicator
   graphviz                                                 # checks weft-dump --format=dot
+  coinor-libcbc-dev                                        # the planner's sharding ILP (CBC)
   python3 python3-pip
 )
 PIPS=(numpy safetensors "jax[cpu]")   # safetensors: IoTest's reference; jax: the training oracle

@@ -40,12 +40,17 @@ def plan(bin_dir, model, gpus, extra):
     return json.loads(out)
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def parse_args(doc):
+    """The planner benches' flags: --bin, --markdown, --json."""
+    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--bin", default="build/bin")
     p.add_argument("--markdown", action="store_true")
     p.add_argument("--json", default="")
-    a = p.parse_args()
+    return p.parse_args()
+
+
+def main():
+    a = parse_args(__doc__)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for (params, heads, hidden, layers, tp, pp, gpus, batch, published) in TABLE1:

@@ -612,7 +612,48 @@ llvm::json::Object ShardingAnalysis::toJson(Value v) const {
   return llvm::json::Object{{"sharding", label(v)}, {"axes", std::move(axesJson)}};
 }
 
-void mlir::weft::printShardingExplanation(func::FuncOp fn, llvm::raw_ostream &os, bool json) {
+std::string mlir::weft::locationString(Location loc) { return locString(loc); }
+
+llvm::json::Object mlir::weft::shardingExplanationJson(func::FuncOp fn,
+                                                      const ExplanationExtras &extras) {
+  ShardingAnalysis sa(fn);
+  Block &block = fn.getBody().front();
+  llvm::json::Array args, ops;
+  for (BlockArgument arg : fn.getArguments()) {
+    llvm::json::Object o = sa.toJson(arg);
+    o["arg"] = arg.getArgNumber();
+    if (auto name = fn.getArgAttrOfType<StringAttr>(arg.getArgNumber(), WeftDialect::kInput))
+      o["input"] = name.getValue();
+    if (auto name = fn.getArgAttrOfType<StringAttr>(arg.getArgNumber(), WeftDialect::kParam))
+      o["param"] = name.getValue();
+    args.push_back(std::move(o));
+  }
+  for (Operation &op : block.without_terminator()) {
+    llvm::json::Array results;
+    for (Value r : op.getResults())
+      results.push_back(sa.toJson(r));
+    llvm::json::Object o{{"loc", locString(op.getLoc())},
+                         {"op", op.getName().getStringRef()},
+                         {"results", std::move(results)}};
+    if (extras.json)
+      extras.json(&op, o);
+    ops.push_back(std::move(o));
+  }
+  llvm::json::Array axesJson;
+  for (const std::string &a : sa.axisNames())
+    axesJson.push_back(a);
+  return llvm::json::Object{{"function", fn.getName()},
+                            {"axes", std::move(axesJson)},
+                            {"args", std::move(args)},
+                            {"ops", std::move(ops)}};
+}
+
+void mlir::weft::printShardingExplanation(func::FuncOp fn, llvm::raw_ostream &os, bool json,
+                                          const ExplanationExtras &extras) {
+  if (json) {
+    os << llvm::formatv("{0:2}", llvm::json::Value(shardingExplanationJson(fn, extras))) << "\n";
+    return;
+  }
   ShardingAnalysis sa(fn);
   std::string mesh;
   if (auto module = fn->getParentOfType<ModuleOp>())
@@ -621,36 +662,6 @@ void mlir::weft::printShardingExplanation(func::FuncOp fn, llvm::raw_ostream &os
         mesh += (mesh.empty() ? "" : " x ") + a + "=" +
                 std::to_string(m.getAs<IntegerAttr>(a).getInt());
   Block &block = fn.getBody().front();
-  if (json) {
-    llvm::json::Array args, ops;
-    for (BlockArgument arg : fn.getArguments()) {
-      llvm::json::Object o = sa.toJson(arg);
-      o["arg"] = arg.getArgNumber();
-      if (auto name = fn.getArgAttrOfType<StringAttr>(arg.getArgNumber(), WeftDialect::kInput))
-        o["input"] = name.getValue();
-      if (auto name = fn.getArgAttrOfType<StringAttr>(arg.getArgNumber(), WeftDialect::kParam))
-        o["param"] = name.getValue();
-      args.push_back(std::move(o));
-    }
-    for (Operation &op : block.without_terminator()) {
-      llvm::json::Array results;
-      for (Value r : op.getResults())
-        results.push_back(sa.toJson(r));
-      ops.push_back(llvm::json::Object{{"loc", locString(op.getLoc())},
-                                       {"op", op.getName().getStringRef()},
-                                       {"results", std::move(results)}});
-    }
-    llvm::json::Array axesJson;
-    for (const std::string &a : sa.axisNames())
-      axesJson.push_back(a);
-    os << llvm::formatv("{0:2}", llvm::json::Value(llvm::json::Object{
-                                     {"function", fn.getName()},
-                                     {"axes", std::move(axesJson)},
-                                     {"args", std::move(args)},
-                                     {"ops", std::move(ops)}}))
-       << "\n";
-    return;
-  }
   os << "sharding of @" << fn.getName() << " over "
      << (mesh.empty() ? std::string("one device") : "the mesh " + mesh) << "\n\narguments:\n";
   for (BlockArgument arg : fn.getArguments()) {
@@ -673,7 +684,13 @@ void mlir::weft::printShardingExplanation(func::FuncOp fn, llvm::raw_ostream &os
     SmallVector<std::string> labels;
     for (Value r : op.getResults())
       labels.push_back(sa.label(r));
-    os << llvm::join(labels, " | ") << "\n";
+    os << llvm::join(labels, " | ");
+    if (extras.text) {
+      std::string note = extras.text(&op);
+      if (!note.empty())
+        os << "  (" << note << ")";
+    }
+    os << "\n";
     for (Value r : op.getResults())
       for (const std::string &line : sa.reasons(r))
         os << "      " << (op.getNumResults() > 1 ? "#" + std::to_string(cast<OpResult>(r).getResultNumber()) + " " : "")

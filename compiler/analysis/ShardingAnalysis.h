@@ -70,9 +70,22 @@ private:
   mutable func::FuncOp fn; // its accessors are not const
 };
 
+/// "gpt_tiny.mlir:46:10": the first file location inside `loc` ("unknown").
+std::string locationString(Location loc);
+
+/// What a caller adds to each op's entry (the planner: its pipeline stage).
+/// Text: appended to the op's line (empty: nothing). JSON: extra keys.
+struct ExplanationExtras {
+  llvm::function_ref<std::string(Operation *)> text;
+  llvm::function_ref<void(Operation *, llvm::json::Object &)> json;
+};
+
 /// `weftc --explain`: @forward's arguments and ops in order, each with its
 /// location, sharding per axis and reasons; as text or JSON.
-void printShardingExplanation(func::FuncOp fn, llvm::raw_ostream &os, bool json);
+void printShardingExplanation(func::FuncOp fn, llvm::raw_ostream &os, bool json,
+                              const ExplanationExtras &extras = {});
+/// The JSON form alone: {"function", "axes", "args", "ops"}.
+llvm::json::Object shardingExplanationJson(func::FuncOp fn, const ExplanationExtras &extras = {});
 
 } // namespace mlir::weft
 

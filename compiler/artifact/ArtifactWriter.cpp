@@ -945,9 +945,30 @@ LogicalResult Writer::run(ArrayRef<func::FuncOp> fns, StringRef source, llvm::ra
                                         options.microbatches, &stageTables, &rankLists);
   }
 
+  // The planner's choice (weftc --plan=auto sets weft.plan on the module).
+  fbs::Offset<fb::PlanInfo> plan = 0;
+  if (auto d = fns.front()->getParentOfType<ModuleOp>()->getAttrOfType<DictionaryAttr>(
+          "weft.plan")) {
+    auto str = [&](StringRef key) {
+      auto a = d.getAs<StringAttr>(key);
+      return fbb.CreateString(a ? a.getValue().str() : std::string());
+    };
+    auto i64 = [&](StringRef key) {
+      auto a = d.getAs<IntegerAttr>(key);
+      return a ? static_cast<int32_t>(a.getInt()) : 0;
+    };
+    auto f64 = [&](StringRef key) {
+      auto a = d.getAs<FloatAttr>(key);
+      return a ? a.getValueAsDouble() : 0.0;
+    };
+    auto cluster = str("cluster"), kind = str("device_kind"), summary = str("summary");
+    plan = fb::CreatePlanInfo(fbb, cluster, kind, i64("devices_per_node"), i64("nodes"), summary,
+                              f64("step_time_s"), f64("compute_s"), f64("communication_s"),
+                              f64("bubble_s"), f64("tflops_per_device"));
+  }
   auto root = fb::CreateArtifactDirect(fbb, artifact::kFormatVersion, source.str().c_str(), &inputs,
                                        &params, &outputs, &states, &constants, &mesh, &ranks,
-                                       /*kernels=*/nullptr, pipeline);
+                                       /*kernels=*/nullptr, pipeline, plan);
   fb::FinishArtifactBuffer(fbb, root);
   std::string header = artifact::MakeHeader(fbb.GetBufferPointer(), fbb.GetSize());
   os.write(header.data(), header.size());

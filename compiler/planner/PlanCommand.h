@@ -39,7 +39,16 @@ struct PlanDecision {
   std::string schedule;
   bool recompute = false;
   int zero = 0;
+  // For the artifact's PlanInfo (weft-dump --plan): the cluster and the
+  // predicted step.
+  std::string cluster, deviceKind, summary;
+  int64_t devicesPerNode = 1, nodes = 0;
+  double stepTime = 0, compute = 0, communication = 0, bubble = 0, tflopsPerDevice = 0;
 };
+
+/// Records `d` on the module as `weft.plan`, which the artifact writer turns
+/// into the artifact's PlanInfo table.
+void recordPlan(ModuleOp module, const PlanDecision &d);
 
 /// Runs the planner for weftc. Errors go to stderr ("weftc: error: ..." or a
 /// diagnostic at the model); the plan to stdout, or to stderr when an

@@ -1,5 +1,7 @@
 //===- Planner.cpp -------------------------------------------------------===//
 #include "compiler/planner/Planner.h"
+#include "compiler/planner/ShardingIlp.h"
+#include "compiler/analysis/ShardingAnalysis.h"
 #include "compiler/pipeline/StageCut.h"
 #include "compiler/pipelines/Pipelines.h"
 #include "dialects/weft/IR/ModelVerifier.h"
@@ -86,6 +88,9 @@ struct Profile {
   std::vector<Segment> segs; // [0] prologue, [1 + b] block b, [1 + blocks] epilogue
   std::vector<SharedParam> shared;
   double paramElements = 0;
+  std::vector<std::vector<Operation *>> segOps; // tp = 1 only: the model's ops per segment
+  int64_t ilpSegments = 0;
+  std::vector<IlpOpChoice> ilpChoices;
   int unitOf(int seg) const {
     if (blocks == 0)
       return 0;
@@ -149,6 +154,9 @@ static Profile profileForward(func::FuncOp fn, bool bf16, bool withModelFlops) {
   p.segs.resize(p.blocks + 2);
   for (int64_t b = 0; b < p.blocks; ++b)
     p.segs[b + 1].block = true;
+  p.segOps.resize(p.segs.size());
+  for (auto &[op, s] : ops)
+    p.segOps[s].push_back(op);
 
   llvm::DenseMap<Operation *, int> segOf;
   for (auto &[op, s] : ops)
@@ -306,10 +314,28 @@ private:
 
   const Profile &profile(int64_t tp) {
     auto it = profiles.find(tp);
-    if (it == profiles.end())
-      it = profiles.emplace(tp, profileFor(module, tp, o.bf16)).first;
+    if (it == profiles.end()) {
+      Profile p = profileFor(module, tp, o.bf16);
+      if (tp > 1 && o.ilp)
+        applyIlp(p, tp);
+      it = profiles.emplace(tp, std::move(p)).first;
+    }
     return it->second;
   }
+  void applyIlp(Profile &p, int64_t tp);
+
+  // One solved layer per (tp, canonical tp = 1 segment): repeated layers are
+  // solved once.
+  struct IlpEntry {
+    bool ok = false, split = false;
+    SegmentProblem problem;
+    std::vector<int> choice;
+    SegmentCosts costs;
+  };
+  std::map<std::pair<int64_t, int>, IlpEntry> ilpCache;
+  std::vector<std::string> ilpNotes;
+  double ilpSeconds = 0;
+  int64_t ilpSolves = 0;
   const UnitCosts &units(int64_t tp, int64_t b, bool recompute, int64_t dp, int64_t pp);
   const std::vector<int64_t> &cut(int64_t tp, int64_t b, bool recompute, int64_t stages,
                                   const UnitCosts &u);
@@ -318,6 +344,106 @@ private:
   std::vector<Candidate> enumerate(PlanResult &result, int64_t devices, bool leanOnly);
 };
 } // namespace
+
+// Where the Megatron patterns leave a layer whole (no tp collective in it),
+// or fail for this tp altogether, the per-op sharding ILP picks each op's
+// split instead, on the model's global shapes at its full batch; the
+// solution becomes the segment's ops and collectives, costed from then on
+// like the patterns' (scaled to each plan's microbatch).
+void Planner::applyIlp(Profile &p, int64_t tp) {
+  const Profile &base = profile(1);
+  if (!base.ok)
+    return;
+  const bool whole = !p.ok;
+  if (whole) {
+    std::string error = p.error;
+    p = base;
+    p.error = error;
+  }
+  IlpCostContext ctx;
+  ctx.cluster = &o.cluster;
+  ctx.bf16 = o.bf16;
+  ctx.tp = tp;
+  ctx.optimizerBytesPerElement = 2 * state.weight + state.gradient + 2 * state.optimizer;
+  func::FuncOp fn = getForward(module);
+  llvm::DenseMap<Operation *, int> segOf;
+  for (size_t si = 0; si < base.segOps.size(); ++si)
+    for (Operation *op : base.segOps[si])
+      segOf[op] = static_cast<int>(si);
+  std::map<int, int> replaced; // tp = 1 canonical segment -> first segment replaced
+  for (size_t si = 0; si < p.segs.size() && si < base.segs.size(); ++si) {
+    Segment &seg = p.segs[si];
+    if (!whole && (!seg.fwdComm.empty() || !seg.bwdComm.empty()))
+      continue; // a pattern split it
+    const int c1 = base.segs[si].canon;
+    if (base.segOps[c1].empty())
+      continue;
+    IlpEntry &e = ilpCache[{tp, c1}];
+    if (e.problem.nodes.empty()) {
+      auto start = std::chrono::steady_clock::now();
+      e.problem = buildSegmentProblem(fn, base.segOps[c1], ctx);
+      std::string error;
+      FailureOr<IlpSolution> sol = solveIlp(e.problem.ilp, error);
+      ilpSeconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      ++ilpSolves;
+      if (failed(sol)) {
+        ilpNotes.push_back("tp=" + std::to_string(tp) + ": segment " + std::to_string(c1) +
+                           " stays replicated: " + error);
+        continue;
+      }
+      e.ok = true;
+      e.choice = sol->choice;
+      e.split = llvm::any_of(e.choice, [](int c) { return c != 0; });
+      e.costs = segmentCosts(e.problem, e.choice, ctx);
+    }
+    if (!e.ok || !e.split)
+      continue; // replicated: what the profile already says
+    auto [first, isFirst] = replaced.try_emplace(c1, static_cast<int>(si));
+    seg.canon = first->second;
+    seg.ops.clear();
+    if (isFirst)
+      for (const SegmentCosts::Op &op : e.costs.ops)
+        seg.ops.push_back({op.matmul, op.flops, op.act, op.param});
+    seg.fwdComm.clear();
+    seg.bwdComm.clear();
+    for (const SegmentCosts::Comm &cm : e.costs.comms)
+      (cm.backward ? seg.bwdComm : seg.fwdComm).push_back({cm.gather, cm.bytes});
+    seg.stored = e.costs.stored;
+    // Its own parameters (tied ones stay in `shared`), at their local size.
+    seg.paramElements = 0;
+    const int nodeCount = static_cast<int>(e.problem.nodes.size());
+    for (int v = 0; v < nodeCount; ++v) {
+      BlockArgument arg = e.problem.nodes[v].param;
+      if (!arg)
+        continue;
+      std::set<int> users;
+      for (Operation *u : arg.getUsers())
+        users.insert(segOf.lookup(u));
+      if (users.size() != 1)
+        continue;
+      const TpSpec &spec = e.problem.nodes[v].strategies[e.choice[v]].results[0];
+      seg.paramElements +=
+          static_cast<double>(llvm::cast<RankedTensorType>(arg.getType()).getNumElements()) /
+          (spec.kind == TpSpec::S ? tp : 1);
+    }
+    ++p.ilpSegments;
+    // This segment's ops take the canonical one's choices, in order.
+    std::vector<Operation *> mine;
+    for (Operation *op : base.segOps[si])
+      if (op->getNumResults())
+        mine.push_back(op);
+    size_t k = 0;
+    for (int v = 0; v < nodeCount && k < mine.size(); ++v)
+      if (e.problem.nodes[v].op) {
+        Operation *op = mine[k++];
+        p.ilpChoices.push_back({locationString(op->getLoc()), op->getName().getStringRef().str(),
+                                e.problem.nodes[v].strategies[e.choice[v]].label(),
+                                static_cast<int64_t>(si), isFirst ? -1 : first->second});
+      }
+  }
+  if (whole && p.ilpSegments == 0)
+    p.ok = false; // nothing split: the patterns' error stands
+}
 
 const UnitCosts &Planner::units(int64_t tp, int64_t b, bool recompute, int64_t dp, int64_t pp) {
   // The tp group's placement depends on tp only (tp innermost).
@@ -642,6 +768,7 @@ std::vector<Candidate> Planner::enumerate(PlanResult &result, int64_t devices, b
               c.plan.virtualStages = v;
               c.plan.recompute = rc;
               c.plan.zero = z;
+              c.plan.ilpSegments = prof.ilpSegments;
               c.b = batch / (dp * m);
               // An optimistic step: every stage equal, no bubble beyond one
               // microbatch's pass, nothing after the step.
@@ -817,6 +944,12 @@ FailureOr<PlanResult> Planner::run() {
           break;
         }
   }
+  if (!top.empty())
+    result.ilpChoices = profile(top[0].tp).ilpChoices;
+  for (const std::string &n : ilpNotes)
+    result.notes.push_back(n);
+  result.ilpSeconds = ilpSeconds;
+  result.ilpSolves = ilpSolves;
   result.simulated = simulations;
   result.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -846,6 +979,10 @@ static void printOne(const Plan &p, const char *indent, llvm::raw_ostream &os) {
   os << indent << "  step " << seconds(p.stepTime) << ": compute " << seconds(p.compute)
      << ", communication " << seconds(p.communication) << ", bubble " << seconds(p.bubble)
      << llvm::format("; %.4g TFLOP/s per device\n", p.tflopsPerDevice);
+  if (p.ilpSegments)
+    os << indent << "  " << p.ilpSegments
+       << (p.ilpSegments == 1 ? " segment" : " segments")
+       << " split by the sharding ILP (the Megatron patterns do not match there)\n";
   const MemoryBreakdown &m = p.peakMemory;
   os << indent << "  peak memory per device " << gib(m.total()) << " of " << gib(p.capacity)
      << ": parameters " << gib(m.params) << ", gradients " << gib(m.gradients) << ", optimizer "
@@ -875,7 +1012,11 @@ void mlir::weft::printPlan(const PlanResult &r, const PlannerOptions &o, bool ex
     }
   }
   os << "searched " << r.evaluated << " plans, simulated " << r.simulated << " pipelines, in "
-     << seconds(r.seconds) << "\n";
+     << seconds(r.seconds);
+  if (r.ilpSolves)
+    os << " (sharding ILP: " << r.ilpSolves << " layers solved by CBC in " << seconds(r.ilpSeconds)
+       << ")";
+  os << "\n";
   if (!explain)
     return;
   os << "\ntop " << r.top.size() << " plans:\n";
@@ -898,6 +1039,15 @@ void mlir::weft::printPlan(const PlanResult &r, const PlannerOptions &o, bool ex
   }
   for (const std::string &n : r.notes)
     os << "  not possible: " << n << "\n";
+  if (!r.ilpChoices.empty()) {
+    os << "\nops split by the sharding ILP (CBC) for tp=" << r.top[0].tp
+       << ", where the Megatron patterns do not match (once per repeated layer;"
+          " operands -> results, R replicated, S<d> split along d, P partial):\n";
+    for (const IlpOpChoice &c : r.ilpChoices)
+      if (c.sameAs < 0)
+        os << "  segment " << c.segment << "  " << c.loc << "  " << c.op << "  " << c.strategy
+         << "\n";
+  }
 }
 
 static llvm::json::Value planJson(const Plan &p) {
@@ -932,6 +1082,7 @@ static llvm::json::Value planJson(const Plan &p) {
                           {"activations", p.peakMemory.activations},
                           {"capacity", p.capacity}}},
       {"stage_first_layers", std::move(stages)},
+      {"ilp_segments", p.ilpSegments},
   };
 }
 
@@ -969,5 +1120,12 @@ llvm::json::Value mlir::weft::planToJson(const PlanResult &r, const PlannerOptio
   for (const std::string &n : r.notes)
     notes.push_back(n);
   root["not_possible"] = std::move(notes);
+  llvm::json::Array ilp;
+  for (const IlpOpChoice &c : r.ilpChoices)
+    ilp.push_back(llvm::json::Object{
+        {"segment", c.segment}, {"loc", c.loc}, {"op", c.op}, {"strategy", c.strategy},
+        {"same_as_segment", c.sameAs}});
+  root["ilp_shardings"] = std::move(ilp);
+  root["ilp_solves"] = r.ilpSolves;
   return root;
 }

@@ -42,6 +42,17 @@ struct PlannerOptions {
   int fixZero = -1, fixRecompute = -1;
   int64_t topK = 5;
   bool perMesh = false; // also find each mesh's best plan (for --explain)
+  // Layers the Megatron patterns leave whole are split by the per-op
+  // sharding ILP (ShardingIlp.h). weftc compiles only the patterns' splits,
+  // so it plans without the ILP when it is to compile the plan.
+  bool ilp = true;
+};
+
+/// An op's tp sharding chosen by the ILP, for --explain.
+struct IlpOpChoice {
+  std::string loc, op, strategy; // "x.mlir:4:8", "weft.matmul", "S0 x R -> S0"
+  int64_t segment = 0;           // 0 the prologue, 1 + b layer b, then the epilogue
+  int64_t sameAs = -1;           // a repeated layer: the segment solved for it
 };
 
 struct Plan {
@@ -62,6 +73,7 @@ struct Plan {
   double tflopsPerDevice = 0;
   std::vector<int64_t> stageStarts; // first unit (layer) of each stage
   std::vector<double> stageForward, stageBackward; // per stage, seconds per microbatch
+  int64_t ilpSegments = 0; // segments (layers) split by the ILP rather than the patterns
 
   std::string mesh() const; // "dp=4,tp=2,pp=1"
   std::string summary() const; // "dp=4,tp=2,pp=1 M=1 1f1b recompute zero1"
@@ -83,6 +95,9 @@ struct PlanResult {
   std::vector<std::string> notes; // meshes that cannot be built at all, and why
   int64_t batch = 0, layers = 0;
   double paramCount = 0;
+  std::vector<IlpOpChoice> ilpChoices; // the chosen plan's ILP-split ops (one per repeated layer)
+  double ilpSeconds = 0;               // time spent in CBC
+  int64_t ilpSolves = 0;
 };
 
 /// Plans `module` (a verified model). Fails, with a diagnostic at the model,

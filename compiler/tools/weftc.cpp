@@ -366,7 +366,9 @@ int main(int argc, char **argv) {
     weft::PlanDecision chosen = weft::runPlanCommand(*module, request);
     if (chosen.done)
       return chosen.exitCode;
-    // Compile the chosen plan exactly as --mesh=... with its settings would.
+    // Compile the chosen plan exactly as --mesh=... with its settings would,
+    // and record what it was chosen for (the artifact's PlanInfo).
+    weft::recordPlan(*module, chosen);
     mesh = chosen.mesh;
     zero = chosen.zero;
     recompute = chosen.recompute;

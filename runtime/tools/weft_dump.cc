@@ -23,6 +23,7 @@
 #include "runtime/artifact/reader.h"
 #include "runtime/pipeline/artifact_schedule.h"
 #include "runtime/pipeline/render.h"
+#include "runtime/tools/plan_picture.h"
 #include "weft/tensor.h"
 
 ABSL_FLAG(bool, partition, false,
@@ -32,6 +33,11 @@ ABSL_FLAG(bool, schedule, false,
           "print the pipeline schedule the artifact carries: each rank's forwards and backwards in "
           "time, the bubble fraction and the peak activation memory per stage (--format=svg: the "
           "picture)");
+ABSL_FLAG(bool, plan, false,
+          "draw the mesh over the cluster as SVG: nodes as boxes, devices inside, the tp groups "
+          "outlined, the dp groups joined, the pp stages coloured (--format=text: the same as "
+          "text). The cluster comes from the artifact's PlanInfo (weftc --plan=auto); without "
+          "it, 8 devices per node");
 ABSL_FLAG(std::string, format, "text",
           "text, json, dot (Graphviz, ops coloured by sharding) or svg (the dot graph through "
           "Graphviz's `dot -Tsvg`)");
@@ -580,6 +586,34 @@ int PrintSchedule(const weft::artifact::Artifact &art, const std::string &format
   return 0;
 }
 
+// --plan: the mesh over the cluster, from the mesh axes and the PlanInfo.
+int PrintPlan(const weft::artifact::Artifact &art, bool svg) {
+  const fb::Artifact &a = *art.root;
+  weft::tools::PlanPicture p;
+  if (a.mesh())
+    for (const fb::MeshAxis *ax : *a.mesh()) p.axes.push_back({ax->name()->str(), ax->size()});
+  if (const fb::PlanInfo *plan = a.plan()) {
+    p.cluster_known = true;
+    p.cluster = plan->cluster() ? plan->cluster()->str() : "";
+    p.device_kind = plan->device_kind() ? plan->device_kind()->str() : "device";
+    p.summary = plan->summary() ? plan->summary()->str() : "";
+    p.devices_per_node = plan->devices_per_node() > 0 ? plan->devices_per_node()
+                                                      : weft::tools::kDefaultDevicesPerNode;
+    p.step_time_s = plan->step_time_s();
+    p.compute_s = plan->compute_s();
+    p.communication_s = plan->communication_s();
+    p.bubble_s = plan->bubble_s();
+    p.tflops_per_device = plan->tflops_per_device();
+  } else {
+    p.devices_per_node = weft::tools::kDefaultDevicesPerNode;
+    std::cerr << "weft-dump: note: " << art.name << " records no cluster (it was compiled with "
+              << "--mesh, not --plan=auto): drawing " << p.devices_per_node
+              << " devices per node\n";
+  }
+  std::cout << (svg ? weft::tools::RenderPlanSvg(p) : weft::tools::RenderPlanText(p));
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -592,7 +626,7 @@ int main(int argc, char **argv) {
   absl::SetFlagsUsageConfig(usage);
   std::vector<char *> args = absl::ParseCommandLine(argc, argv);
   if (args.size() != 2) {
-    std::cerr << "usage: weft-dump model.weft [--partition | --schedule] [--format=text|json|dot|svg]\n";
+    std::cerr << "usage: weft-dump model.weft [--partition | --schedule | --plan] [--format=text|json|dot|svg]\n";
     return 2;
   }
   auto art = weft::artifact::ReadArtifactFile(args[1]);
@@ -602,6 +636,18 @@ int main(int argc, char **argv) {
   }
   const std::string format = absl::GetFlag(FLAGS_format);
   if (absl::GetFlag(FLAGS_schedule)) return PrintSchedule(**art, format);
+  if (absl::GetFlag(FLAGS_plan)) {
+    // An SVG unless text is asked for by name.
+    bool text = false;
+    for (int i = 1; i < argc; ++i)
+      text |= std::string(argv[i]) == "--format=text";
+    if (format != "text" && format != "svg") {
+      std::cerr << "weft-dump: error: --plan writes svg (the default) or --format=text, not " << format
+                << "\n";
+      return 2;
+    }
+    return PrintPlan(**art, !text);
+  }
   json j = ToJson(**art);
   if (format == "json") {
     std::cout << j.dump(2) << "\n";
