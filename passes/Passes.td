@@ -76,6 +76,8 @@ def PartitionBatchPass : Pass<"weft-partition-batch", "::mlir::ModuleOp"> {
   }];
   let options = [
     Option<"dp", "dp", "int64_t", "1", "Devices on the data-parallel axis">,
+    Option<"microbatches", "microbatches", "int64_t", "1",
+           "Pipelines: also cut each device's share into this many microbatches (not a mesh axis)">,
   ];
   let dependentDialects = ["::mlir::weft::WeftDialect", "::mlir::shard::ShardDialect"];
 }

@@ -108,6 +108,16 @@ mlir::weft::parseManualStages(llvm::StringRef spec, int64_t blocks, int64_t stag
   auto inNoStage = [&](int64_t a, int64_t b) {
     return range(a, b) + (a == b ? " is" : " are") + " in no stage";
   };
+  // Stage s holds the layers before stage s + 1's: a list out of order is
+  // named as such rather than as the gap it leaves at the front.
+  for (size_t s = 1; s < ranges.size(); ++s)
+    if (ranges[s].first < ranges[s - 1].first) {
+      error = "--stages must list the stages in block order: stage " + std::to_string(s) + " (" +
+              range(ranges[s].first, ranges[s].second) + ") comes before stage " +
+              std::to_string(s - 1) + " (" + range(ranges[s - 1].first, ranges[s - 1].second) +
+              ")";
+      return std::nullopt;
+    }
   std::vector<int64_t> starts;
   int64_t next = 0; // the first block no stage has taken yet
   for (size_t s = 0; s < ranges.size(); ++s) {

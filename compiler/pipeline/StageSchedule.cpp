@@ -13,7 +13,8 @@ FailureOr<PipelineEstimate> mlir::weft::simulateStagePlan(func::FuncOp forward,
                                                           const StagePlan &plan, int64_t ranks,
                                                           int64_t virtualStages,
                                                           int64_t microbatches,
-                                                          llvm::StringRef schedule) {
+                                                          llvm::StringRef schedule,
+                                                          double perMicrobatch) {
   auto kind = pl::ParseScheduleKind(schedule.str());
   if (!kind.ok())
     return forward.emitError() << "--schedule: " << std::string(kind.status().message());
@@ -29,8 +30,8 @@ FailureOr<PipelineEstimate> mlir::weft::simulateStagePlan(func::FuncOp forward,
   // Stage times in microseconds keep the simulator's sums in a sane range.
   pl::Costs costs;
   for (const Stage &s : plan.stages) {
-    costs.stage_forward.push_back(s.time * 1e6);
-    costs.stage_backward.push_back(2 * s.time * 1e6);
+    costs.stage_forward.push_back(s.time * perMicrobatch * 1e6);
+    costs.stage_backward.push_back(2 * s.time * perMicrobatch * 1e6);
   }
   // A stage with no cost (an empty model) would make the bubble meaningless.
   for (double &f : costs.stage_forward)
@@ -59,7 +60,8 @@ void mlir::weft::printPipelineEstimate(const PipelineEstimate &e, llvm::raw_ostr
   os << "schedule: " << e.schedule << ", " << e.microbatches << " microbatches";
   if (e.virtualStages > 1)
     os << ", " << e.virtualStages << " virtual stages per rank";
-  os << " (backward = 2 x forward, sends overlapped)\n";
+  os << " (a microbatch's forward: the stage's time / (dp x M); backward = 2 x forward; sends "
+        "overlapped)\n";
   os << llvm::format("  step time %.3f us, bubble %.1f%%\n", e.makespan * 1e6,
                      e.bubbleFraction * 100);
   os << "  peak in-flight microbatches per rank:";

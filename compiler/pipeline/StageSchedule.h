@@ -25,9 +25,13 @@ struct PipelineEstimate {
 /// taking twice its stage's forward, and simulates it with buffered sends
 /// after checking it with blocking ones. The schedule core's refusals (e.g.
 /// interleaved with M not a multiple of P) become errors at `forward`.
+/// `perMicrobatch` scales the stages' times to one microbatch's: 1 when the
+/// plan was cut from a microbatch's @forward (weft-pipeline), 1 / (dp x M)
+/// when from the whole batch's (weftc --stats).
 FailureOr<PipelineEstimate> simulateStagePlan(func::FuncOp forward, const StagePlan &plan,
                                               int64_t ranks, int64_t virtualStages,
-                                              int64_t microbatches, llvm::StringRef schedule);
+                                              int64_t microbatches, llvm::StringRef schedule,
+                                              double perMicrobatch = 1.0);
 
 void printPipelineEstimate(const PipelineEstimate &estimate, llvm::raw_ostream &os);
 

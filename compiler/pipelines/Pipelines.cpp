@@ -27,7 +27,8 @@ void mlir::weft::addWeftPartitionPipeline(OpPassManager &pm,
     // Under pp the batch is split once more, into microbatches: @forward
     // becomes one microbatch's step on one device (weft-pipeline unrolls M).
     PartitionBatchPassOptions partition;
-    partition.dp = options.dp * (options.pp > 1 ? options.microbatches : 1);
+    partition.dp = options.dp;
+    partition.microbatches = options.pp > 1 ? options.microbatches : 1;
     pm.addPass(createPartitionBatchPass(partition));
   }
   if (options.tp > 1 && !options.annotated) {

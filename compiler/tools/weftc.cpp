@@ -75,8 +75,9 @@ static cl::OptionCategory meshCategory("weftc parallelism options");
 static cl::opt<std::string> mesh("mesh",
                                  cl::desc("Device mesh: dp=4 (data parallel over 4 devices), tp=2 "
                                           "(tensor parallel: Megatron attention and MLP blocks), or "
-                                          "both, dp=2,tp=2 (tp the inner axis); pp=P plans pipeline "
-                                          "stages with --stats (compiling them is still to come)"),
+                                          "both, dp=2,tp=2 (tp the inner axis); pp=P pipelines the "
+                                          "layers over P ranks (training; with --microbatches, "
+                                          "--schedule, --virtual-stages, --stages)"),
                                  cl::value_desc("axes"), cl::cat(meshCategory));
 
 static cl::opt<std::string> tpStyle("tp-style",
@@ -132,7 +133,7 @@ static FailureOr<MeshSpec> parseMesh(llvm::StringRef spec, std::string &error) {
   return mesh;
 }
 
-// Pipeline planning (--mesh=pp=P --stats); compiling pipelines is to come.
+// Pipelines (--mesh=...,pp=P): compiled with --train, planned with --stats.
 static cl::opt<int64_t> microbatches("microbatches",
                                      cl::desc("Pipeline microbatches per batch (default 1); must "
                                               "divide the batch"),
@@ -169,7 +170,8 @@ static cl::opt<std::string> planPrecision("plan-precision",
 
 // Prints the pipeline stage plan of --mesh=...,pp=P: the cut, then the
 // schedule simulated with the stages' costs. Fails at the model's location.
-static LogicalResult printPipelinePlan(func::FuncOp forward, int64_t pp, llvm::raw_ostream &os) {
+static LogicalResult printPipelinePlan(func::FuncOp forward, int64_t pp, int64_t dp,
+                                       llvm::raw_ostream &os) {
   if (virtualStages < 1)
     return forward.emitError() << "--virtual-stages must be at least 1, got " << virtualStages;
   if (failed(weft::checkMicrobatches(forward, microbatches)))
@@ -180,7 +182,8 @@ static LogicalResult printPipelinePlan(func::FuncOp forward, int64_t pp, llvm::r
   std::string kind = !schedule.empty() ? schedule.getValue()
                                        : virtualStages > 1 ? "interleaved" : "1f1b";
   FailureOr<weft::PipelineEstimate> estimate =
-      weft::simulateStagePlan(forward, *plan, pp, virtualStages, microbatches, kind);
+      weft::simulateStagePlan(forward, *plan, pp, virtualStages, microbatches, kind,
+                              1.0 / static_cast<double>(dp * microbatches));
   if (failed(estimate))
     return failure();
   weft::printStagePlan(*plan, pp, os);
@@ -410,16 +413,17 @@ int main(int argc, char **argv) {
     func::FuncOp forward = weft::getForward(*module);
     if (failed(weft::checkMicrobatches(forward, microbatches)))
       return 1;
-    if (microbatches < meshSpec.pp && !plan.getNumOccurrences())
-      llvm::errs() << "weftc: note: --microbatches=" << microbatches << " is fewer than the "
-                   << meshSpec.pp << " pipeline stages: each rank waits for the others most of "
-                      "the step (weft-dump --schedule shows the bubble); give --microbatches="
-                   << meshSpec.pp << " or more\n";
-    if (meshSpec.dp > 1 && failed(weft::checkMicrobatches(forward, meshSpec.dp * microbatches))) {
-      llvm::errs() << "weftc: error: with --mesh dp=" << meshSpec.dp << " each device's batch is "
-                   << "split into --microbatches=" << microbatches << ": dp x microbatches ("
-                   << meshSpec.dp * microbatches << ") must divide the batch\n";
-      return 1;
+    // Each of dp's devices splits its share of the batch into M microbatches.
+    for (unsigned i = 0; meshSpec.dp > 1 && i < forward.getNumArguments(); ++i) {
+      auto type = llvm::cast<RankedTensorType>(forward.getArgumentTypes()[i]);
+      if (forward.getArgAttr(i, weft::WeftDialect::kInput) && type.getRank() > 0 &&
+          type.getDimSize(0) % (meshSpec.dp * microbatches) != 0) {
+        llvm::errs() << "weftc: error: with --mesh dp=" << meshSpec.dp << " each device's batch is "
+                     << "split into --microbatches=" << microbatches << ": dp x microbatches ("
+                     << meshSpec.dp * microbatches << ") must divide the batch ("
+                     << type.getDimSize(0) << ")\n";
+        return 1;
+      }
     }
   }
   if (meshSpec.pp > 1 && json)
@@ -430,7 +434,7 @@ int main(int argc, char **argv) {
       func::FuncOp forward = weft::getForward(*module);
       std::string plan;
       llvm::raw_string_ostream planOs(plan);
-      if (failed(printPipelinePlan(forward, meshSpec.pp, planOs)))
+      if (failed(printPipelinePlan(forward, meshSpec.pp, meshSpec.dp, planOs)))
         return 1; // reported at the model
       return failed(writeOutput([&](llvm::raw_ostream &os) {
                weft::printModelStats(weft::computeModelStats(forward), os);
@@ -534,7 +538,7 @@ int main(int argc, char **argv) {
       options.train = "";
       if (options.pp > 1) {
         llvm::raw_string_ostream planOs(stagePlan);
-        if (failed(printPipelinePlan(weft::getForward(*module), options.pp, planOs)))
+        if (failed(printPipelinePlan(weft::getForward(*module), options.pp, options.dp, planOs)))
           return 1;
         options.pp = 1;
       }
@@ -562,6 +566,11 @@ int main(int argc, char **argv) {
       if (failed(weft::writePipelineArtifact(modules, inputFile, out->os())))
         return 1;
       out->keep();
+      if (microbatches < options.pp && !plan.getNumOccurrences())
+        llvm::errs() << "weftc: note: --microbatches=" << microbatches << " is fewer than the "
+                     << options.pp << " pipeline stages: each rank waits for the others most of "
+                        "the step (weft-dump --schedule shows the bubble); give --microbatches="
+                     << options.pp << " or more\n";
       return 0;
     } else {
       weft::addWeftDefaultPipeline(pm, options);

@@ -63,8 +63,12 @@ struct FuseElementwisePass
       if (!isFusible(&op))
         continue;
       // Groups of the producers this op may join.
+      // An accumulation (weft.accumulate: a pipeline's running sum of
+      // gradients over microbatches) starts a group of its own: joining its
+      // producers would move it, and the sum before it, down to the last
+      // microbatch, keeping every microbatch's gradient alive until then.
       SmallVector<int> candidates;
-      if (!isa<BroadcastInDimOp>(op))
+      if (!isa<BroadcastInDimOp>(op) && !op.hasAttr("weft.accumulate"))
         for (Value operand : op.getOperands()) {
           Operation *def = operand.getDefiningOp();
           auto it = def ? groupOf.find(def) : groupOf.end();

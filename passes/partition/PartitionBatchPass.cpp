@@ -117,7 +117,14 @@ struct PartitionBatchPass
   using Base::Base;
 
   void runOnOperation() override {
-    if (dp <= 1)
+    // Under pipelines each device's share is cut once more, into
+    // microbatches: @forward becomes one microbatch's step. Only dp is a
+    // mesh axis (weft-pipeline runs the microbatches one after another).
+    const int64_t split = dp * microbatches;
+    const std::string over = microbatches > 1
+                                 ? "dp x microbatches = " + std::to_string(split)
+                                 : "dp=" + std::to_string(static_cast<int64_t>(dp));
+    if (split <= 1)
       return;
     ModuleOp module = getOperation();
     func::FuncOp fn = getForward(module);
@@ -143,9 +150,9 @@ struct PartitionBatchPass
                                 << "; data parallelism splits one batch";
         return signalPassFailure();
       }
-      if (b0 % dp != 0) {
+      if (b0 % split != 0) {
         emitError(arg.getLoc()) << "the batch of input '" << name.getValue() << "' (" << b0
-                                << ") is not divisible by dp=" << static_cast<int64_t>(dp);
+                                << ") is not divisible by " << over;
         return signalPassFailure();
       }
       marked.insert(arg);
@@ -165,7 +172,7 @@ struct PartitionBatchPass
         if (llvm::none_of(l.values, [&](Value v) { return marked.contains(v); }))
           continue;
         if (!l.blocker.empty()) {
-          op.emitError() << "cannot split the batch over dp=" << static_cast<int64_t>(dp) << ": " << l.blocker
+          op.emitError() << "cannot split the batch over " << over << ": " << l.blocker
                          << " is not supported yet";
           return signalPassFailure();
         }
@@ -178,7 +185,7 @@ struct PartitionBatchPass
     auto local = [&](Type t) {
       auto rt = cast<RankedTensorType>(t);
       SmallVector<int64_t> shape(rt.getShape());
-      shape[0] /= dp;
+      shape[0] /= split;
       return RankedTensorType::get(shape, rt.getElementType());
     };
     for (BlockArgument arg : fn.getArguments()) {
@@ -186,7 +193,7 @@ struct PartitionBatchPass
         continue;
       if (fn.getArgAttr(arg.getArgNumber(), WeftDialect::kParam)) {
         emitError(arg.getLoc()) << "parameter #" << arg.getArgNumber()
-                                << " would have to be split by batch under dp=" << static_cast<int64_t>(dp);
+                                << " would have to be split by batch under " << over;
         return signalPassFailure();
       }
       fn.setArgAttr(arg.getArgNumber(), "weft.global_shape",
@@ -205,7 +212,7 @@ struct PartitionBatchPass
         if (auto slice = dyn_cast<SliceOp>(op)) {
           // The full batch range becomes the full local range.
           SmallVector<int64_t> limit(slice.getLimit());
-          limit[0] /= dp;
+          limit[0] /= split;
           slice.setLimit(limit);
         }
         if (auto c = dyn_cast<ConstantOp>(op)) {
@@ -223,14 +230,16 @@ struct PartitionBatchPass
     for (auto [i, v] : llvm::enumerate(ret->getOperands()))
       if (marked.contains(v)) {
         SmallVector<int64_t> global(tt(v).getShape());
-        global[0] *= dp;
+        global[0] *= split;
         fn.setResultAttr(i, "weft.global_shape", b.getDenseI64ArrayAttr(global));
       }
     fn.setFunctionType(b.getFunctionType(block.getArgumentTypes(), ret->getOperandTypes()));
 
-    OpBuilder mb = OpBuilder::atBlockBegin(module.getBody());
-    shard::GridOp::create(mb, module.getLoc(), "mesh", ArrayRef<int64_t>{dp});
-    module->setAttr("weft.mesh", b.getDictionaryAttr(b.getNamedAttr("dp", b.getI64IntegerAttr(dp))));
+    if (dp > 1) {
+      OpBuilder mb = OpBuilder::atBlockBegin(module.getBody());
+      shard::GridOp::create(mb, module.getLoc(), "mesh", ArrayRef<int64_t>{dp});
+      module->setAttr("weft.mesh", b.getDictionaryAttr(b.getNamedAttr("dp", b.getI64IntegerAttr(dp))));
+    }
     if (failed(verify(fn))) {
       fn.emitError() << "internal error: the batch split produced invalid IR";
       return signalPassFailure();

@@ -329,8 +329,7 @@ void PipelinePass::runOnOperation() {
       p.forwardFn = outlineForward(module, p, s);
   }
 
-  // @mesh gains the pp axis, last (the axes before keep their numbers); the
-  // batch split made its dp axis dp x microbatches: back to dp.
+  // @mesh gains the pp axis, last (the axes before keep their numbers).
   Builder b(&getContext());
   SmallVector<int64_t> shape;
   SmallVector<NamedAttribute> named;
@@ -509,13 +508,22 @@ LogicalResult PipelinePass::unroll(func::FuncOp forward, std::vector<StageParts>
       auto call = func::CallOp::create(ob, loc, p.backward, args);
       unsigned r = 0;
       Value l = call.getResult(r++);
+      // Running sums, added right after each backward so that a
+      // microbatch's gradients die there (weft.accumulate keeps fusion from
+      // moving the adds to the end).
+      auto accumulate = [&](Value &sum, Value g) {
+        if (!sum) {
+          sum = g;
+          return;
+        }
+        auto add = AddOp::create(ob, loc, sum, g);
+        add->setAttr("weft.accumulate", b.getUnitAttr());
+        sum = add;
+      };
       if (s + 1 == numStages)
-        lossSum = lossSum ? AddOp::create(ob, loc, lossSum, l).getResult() : l;
-      for (BlockArgument a : p.params) {
-        Value g = call.getResult(r++);
-        Value &sum = gradSum[a];
-        sum = sum ? AddOp::create(ob, loc, sum, g).getResult() : g;
-      }
+        accumulate(lossSum, l);
+      for (BlockArgument a : p.params)
+        accumulate(gradSum[a], call.getResult(r++));
       for (size_t k = 0; k < p.in.size(); ++k)
         din[key].push_back(call.getResult(r++));
       break;

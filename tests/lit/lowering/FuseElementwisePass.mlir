@@ -60,3 +60,24 @@ func.func @keeps_dominance(%a: tensor<4x4xf32>) -> tensor<4x4xf32> {
   %2 = weft.add %0, %1 : tensor<4x4xf32>
   return %2 : tensor<4x4xf32>
 }
+
+// -----
+
+// A pipeline's running sum of gradients (weft.accumulate) stays where it is:
+// each add runs right after the matmul that made its gradient, rather than
+// all of them at the end in one region (which would keep every gradient alive).
+// CHECK-LABEL: func @running_sum
+// CHECK: weft.matmul
+// CHECK: weft.matmul
+// CHECK-NEXT: weft.fused
+// CHECK: weft.matmul
+// CHECK-NEXT: weft.fused
+// CHECK: return
+func.func @running_sum(%x: tensor<4x4xf32>, %w: tensor<4x4xf32>) -> tensor<4x4xf32> {
+  %g0 = weft.matmul %x, %w : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+  %g1 = weft.matmul %g0, %w : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+  %s1 = weft.add %g0, %g1 {weft.accumulate} : tensor<4x4xf32>
+  %g2 = weft.matmul %g1, %w : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+  %s2 = weft.add %s1, %g2 {weft.accumulate} : tensor<4x4xf32>
+  return %s2 : tensor<4x4xf32>
+}
