@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 weftc=${1:-../build/bin/weftc}
-# Batch, heads, hidden size and vocabulary are divisible by 8, so every mesh
+# Batch, heads, hidden size and vocabulary are divisible by 8, so every dp x tp mesh
 # of up to 8 devices applies.
 "$weftc" --generate=mlp  --layers=2 --hidden=128 --features=64 --classes=16 --batch=32 -o mlp.mlir
 "$weftc" --generate=lstm --layers=2 --hidden=64 --vocab=64 --seq=16 --batch=8 -o lstm_lm.mlir

@@ -80,9 +80,14 @@ int64_t product(ArrayRef<int64_t> dims) {
   return p;
 }
 
-// "gpt_tiny.mlir:40:11" for the first file location inside `loc`.
+// "gpt_tiny.mlir:40:11" for the first file location inside `loc`; a named
+// location (a pipeline's transfers) keeps its name in front.
 std::string locString(Location loc) {
   std::string out;
+  if (auto named = dyn_cast<NameLoc>(loc)) {
+    std::string file = locString(named.getChildLoc());
+    return named.getName().str() + (file.empty() ? "" : " (" + file + ")");
+  }
   loc->walk([&](Location l) {
     if (auto f = dyn_cast<FileLineColLoc>(l)) {
       out = (llvm::sys::path::filename(f.getFilename().getValue()) + ":" +

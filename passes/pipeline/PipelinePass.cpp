@@ -453,12 +453,17 @@ LogicalResult PipelinePass::unroll(func::FuncOp forward, std::vector<StageParts>
     return t.getRank() == 0 ? zero
                             : BroadcastInDimOp::create(ob, loc, t, zero, ArrayRef<int64_t>{}).getResult();
   };
-  auto send = [&](Value v, int64_t peer) {
-    shard::SendOp::create(ob, loc, v.getType(), "mesh", ArrayRef<int16_t>{ppAxis}, v,
+  // A transfer's location says what it carries ("send activation mb 2 to pp
+  // rank 1") at the model line of the value (weft-dump, --profile).
+  auto where = [&](const Twine &what, Value of) -> Location {
+    return NameLoc::get(b.getStringAttr(what), of.getLoc());
+  };
+  auto send = [&](Value v, int64_t peer, Location at) {
+    shard::SendOp::create(ob, at, v.getType(), "mesh", ArrayRef<int16_t>{ppAxis}, v,
                           ArrayRef<int64_t>{peer}, ValueRange{});
   };
-  auto recv = [&](Type type, int64_t peer) -> Value {
-    return shard::RecvOp::create(ob, loc, type, "mesh", ArrayRef<int16_t>{ppAxis}, zeros(type),
+  auto recv = [&](Type type, int64_t peer, Location at) -> Value {
+    return shard::RecvOp::create(ob, at, type, "mesh", ArrayRef<int16_t>{ppAxis}, zeros(type),
                                  b.getDenseI64ArrayAttr({peer}), ValueRange{});
   };
 
@@ -473,7 +478,9 @@ LogicalResult PipelinePass::unroll(func::FuncOp forward, std::vector<StageParts>
     switch (inst.kind) {
     case pl::OpKind::kRecvActivation:
       for (Value v : p.in)
-        in[key].push_back(recv(v.getType(), inst.peer));
+        in[key].push_back(recv(v.getType(), inst.peer,
+                               where("recv activation mb " + Twine(inst.microbatch) +
+                                         " from pp rank " + Twine(inst.peer), v)));
       break;
     case pl::OpKind::kForward: {
       if (s + 1 == numStages)
@@ -489,12 +496,15 @@ LogicalResult PipelinePass::unroll(func::FuncOp forward, std::vector<StageParts>
       break;
     }
     case pl::OpKind::kSendActivation:
-      for (Value v : out[key])
-        send(v, inst.peer);
+      for (auto [v, of] : llvm::zip(out[key], p.out))
+        send(v, inst.peer, where("send activation mb " + Twine(inst.microbatch) + " to pp rank " +
+                                     Twine(inst.peer), of));
       break;
     case pl::OpKind::kRecvGradient:
       for (Value v : p.out)
-        dout[key].push_back(recv(v.getType(), inst.peer));
+        dout[key].push_back(recv(v.getType(), inst.peer,
+                                 where("recv gradient mb " + Twine(inst.microbatch) +
+                                           " from pp rank " + Twine(inst.peer), v)));
       break;
     case pl::OpKind::kBackward: {
       // The stage's backward on this microbatch: (L, dparams..., din...).
@@ -529,8 +539,9 @@ LogicalResult PipelinePass::unroll(func::FuncOp forward, std::vector<StageParts>
       break;
     }
     case pl::OpKind::kSendGradient:
-      for (Value v : din[key])
-        send(v, inst.peer);
+      for (auto [v, of] : llvm::zip(din[key], p.in))
+        send(v, inst.peer, where("send gradient mb " + Twine(inst.microbatch) + " to pp rank " +
+                                     Twine(inst.peer), of));
       break;
     case pl::OpKind::kOptimizerStep:
       break; // the end of the list: the gradients are complete below
@@ -558,12 +569,14 @@ LogicalResult PipelinePass::unroll(func::FuncOp forward, std::vector<StageParts>
       if (q == rank)
         continue;
       Value theirs;
+      auto name = forward.getArgAttrOfType<StringAttr>(a.getArgNumber(), WeftDialect::kParam);
+      Location at = where("tied " + name.getValue() + ": gradient exchange with pp rank " + Twine(q), a);
       if (rank < q) {
-        send(own, q);
-        theirs = recv(own.getType(), q);
+        send(own, q, at);
+        theirs = recv(own.getType(), q, at);
       } else {
-        theirs = recv(own.getType(), q);
-        send(own, q);
+        theirs = recv(own.getType(), q, at);
+        send(own, q, at);
       }
       g = AddOp::create(ob, loc, g, theirs);
     }
