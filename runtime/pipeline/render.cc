@@ -27,9 +27,14 @@ std::string CostText(const Costs &c) {
 
 std::string Header(const Schedule &s, const Simulation &sim, const Costs &c) {
   const ScheduleOptions &o = s.options;
-  std::string h = absl::StrCat(ScheduleKindName(o.kind), ": ", o.stages, " stages, ", o.microbatches,
-                               " microbatches");
-  if (o.virtual_stages > 1) absl::StrAppend(&h, ", ", o.virtual_stages, " virtual stages per rank");
+  // With chunks, "P stages" would contradict the P x V costs that follow.
+  std::string h =
+      o.virtual_stages > 1
+          ? absl::StrCat(ScheduleKindName(o.kind), ": ", o.stages, " ranks x ", o.virtual_stages,
+                         " chunks = ", o.stages * o.virtual_stages, " stages, ", o.microbatches,
+                         " microbatches")
+          : absl::StrCat(ScheduleKindName(o.kind), ": ", o.stages, " stages, ", o.microbatches,
+                         " microbatches");
   absl::StrAppendFormat(&h, "; costs %s, comm %g", CostText(c), c.comm);
   if (c.optimizer > 0) absl::StrAppendFormat(&h, ", optimizer %g", c.optimizer);
   absl::StrAppend(&h, "; sends ", sim.sends == SendMode::kBlocking ? "blocking" : "buffered");

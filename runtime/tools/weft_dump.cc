@@ -574,6 +574,13 @@ int PrintSchedule(const weft::artifact::Artifact &art, const std::string &format
     std::printf("times in units of the stages' mean forward (%.3g s in the cost model)\n",
                 read->seconds_per_unit);
   const int P = read->schedule.options.stages, V = read->schedule.options.virtual_stages;
+  // "rank r" above is the pp coordinate; with dp or tp it stands for a group.
+  const int64_t group = static_cast<int64_t>(art.root->ranks()->size()) / P;
+  if (group > 1)
+    std::printf("rank r above is pp rank r: mesh ranks %lldr to %lldr+%lld, which run the same "
+                "list on their dp x tp slices\n",
+                static_cast<long long>(group), static_cast<long long>(group),
+                static_cast<long long>(group - 1));
   const std::vector<int> peak = pl::PeakInFlightPerStage(read->schedule);
   std::printf("peak activation memory per stage (in-flight microbatches x stash bytes):\n");
   for (int s = 0; s < P * V; ++s)
