@@ -503,6 +503,10 @@ void PrintDot(const json &j, FILE *out) {
   const json &r = j["ranks"][0];
   const json &values = r["values"];
   std::fprintf(out, "digraph weft {\n  rankdir=TB;\n  node [fontname=\"monospace\", fontsize=10];\n");
+  // Say whose program this is: with pipelines the ranks' programs differ.
+  if (j["ranks"].size() > 1)
+    std::fprintf(out, "  labelloc=t;\n  label=\"rank 0's program (of %zu ranks%s)\";\n",
+                 j["ranks"].size(), j["mesh"].contains("pp") ? "; the other pp stages run other programs" : "");
   std::map<int, std::string> producer;  // value id -> node
   std::set<int> computed;                // values some instruction writes
   for (const json &in : r["instructions"])

@@ -301,8 +301,12 @@ int main(int argc, char **argv) {
       profile_json.push_back({{"kernel", e.kernel}, {"source_op", e.source_op}, {"loc", e.loc},
                               {"calls", e.calls}, {"seconds", e.seconds}});
     }
-    std::printf("\nprofile over %d steps (%.1f ms per step in instructions):\n", steps,
-                total / steps * 1e3);
+    std::printf("\nprofile over %d steps (%.1f ms per step in instructions)%s:\n", steps,
+                total / steps * 1e3,
+                p.num_ranks() > 1 ? absl::StrCat(", rank ", p.process_rank(), "'s of ",
+                                                 p.num_ranks(), " (pipelines: its pp stage only)")
+                                        .c_str()
+                                  : "");
     std::vector<std::pair<double, std::string>> kernels;
     for (const auto &[k, v] : by_kernel) kernels.push_back({v.first, k});
     std::sort(kernels.rbegin(), kernels.rend());
