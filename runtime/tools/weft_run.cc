@@ -341,6 +341,7 @@ int main(int argc, char **argv) {
         {"peak_bytes", p.peak_bytes()},
         {"arena_bytes", p.arena_bytes()},
         {"parameter_bytes", p.parameter_bytes()},
+        {"ranks", p.num_ranks()},
     };
     if (!p.loss_output().empty()) {
       report["losses"] = losses;
