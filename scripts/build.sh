@@ -8,4 +8,5 @@ bash "$root/scripts/install-deps.sh"
 if [ ! -f "$build/build.ninja" ] || [ $# -gt 0 ]; then
   cmake -G Ninja -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null
 fi
-ninja -C "$build"
+# WEFT_BUILD_TARGETS (e.g. "weftc weft-run") builds only those; empty builds everything.
+ninja -C "$build" ${WEFT_BUILD_TARGETS:-}
