@@ -444,9 +444,7 @@ void Planner::applyIlp(Profile &p, int64_t tp) {
       if (e.problem.nodes[v].param)
         paramNode[e.problem.nodes[v].param] = v;
     auto annotation = [](const TpSpec &spec) -> std::string {
-      if (spec.kind == TpSpec::S)
-        return "tp:" + std::to_string(spec.dim);
-      return spec.kind == TpSpec::R ? "replicated" : "";
+      return spec.kind == TpSpec::S ? "tp:" + std::to_string(spec.dim) : "replicated";
     };
     size_t k = 0;
     for (int v = 0; v < nodeCount && k < mine.size(); ++v)
@@ -455,8 +453,7 @@ void Planner::applyIlp(Profile &p, int64_t tp) {
         const TpStrategy &st = e.problem.nodes[v].strategies[e.choice[v]];
         p.ilpChoices.push_back({locationString(op->getLoc()), op->getName().getStringRef().str(),
                                 st.label(), static_cast<int64_t>(si),
-                                isFirst ? -1 : first->second, op,
-                                st.results.empty() ? "" : annotation(st.results[0])});
+                                isFirst ? -1 : first->second});
         // The canonical op's parameters are this op's at the same operand;
         // a parameter two segments read keeps the first layout.
         for (unsigned i = 0; i < canonical->getNumOperands() && i < op->getNumOperands(); ++i) {

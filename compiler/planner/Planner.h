@@ -57,8 +57,6 @@ struct IlpOpChoice {
   std::string loc, op, strategy; // "x.mlir:4:8", "weft.matmul", "S0 x R -> S0"
   int64_t segment = 0;           // 0 the prologue, 1 + b layer b, then the epilogue
   int64_t sameAs = -1;           // a repeated layer: the segment solved for it
-  Operation *operation = nullptr; // in the planned module
-  std::string annotation;        // its result as weft.sharding: "tp:1", "replicated", "" (partial)
 };
 
 /// A parameter's layout chosen by the ILP, as weft.sharding.
@@ -124,7 +122,7 @@ FailureOr<PlanResult> planPlacement(ModuleOp module, const PlannerOptions &optio
 /// left to the propagation, which derives the ILP's op splits from the
 /// parameters' (a result annotation that disagrees with its operands is what
 /// upstream shard-partition cannot lay out: it types the result split and
-/// computes it whole). IlpOpChoice::annotation says what the ILP chose.
+/// computes it whole).
 void annotateIlpChoice(ModuleOp module, const PlanResult &result, int64_t dp);
 
 void printPlan(const PlanResult &result, const PlannerOptions &options, bool explain,
