@@ -4,8 +4,11 @@
 #include "llvm/Support/Format.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
+#include <cmath>
 #include <functional>
 
 using namespace mlir;
@@ -185,20 +188,35 @@ struct Reader {
 };
 } // namespace
 
+// llvm::json says "[3:14, byte=40]: Expected , or }"; make it "3:14: ...".
+static std::optional<llvm::json::Value> parseJsonText(llvm::StringRef text, std::string &error) {
+  llvm::Expected<llvm::json::Value> parsed = llvm::json::parse(text);
+  if (parsed)
+    return std::move(*parsed);
+  std::string msg = llvm::toString(parsed.takeError());
+  if (msg.size() > 1 && msg[0] == '[') {
+    size_t comma = msg.find(','), close = msg.find("]: ");
+    if (comma != std::string::npos && close != std::string::npos)
+      msg = msg.substr(1, comma - 1) + ": " + msg.substr(close + 3);
+  }
+  error = msg;
+  return std::nullopt;
+}
+
+// "file.json:3:14: ..." for a syntax error, "file.json: at $.device...".
+static std::string locatedError(llvm::StringRef file, const std::string &why) {
+  bool located = !why.empty() && std::isdigit(static_cast<unsigned char>(why[0]));
+  return file.str() + (located ? ":" : ": ") + why;
+}
+
+static bool parseCalibrationObject(const llvm::json::Object &root, const std::string &at,
+                                   Reader &r, Calibration &cal);
+
 std::optional<ClusterSpec> mlir::weft::parseClusterJson(llvm::StringRef text,
                                                         std::string &error) {
-  llvm::Expected<llvm::json::Value> parsed = llvm::json::parse(text);
-  if (!parsed) {
-    // llvm::json says "[3:14, byte=40]: Expected , or }"; make it "3:14: ...".
-    std::string msg = llvm::toString(parsed.takeError());
-    if (msg.size() > 1 && msg[0] == '[') {
-      size_t comma = msg.find(','), close = msg.find("]: ");
-      if (comma != std::string::npos && close != std::string::npos)
-        msg = msg.substr(1, comma - 1) + ": " + msg.substr(close + 3);
-    }
-    error = msg;
+  std::optional<llvm::json::Value> parsed = parseJsonText(text, error);
+  if (!parsed)
     return std::nullopt;
-  }
   const llvm::json::Object *root = parsed->getAsObject();
   if (!root) {
     error = "at $: expected an object";
@@ -212,7 +230,7 @@ std::optional<ClusterSpec> mlir::weft::parseClusterJson(llvm::StringRef text,
     error = r.error;
     return std::nullopt;
   };
-  if (!r.keys(*root, "$", {"name", "devices_per_node", "nodes", "device", "links"},
+  if (!r.keys(*root, "$", {"name", "devices_per_node", "nodes", "device", "links", "calibration"},
               {"devices_per_node", "device", "links"}))
     return done();
   if (const llvm::json::Value *n = root->get("name")) {
@@ -272,7 +290,174 @@ std::optional<ClusterSpec> mlir::weft::parseClusterJson(llvm::StringRef text,
   } else {
     c.interNode = c.intraNode; // never used with one node
   }
+  // "calibration": a file (read by loadCluster, relative to this one) or the
+  // calibration itself.
+  if (const llvm::json::Value *cal = root->get("calibration")) {
+    if (std::optional<llvm::StringRef> file = cal->getAsString()) {
+      c.calibrationFile = file->str();
+    } else if (const llvm::json::Object *inline_ = cal->getAsObject()) {
+      Calibration parsedCal;
+      if (!parseCalibrationObject(*inline_, "$.calibration", r, parsedCal))
+        return done();
+      applyCalibration(c, parsedCal, "inline");
+    } else {
+      r.fail("$.calibration", "expected a file name (a string) or a calibration object");
+      return done();
+    }
+  }
   return c;
+}
+
+//===----------------------------------------------------------------------===//
+// Calibration (bench/gpu/calibrate): measured GEMM and copy curves.
+//===----------------------------------------------------------------------===//
+
+static bool parseCalibrationObject(const llvm::json::Object &root, const std::string &at,
+                                   Reader &r, Calibration &cal) {
+  if (!r.keys(root, at, {"format", "device", "torch", "cuda", "smoke", "notes", "gemm", "hbm"},
+              {"gemm", "hbm"}))
+    return false;
+  if (const llvm::json::Value *f = root.get("format"))
+    if (f->getAsString() != std::optional<llvm::StringRef>("weft-calibration-1"))
+      return r.fail(at + ".format", "expected \"weft-calibration-1\"");
+  if (const llvm::json::Value *d = root.get("device")) {
+    if (!d->getAsString())
+      return r.fail(at + ".device", "expected a string");
+    cal.device = d->getAsString()->str();
+  }
+  const llvm::json::Object *gemm = r.object(root, at, "gemm");
+  if (!gemm)
+    return false;
+  const std::string gemmAt = at + ".gemm";
+  if (!r.keys(*gemm, gemmAt, {"bf16", "fp32"}, {}))
+    return false;
+  if (gemm->empty())
+    return r.fail(gemmAt, "needs \"bf16\" or \"fp32\" (or both)");
+  for (auto [key, curve] : {std::pair{"bf16", &cal.gemmBf16}, {"fp32", &cal.gemmFp32}}) {
+    const llvm::json::Value *v = gemm->get(key);
+    if (!v)
+      continue;
+    const std::string listAt = gemmAt + "." + key;
+    const llvm::json::Array *points = v->getAsArray();
+    if (!points)
+      return r.fail(listAt, "expected an array of measurements");
+    if (points->empty())
+      return r.fail(listAt, "is empty");
+    for (size_t i = 0; i < points->size(); ++i) {
+      const std::string pointAt = listAt + "[" + std::to_string(i) + "]";
+      const llvm::json::Object *pt = (*points)[i].getAsObject();
+      if (!pt)
+        return r.fail(pointAt, "expected an object");
+      double m = 0, n = 0, k = 0, flops = 0, tflops = 0;
+      if (!r.keys(*pt, pointAt, {"m", "n", "k", "flops", "tflops", "seconds"}, {"flops", "tflops"}) ||
+          !r.number(*pt, pointAt, "m", m, 1) || !r.number(*pt, pointAt, "n", n, 1) ||
+          !r.number(*pt, pointAt, "k", k, 1) || !r.number(*pt, pointAt, "flops", flops, 1) ||
+          !r.number(*pt, pointAt, "tflops", tflops, 1e12))
+        return false;
+      // When the shape is given, the FLOPs must be its 2mnk (exact: integers
+      // well inside a double's 53 bits): a mistyped row would otherwise bend
+      // the curve silently.
+      if (m > 0 && n > 0 && k > 0 && 2 * m * n * k != flops)
+        return r.fail(pointAt + ".flops", "is not 2 x m x n x k = " + std::to_string(2 * m * n * k));
+      for (const auto &[f, rate] : *curve)
+        if (f == flops)
+          return r.fail(pointAt + ".flops", "repeats an earlier measurement's size");
+      curve->push_back({flops, tflops});
+    }
+    std::sort(curve->begin(), curve->end());
+  }
+  const llvm::json::Object *hbm = r.object(root, at, "hbm");
+  if (!hbm)
+    return false;
+  const std::string hbmAt = at + ".hbm";
+  if (!r.keys(*hbm, hbmAt, {"copy_gb_per_s", "points"}, {"copy_gb_per_s"}) ||
+      !r.number(*hbm, hbmAt, "copy_gb_per_s", cal.copyBandwidth, 1e9))
+    return false;
+  if (const llvm::json::Value *pts = hbm->get("points")) {
+    const llvm::json::Array *points = pts->getAsArray();
+    if (!points)
+      return r.fail(hbmAt + ".points", "expected an array");
+    for (size_t i = 0; i < points->size(); ++i) {
+      const std::string pointAt = hbmAt + ".points[" + std::to_string(i) + "]";
+      const llvm::json::Object *pt = (*points)[i].getAsObject();
+      double bytes = 0, rate = 0;
+      if (!pt)
+        return r.fail(pointAt, "expected an object");
+      if (!r.keys(*pt, pointAt, {"bytes", "gb_per_s", "seconds"}, {"bytes", "gb_per_s"}) ||
+          !r.number(*pt, pointAt, "bytes", bytes, 1) || !r.number(*pt, pointAt, "gb_per_s", rate, 1e9))
+        return false;
+    }
+  }
+  // A --smoke run checks the script on a CPU: its layout is checked above in
+  // full, but its numbers are not a GPU's.
+  if (const llvm::json::Value *smoke = root.get("smoke")) {
+    if (!smoke->getAsBoolean())
+      return r.fail(at + ".smoke", "expected true or false");
+    if (*smoke->getAsBoolean())
+      return r.fail(at + ".smoke", "this file is from calibrate.py --smoke (a CPU check of the "
+                                   "script), not a GPU measurement");
+  }
+  return true;
+}
+
+std::optional<Calibration> mlir::weft::parseCalibrationJson(llvm::StringRef text, std::string &error,
+                                                            const std::string &root) {
+  std::optional<llvm::json::Value> parsed = parseJsonText(text, error);
+  if (!parsed)
+    return std::nullopt;
+  Reader r;
+  Calibration cal;
+  const llvm::json::Object *obj = parsed->getAsObject();
+  if (!obj) {
+    error = "at " + root + ": expected an object";
+    return std::nullopt;
+  }
+  if (!parseCalibrationObject(*obj, root, r, cal)) {
+    error = r.error;
+    return std::nullopt;
+  }
+  return cal;
+}
+
+std::optional<Calibration> mlir::weft::loadCalibration(llvm::StringRef path, std::string &error) {
+  auto buffer = llvm::MemoryBuffer::getFile(path);
+  if (!buffer) {
+    error = path.str() + ": cannot read the calibration file: " + buffer.getError().message();
+    return std::nullopt;
+  }
+  std::string why;
+  auto cal = parseCalibrationJson((*buffer)->getBuffer(), why);
+  if (!cal)
+    error = locatedError(path, why);
+  return cal;
+}
+
+void mlir::weft::applyCalibration(ClusterSpec &c, const Calibration &cal, llvm::StringRef source) {
+  DeviceSpec &d = c.device;
+  if (!cal.gemmBf16.empty())
+    d.gemmBf16 = cal.gemmBf16;
+  if (!cal.gemmFp32.empty())
+    d.gemmFp32 = cal.gemmFp32;
+  // The copy's bytes are what streaming kernels reach: it replaces the
+  // datasheet bandwidth and its efficiency factor.
+  d.hbmBandwidth = cal.copyBandwidth;
+  d.memoryEfficiency = 1;
+  d.calibration = source.str();
+}
+
+double mlir::weft::interpolateGemmRate(const std::vector<std::pair<double, double>> &curve,
+                                       double flops) {
+  if (curve.empty())
+    return 0;
+  if (flops <= curve.front().first)
+    return curve.front().second;
+  if (flops >= curve.back().first)
+    return curve.back().second;
+  auto hi = std::upper_bound(curve.begin(), curve.end(), std::make_pair(flops, 0.0),
+                             [](const auto &a, const auto &b) { return a.first < b.first; });
+  auto lo = hi - 1;
+  const double t = (std::log(flops) - std::log(lo->first)) / (std::log(hi->first) - std::log(lo->first));
+  return lo->second + t * (hi->second - lo->second);
 }
 
 std::optional<ClusterSpec> mlir::weft::loadCluster(llvm::StringRef spec, std::string &error) {
@@ -292,9 +477,21 @@ std::optional<ClusterSpec> mlir::weft::loadCluster(llvm::StringRef spec, std::st
   std::string why;
   auto c = parseClusterJson((*buffer)->getBuffer(), why);
   if (!c) {
-    // "file.json:3:14: ..." for a syntax error, "file.json: at $.device...".
-    bool located = !why.empty() && std::isdigit(static_cast<unsigned char>(why[0]));
-    error = spec.str() + (located ? ":" : ": ") + why;
+    error = locatedError(spec, why);
+    return c;
+  }
+  if (!c->calibrationFile.empty()) {
+    llvm::SmallString<256> path(c->calibrationFile);
+    if (llvm::sys::path::is_relative(path)) {
+      path = llvm::sys::path::parent_path(spec);
+      llvm::sys::path::append(path, c->calibrationFile);
+    }
+    std::optional<Calibration> cal = loadCalibration(path, why);
+    if (!cal) {
+      error = spec.str() + ": at $.calibration: " + why;
+      return std::nullopt;
+    }
+    applyCalibration(*c, *cal, path);
   }
   return c;
 }
@@ -316,5 +513,15 @@ std::string mlir::weft::describeCluster(const ClusterSpec &c) {
                      c.intraNode.bandwidth / 1e9);
   if (c.nodes != 1)
     os << llvm::format(", %.0f GB/s across nodes", c.interNode.bandwidth / 1e9);
+  if (!c.device.calibration.empty()) {
+    os << "; calibrated (" << c.device.calibration << "):";
+    if (!c.device.gemmBf16.empty())
+      os << llvm::format(" bf16 GEMM %.0f-%.0f TFLOP/s,", c.device.gemmBf16.front().second / 1e12,
+                         c.device.gemmBf16.back().second / 1e12);
+    if (!c.device.gemmFp32.empty())
+      os << llvm::format(" fp32 GEMM %.1f-%.1f TFLOP/s,", c.device.gemmFp32.front().second / 1e12,
+                         c.device.gemmFp32.back().second / 1e12);
+    os << llvm::format(" copy %.0f GB/s", c.device.hbmBandwidth / 1e9);
+  }
   return s;
 }

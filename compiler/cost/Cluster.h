@@ -31,6 +31,11 @@ struct DeviceSpec {
   double matmulEfficiency = 1; // fraction of peak a large GEMM / fused attention reaches
   double vectorEfficiency = 1; // fraction of peak elementwise and reduction kernels reach
   double memoryEfficiency = 1; // fraction of the HBM bandwidth streaming kernels reach
+  // Measured GEMM throughput (bench/gpu/calibrate): (FLOPs of one GEMM,
+  // FLOP/s reached), sorted by FLOPs. Where present it replaces peak x
+  // matmul_efficiency for that precision (CostModel's matmulRate).
+  std::vector<std::pair<double, double>> gemmBf16, gemmFp32;
+  std::string calibration; // where the curves came from ("" for datasheet numbers)
 };
 
 struct LinkSpec {
@@ -44,10 +49,38 @@ struct ClusterSpec {
   int64_t devicesPerNode = 1;
   int64_t nodes = 0; // 0: as many nodes as the device count needs
   LinkSpec intraNode, interNode;
+  // A cluster file's "calibration": "FILE.json", as written; loadCluster
+  // reads it relative to the cluster file and applies it.
+  std::string calibrationFile;
 
   /// The most devices the cluster has (0: unbounded).
   int64_t maxDevices() const { return nodes ? nodes * devicesPerNode : 0; }
 };
+
+/// A GPU calibration file written by bench/gpu/calibrate/calibrate.py:
+///   {"format": "weft-calibration-1", "device": "...",
+///    "gemm": {"bf16": [{"m": .., "n": .., "k": .., "flops": .., "tflops": ..}, ...],
+///             "fp32": [...]},
+///    "hbm": {"copy_gb_per_s": .., "points": [{"bytes": .., "gb_per_s": ..}, ...]}}
+/// (`flops` is one GEMM's 2mnk; `copy_gb_per_s` counts bytes read + written.)
+struct Calibration {
+  std::string device;
+  std::vector<std::pair<double, double>> gemmBf16, gemmFp32; // sorted (FLOPs, FLOP/s)
+  double copyBandwidth = 0; // bytes/s
+};
+
+/// Parses a calibration; errors are "<line>:<col>: <why>" or "at <path>: <why>"
+/// with `root` ("$", or "$.calibration" inside a cluster file) as the path's start.
+std::optional<Calibration> parseCalibrationJson(llvm::StringRef text, std::string &error,
+                                                const std::string &root = "$");
+/// Reads FILE.json; errors name the file and the JSON location.
+std::optional<Calibration> loadCalibration(llvm::StringRef path, std::string &error);
+/// The measured curves replace the datasheet GEMM peaks (per precision
+/// measured), and the measured copy bandwidth the HBM bandwidth x efficiency.
+void applyCalibration(ClusterSpec &c, const Calibration &cal, llvm::StringRef source);
+/// FLOP/s of a GEMM of `flops` on `curve`: linear in log(FLOPs) between the
+/// measured sizes, the nearest point's throughput outside them.
+double interpolateGemmRate(const std::vector<std::pair<double, double>> &curve, double flops);
 
 /// A preset by name: h100-sxm-8x, h100-sxm-8x-ib400-<N>nodes, a100-80g-8x,
 /// a100-80g-8x-ib200-<N>nodes, cpu-sim-8.

@@ -11,11 +11,19 @@ double mlir::weft::matmulPeak(const ClusterSpec &c, bool bf16) {
   return bf16 && c.device.peakBf16 > 0 ? c.device.peakBf16 : c.device.peakFp32;
 }
 
+double mlir::weft::matmulRate(const ClusterSpec &c, bool bf16, double flops) {
+  const DeviceSpec &d = c.device;
+  const bool useBf16 = bf16 && d.peakBf16 > 0;
+  const auto &curve = useBf16 ? d.gemmBf16 : d.gemmFp32;
+  if (!curve.empty())
+    return interpolateGemmRate(curve, flops); // measured: efficiency included
+  return matmulPeak(c, bf16) * d.matmulEfficiency;
+}
+
 double mlir::weft::opTime(const ClusterSpec &c, bool bf16, bool matmul, double flops,
                           double bytes) {
   const DeviceSpec &d = c.device;
-  double peak = matmul ? matmulPeak(c, bf16) * d.matmulEfficiency
-                       : d.peakFp32 * d.vectorEfficiency;
+  double peak = matmul ? matmulRate(c, bf16, flops) : d.peakFp32 * d.vectorEfficiency;
   return std::max(flops / peak, bytes / (d.hbmBandwidth * d.memoryEfficiency));
 }
 

@@ -29,6 +29,9 @@ double opTime(const ClusterSpec &c, bool bf16, bool matmul, double flops, double
 
 /// The matrix peak in the compute precision (bf16 where the device has it).
 double matmulPeak(const ClusterSpec &c, bool bf16);
+/// What a GEMM of `flops` reaches: the calibrated curve of that precision
+/// where there is one, else peak x matmul_efficiency.
+double matmulRate(const ClusterSpec &c, bool bf16, double flops);
 
 // Alpha-beta times of one collective over `n` devices on one link, for a
 // buffer of `bytes` (each device's whole buffer: the all-reduce's input, the

@@ -141,7 +141,7 @@ static LogicalResult explainChosenPlan(ModuleOp module, const PlanResult &result
 PlanDecision mlir::weft::runPlanCommand(ModuleOp module, const PlanRequest &req) {
   if (req.plan != "auto")
     return failWith(req.plan.empty()
-                        ? llvm::Twine("--devices, --cluster and --plan-only go with --plan=auto")
+                        ? llvm::Twine("--devices, --cluster, --calibration and --plan-only go with --plan=auto")
                         : "--plan=" + req.plan + ": expected auto");
   if (req.devices < 1)
     return failWith("--plan=auto needs --devices=N (N >= 1): the devices to plan for");
@@ -157,6 +157,12 @@ PlanDecision mlir::weft::runPlanCommand(ModuleOp module, const PlanRequest &req)
   if (!cluster)
     return failWith(error);
   o.cluster = *cluster;
+  if (!req.calibration.empty()) {
+    std::optional<Calibration> cal = loadCalibration(req.calibration, error);
+    if (!cal)
+      return failWith("--calibration=" + error);
+    applyCalibration(o.cluster, *cal, req.calibration);
+  }
   o.devices = req.devices;
   o.train = req.train;
   if (req.precision.empty() || req.precision == "auto")
@@ -195,9 +201,10 @@ PlanDecision mlir::weft::runPlanCommand(ModuleOp module, const PlanRequest &req)
   o.fixZero = req.zero;
   o.fixRecompute = req.recompute;
   o.perMesh = req.explain;
-  // weftc compiles the patterns' splits only: a plan it is to compile is
-  // searched without the ILP's.
-  o.ilp = !req.compiling;
+  // A plan to compile may take its tp split from the ILP (compiled as
+  // weft.sharding annotations), unless the model brings its own annotations.
+  o.compiling = req.compiling;
+  o.ilp = !(req.compiling && hasShardingAnnotations(module));
 
   for (auto [axis, size] : {std::pair{"dp", o.fixDp}, {"tp", o.fixTp}, {"pp", o.fixPp}})
     if (size && req.devices % size != 0)
@@ -257,13 +264,21 @@ PlanDecision mlir::weft::runPlanCommand(ModuleOp module, const PlanRequest &req)
                  << "), compiled as --mesh with --microbatches, --schedule and "
                     "--virtual-stages\n";
   }
+  if (p.ilpSegments) {
+    annotateIlpChoice(module, *result, p.dp);
+    d.ilp = true;
+    llvm::errs() << "weftc: note: the chosen plan's tp split comes from the sharding ILP ("
+                 << p.ilpSegments << (p.ilpSegments == 1 ? " segment" : " segments")
+                 << "): compiled as weft.sharding annotations on @forward through "
+                    "weft-partition-annotated\n";
+  }
   d.recompute = p.recompute;
   d.zero = p.zero;
   d.cluster = o.cluster.name;
   d.deviceKind = o.cluster.device.kind;
   d.devicesPerNode = o.cluster.devicesPerNode;
   d.nodes = o.cluster.nodes;
-  d.summary = p.summary();
+  d.summary = p.summary() + (p.ilpSegments ? " tp-from-ilp" : "");
   d.stepTime = p.stepTime;
   d.compute = p.compute;
   d.communication = p.communication;

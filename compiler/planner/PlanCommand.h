@@ -19,6 +19,7 @@ struct PlanRequest {
   std::string plan;      // --plan: "auto"
   int64_t devices = 0;   // --devices (0: not given)
   std::string cluster;   // --cluster: a preset or FILE.json (default cpu-sim-8)
+  std::string calibration; // --calibration: FILE.json from bench/gpu/calibrate
   std::string precision; // --plan-precision: auto, bf16 or f32
   bool planOnly = false; // --plan-only
   bool explain = false, explainJson = false;
@@ -39,6 +40,7 @@ struct PlanDecision {
   std::string schedule;
   bool recompute = false;
   int zero = 0;
+  bool ilp = false; // the tp split is the ILP's, written on @forward as weft.sharding
   // For the artifact's PlanInfo (weft-dump --plan): the cluster and the
   // predicted step.
   std::string cluster, deviceKind, summary;

@@ -91,6 +91,7 @@ struct Profile {
   std::vector<std::vector<Operation *>> segOps; // tp = 1 only: the model's ops per segment
   int64_t ilpSegments = 0;
   std::vector<IlpOpChoice> ilpChoices;
+  std::vector<IlpArgChoice> ilpArgs;
   int unitOf(int seg) const {
     if (blocks == 0)
       return 0;
@@ -355,6 +356,12 @@ void Planner::applyIlp(Profile &p, int64_t tp) {
   if (!base.ok)
     return;
   const bool whole = !p.ok;
+  // Compiled, the ILP's split replaces the patterns in every layer; where the
+  // patterns split some, their split is what gets compiled and costed.
+  if (o.compiling && !whole && llvm::any_of(p.segs, [](const Segment &s) {
+        return !s.fwdComm.empty() || !s.bwdComm.empty();
+      }))
+    return;
   if (whole) {
     std::string error = p.error;
     p = base;
@@ -432,13 +439,32 @@ void Planner::applyIlp(Profile &p, int64_t tp) {
     for (Operation *op : base.segOps[si])
       if (op->getNumResults())
         mine.push_back(op);
+    llvm::DenseMap<Value, int> paramNode;
+    for (int v = 0; v < nodeCount; ++v)
+      if (e.problem.nodes[v].param)
+        paramNode[e.problem.nodes[v].param] = v;
+    auto annotation = [](const TpSpec &spec) -> std::string {
+      return spec.kind == TpSpec::S ? "tp:" + std::to_string(spec.dim) : "replicated";
+    };
     size_t k = 0;
     for (int v = 0; v < nodeCount && k < mine.size(); ++v)
-      if (e.problem.nodes[v].op) {
+      if (Operation *canonical = e.problem.nodes[v].op) {
         Operation *op = mine[k++];
+        const TpStrategy &st = e.problem.nodes[v].strategies[e.choice[v]];
         p.ilpChoices.push_back({locationString(op->getLoc()), op->getName().getStringRef().str(),
-                                e.problem.nodes[v].strategies[e.choice[v]].label(),
-                                static_cast<int64_t>(si), isFirst ? -1 : first->second});
+                                st.label(), static_cast<int64_t>(si),
+                                isFirst ? -1 : first->second});
+        // The canonical op's parameters are this op's at the same operand;
+        // a parameter two segments read keeps the first layout.
+        for (unsigned i = 0; i < canonical->getNumOperands() && i < op->getNumOperands(); ++i) {
+          auto it = paramNode.find(canonical->getOperand(i));
+          auto arg = llvm::dyn_cast<BlockArgument>(op->getOperand(i));
+          if (it == paramNode.end() || !arg ||
+              llvm::any_of(p.ilpArgs, [&](const IlpArgChoice &a) { return a.arg == arg.getArgNumber(); }))
+            continue;
+          const TpStrategy &ps = e.problem.nodes[it->second].strategies[e.choice[it->second]];
+          p.ilpArgs.push_back({arg.getArgNumber(), annotation(ps.results[0])});
+        }
       }
   }
   if (whole && p.ilpSegments == 0)
@@ -769,6 +795,15 @@ std::vector<Candidate> Planner::enumerate(PlanResult &result, int64_t devices, b
               c.plan.recompute = rc;
               c.plan.zero = z;
               c.plan.ilpSegments = prof.ilpSegments;
+              // The annotated path compiles neither pipelines, accumulation
+              // nor ZeRO-1: such a candidate is not compilable with the ILP.
+              if (o.compiling && !leanOnly && prof.ilpSegments && (pp > 1 || m > 1 || z)) {
+                note("tp=" + std::to_string(tp) +
+                     ": its split is the sharding ILP's, compiled as weft.sharding annotations, "
+                     "which take no pp > 1, gradient accumulation or ZeRO-1: such plans are "
+                     "left out");
+                continue;
+              }
               c.b = batch / (dp * m);
               // An optimistic step: every stage equal, no bubble beyond one
               // microbatch's pass, nothing after the step.
@@ -945,7 +980,10 @@ FailureOr<PlanResult> Planner::run() {
         }
   }
   if (!top.empty())
+  {
     result.ilpChoices = profile(top[0].tp).ilpChoices;
+    result.ilpArgs = profile(top[0].tp).ilpArgs;
+  }
   for (const std::string &n : ilpNotes)
     result.notes.push_back(n);
   result.ilpSeconds = ilpSeconds;
@@ -1128,4 +1166,18 @@ llvm::json::Value mlir::weft::planToJson(const PlanResult &r, const PlannerOptio
   root["ilp_shardings"] = std::move(ilp);
   root["ilp_solves"] = r.ilpSolves;
   return root;
+}
+
+void mlir::weft::annotateIlpChoice(ModuleOp module, const PlanResult &result, int64_t dp) {
+  func::FuncOp fn = getForward(module);
+  Builder b(module.getContext());
+  for (const IlpArgChoice &a : result.ilpArgs)
+    fn.setArgAttr(a.arg, "weft.sharding", b.getStringAttr(a.annotation));
+  // The ILP takes inputs replicated over tp and slices them where an op
+  // wants them split; said explicitly, or the propagation would split the
+  // input itself over tp, which the runtime cannot feed.
+  for (unsigned i = 0; i < fn.getNumArguments(); ++i)
+    if (fn.getArgAttr(i, WeftDialect::kInput) &&
+        llvm::cast<RankedTensorType>(fn.getArgument(i).getType()).getRank() > 0)
+      fn.setArgAttr(i, "weft.sharding", b.getStringAttr(dp > 1 ? "dp:0" : "replicated"));
 }

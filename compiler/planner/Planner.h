@@ -43,9 +43,13 @@ struct PlannerOptions {
   int64_t topK = 5;
   bool perMesh = false; // also find each mesh's best plan (for --explain)
   // Layers the Megatron patterns leave whole are split by the per-op
-  // sharding ILP (ShardingIlp.h). weftc compiles only the patterns' splits,
-  // so it plans without the ILP when it is to compile the plan.
+  // sharding ILP (ShardingIlp.h).
   bool ilp = true;
+  // The plan is to be compiled: weftc compiles the ILP's split as weft.sharding
+  // annotations (the GSPMD path), which replaces the patterns everywhere and
+  // refuses pp and ZeRO-1. So the ILP is used only for a tp whose patterns
+  // split nothing, and its candidates are pp = 1, M = 1, ZeRO-1 off.
+  bool compiling = false;
 };
 
 /// An op's tp sharding chosen by the ILP, for --explain.
@@ -53,6 +57,12 @@ struct IlpOpChoice {
   std::string loc, op, strategy; // "x.mlir:4:8", "weft.matmul", "S0 x R -> S0"
   int64_t segment = 0;           // 0 the prologue, 1 + b layer b, then the epilogue
   int64_t sameAs = -1;           // a repeated layer: the segment solved for it
+};
+
+/// A parameter's layout chosen by the ILP, as weft.sharding.
+struct IlpArgChoice {
+  unsigned arg = 0;       // @forward's argument number
+  std::string annotation; // "tp:0" or "replicated"
 };
 
 struct Plan {
@@ -96,6 +106,7 @@ struct PlanResult {
   int64_t batch = 0, layers = 0;
   double paramCount = 0;
   std::vector<IlpOpChoice> ilpChoices; // the chosen plan's ILP-split ops (one per repeated layer)
+  std::vector<IlpArgChoice> ilpArgs;   // and their parameters' layouts
   double ilpSeconds = 0;               // time spent in CBC
   int64_t ilpSolves = 0;
 };
@@ -104,6 +115,15 @@ struct PlanResult {
 /// when the request is impossible (no input with a batch, more devices than
 /// the cluster has, a constraint that no mesh meets).
 FailureOr<PlanResult> planPlacement(ModuleOp module, const PlannerOptions &options);
+
+/// Writes the chosen plan's ILP split onto `module`'s @forward as weft.sharding
+/// annotations, so that weftc compiles it through weft-partition-annotated:
+/// the parameters' layouts, and the inputs split over dp only. The ops are
+/// left to the propagation, which derives the ILP's op splits from the
+/// parameters' (a result annotation that disagrees with its operands is what
+/// upstream shard-partition cannot lay out: it types the result split and
+/// computes it whole).
+void annotateIlpChoice(ModuleOp module, const PlanResult &result, int64_t dp);
 
 void printPlan(const PlanResult &result, const PlannerOptions &options, bool explain,
                llvm::raw_ostream &os);

@@ -161,6 +161,11 @@ static cl::opt<std::string> cluster("cluster",
                                              "a100-80g-8x, a100-80g-8x-ib200-<N>nodes, "
                                              "h100-sxm-8x, h100-sxm-8x-ib400-<N>nodes) or FILE.json"),
                                     cl::value_desc("name|file"), cl::cat(meshCategory));
+static cl::opt<std::string> calibration("calibration",
+                                        cl::desc("GPU calibration for --plan=auto (written by "
+                                                 "bench/gpu/calibrate): measured GEMM and copy "
+                                                 "curves replace the cluster's datasheet numbers"),
+                                        cl::value_desc("FILE.json"), cl::cat(meshCategory));
 static cl::opt<bool> planOnly("plan-only", cl::desc("Print the --plan=auto plan; compile nothing"),
                               cl::cat(meshCategory));
 static cl::opt<std::string> planPrecision("plan-precision",
@@ -356,9 +361,10 @@ int main(int argc, char **argv) {
   }
 
   if (plan.getNumOccurrences() || devices.getNumOccurrences() || cluster.getNumOccurrences() ||
-      planOnly) {
+      calibration.getNumOccurrences() || planOnly) {
     weft::PlanRequest request;
     request.plan = plan, request.devices = devices, request.cluster = cluster;
+    request.calibration = calibration;
     request.precision = planPrecision, request.planOnly = planOnly, request.train = train;
     request.explain = explain.getNumOccurrences() > 0, request.explainJson = explain == "json";
     request.mesh = mesh, request.schedule = schedule;
