@@ -313,6 +313,35 @@ private:
   double modelFlopsBlocks = 0, modelFlopsOther = 0;
   int64_t simulations = 0;
 
+  // Why the batch cannot be split at all (a reduction or softmax over it),
+  // or "": found by running the real batch split on a clone, once. Every
+  // plan with dp x microbatches > 1 needs that split.
+  std::optional<std::string> batchBlocker;
+  const std::string &batchSplitError() {
+    if (!batchBlocker) {
+      batchBlocker = "";
+      int64_t two = 2;
+      while (two <= batch && batch % two != 0)
+        ++two;
+      if (two <= batch) {
+        OwningOpRef<ModuleOp> clone = module.clone();
+        std::string errors;
+        ScopedDiagnosticHandler handler(module.getContext(), [&](Diagnostic &d) {
+          if (d.getSeverity() == DiagnosticSeverity::Error && errors.empty())
+            errors = d.str();
+          return success();
+        });
+        PassManager pm(module.getContext());
+        WeftPipelineOptions options;
+        options.dp = two;
+        addWeftPartitionPipeline(pm, options);
+        if (failed(pm.run(*clone)))
+          batchBlocker = errors.empty() ? "the batch split failed" : errors;
+      }
+    }
+    return *batchBlocker;
+  }
+
   const Profile &profile(int64_t tp) {
     auto it = profiles.find(tp);
     if (it == profiles.end()) {
@@ -765,6 +794,10 @@ std::vector<Candidate> Planner::enumerate(PlanResult &result, int64_t devices, b
       for (int64_t m : ms) {
         if (!leanOnly && o.fixMicrobatches && m != o.fixMicrobatches)
           continue;
+        if (dp * m > 1 && !batchSplitError().empty()) {
+          note("dp > 1 or microbatches > 1: " + batchSplitError());
+          continue;
+        }
         std::vector<std::pair<ScheduleChoice, int64_t>> schedules;
         if (pp == 1) {
           schedules = {{ScheduleChoice::kNone, 1}};
