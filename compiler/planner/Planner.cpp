@@ -1121,13 +1121,16 @@ void mlir::weft::printPlan(const PlanResult &r, const PlannerOptions &o, bool ex
   }
 }
 
+// Byte counts are whole bytes in JSON (the model computes them in doubles).
+static int64_t bytes(double b) { return static_cast<int64_t>(std::llround(b)); }
+
 static llvm::json::Value planJson(const Plan &p) {
   llvm::json::Array stages;
   for (int64_t s : p.stageStarts)
     stages.push_back(s);
   llvm::json::Array perRank;
   for (double m : p.memoryPerRank)
-    perRank.push_back(m);
+    perRank.push_back(bytes(m));
   return llvm::json::Object{
       {"mesh", p.mesh()},
       {"dp", p.dp},
@@ -1137,21 +1140,21 @@ static llvm::json::Value planJson(const Plan &p) {
       {"schedule", scheduleChoiceName(p.schedule)},
       {"virtual_stages", p.virtualStages},
       {"recompute", p.recompute},
-      {"zero", p.zero},
+      {"zero", static_cast<int64_t>(p.zero)}, // the ZeRO stage (0 or 1), a number by design
       {"step_time_s", p.stepTime},
       {"compute_s", p.compute},
       {"communication_s", p.communication},
       {"bubble_s", p.bubble},
       {"tflops_per_device", p.tflopsPerDevice},
       {"model_flops_per_step", p.modelFlops},
-      {"peak_memory_bytes", p.peakMemory.total()},
+      {"peak_memory_bytes", bytes(p.peakMemory.total())},
       {"memory_bytes_per_pipeline_rank", std::move(perRank)},
       {"memory",
-       llvm::json::Object{{"parameters", p.peakMemory.params},
-                          {"gradients", p.peakMemory.gradients},
-                          {"optimizer", p.peakMemory.optimizer},
-                          {"activations", p.peakMemory.activations},
-                          {"capacity", p.capacity}}},
+       llvm::json::Object{{"parameters", bytes(p.peakMemory.params)},
+                          {"gradients", bytes(p.peakMemory.gradients)},
+                          {"optimizer", bytes(p.peakMemory.optimizer)},
+                          {"activations", bytes(p.peakMemory.activations)},
+                          {"capacity", bytes(p.capacity)}}},
       {"stage_first_layers", std::move(stages)},
       {"ilp_segments", p.ilpSegments},
   };
