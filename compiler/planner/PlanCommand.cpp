@@ -210,6 +210,12 @@ PlanDecision mlir::weft::runPlanCommand(ModuleOp module, const PlanRequest &req)
     if (size && req.devices % size != 0)
       return failWith(llvm::Twine("--mesh: ") + axis + "=" + std::to_string(size) +
                       " does not divide --devices=" + std::to_string(req.devices));
+  // The fixed axes together must fit the devices too (dp=2,tp=2,pp=2 on 4).
+  const int64_t fixed = (o.fixDp ? o.fixDp : 1) * (o.fixTp ? o.fixTp : 1) * (o.fixPp ? o.fixPp : 1);
+  if (req.devices % fixed != 0 || (o.fixDp && o.fixTp && o.fixPp && fixed != req.devices))
+    return failWith("--mesh=" + req.mesh + " needs " + std::to_string(fixed) +
+                    " devices (or a multiple, with an axis left free); --devices=" +
+                    std::to_string(req.devices));
   FailureOr<PlanResult> result = planPlacement(module, o);
   if (failed(result)) {
     PlanDecision d; // the diagnostic at the model says why
