@@ -408,9 +408,6 @@ int main(int argc, char **argv) {
       return fail("--mesh=...,pp=" + std::to_string(meshSpec.pp) +
                   " builds a pipelined training step: it needs --train=sgd|adamw (serve a model "
                   "with dp and tp)");
-    if (clipNorm > 0)
-      return fail("--clip-norm with pp > 1 is not supported yet: the norm would need every "
-                  "stage's gradients");
     if (weft::hasShardingAnnotations(*module))
       return fail("weft.sharding annotations with pp > 1 are not supported yet; drop pp or the "
                   "annotations");

@@ -67,7 +67,7 @@ struct OptimizerPass : mlir::weft::impl::OptimizerPassBase<OptimizerPass> {
     };
     // The mesh's axes: dp first when present, tp the inner one.
     int64_t dp = 1;
-    std::optional<shard::GridAxis> dpAxis, tpAxis;
+    std::optional<shard::GridAxis> dpAxis, tpAxis, ppAxis;
     if (auto mesh = module->getAttrOfType<DictionaryAttr>("weft.mesh")) {
       if (auto d = mesh.getAs<IntegerAttr>("dp")) {
         dp = d.getInt();
@@ -75,6 +75,8 @@ struct OptimizerPass : mlir::weft::impl::OptimizerPassBase<OptimizerPass> {
       }
       if (mesh.get("tp"))
         tpAxis = dpAxis ? 1 : 0;
+      if (mesh.get("pp")) // weft-pipeline appends it after dp and tp
+        ppAxis = (dpAxis ? 1 : 0) + (tpAxis ? 1 : 0);
     } else if (auto grid = module.lookupSymbol<shard::GridOp>("mesh")) {
       dp = grid.getShape()[0]; // weft-partition-batch's 1-D grid
       dpAxis = 0;
@@ -93,6 +95,7 @@ struct OptimizerPass : mlir::weft::impl::OptimizerPassBase<OptimizerPass> {
     SmallVector<Value> outputs;
     SmallVector<DictionaryAttr> outputAttrs;
     SmallVector<std::pair<BlockArgument, Value>> grads;
+    DenseSet<Value> countedElsewhere; // tied gradients another pp rank counts in the norm
     for (unsigned i = 0; i < step.getNumResults(); ++i) {
       auto name = step.getResultAttrOfType<StringAttr>(i, "weft.grad");
       if (!name) {
@@ -103,6 +106,8 @@ struct OptimizerPass : mlir::weft::impl::OptimizerPassBase<OptimizerPass> {
       for (BlockArgument arg : step.getArguments())
         if (step.getArgAttr(arg.getArgNumber(), WeftDialect::kParam) == name)
           grads.push_back({arg, ret->getOperand(i)});
+      if (step.getResultAttr(i, "weft.norm_counted_elsewhere"))
+        countedElsewhere.insert(ret->getOperand(i));
     }
     if (grads.empty()) {
       step.emitError() << "@train_step returns no gradients";
@@ -122,6 +127,7 @@ struct OptimizerPass : mlir::weft::impl::OptimizerPassBase<OptimizerPass> {
       Value g, p;
       bool sharded;        // ZeRO-1: g and p are this device's 1/dp flat slice
       IntegerAttr splitDim; // tensor parallel: the parameter is a tp slice
+      bool inNorm = true;   // false: another pp rank counts it (a tied weight)
     };
     SmallVector<Piece> pieces;
     for (auto &[param, grad] : grads) {
@@ -147,7 +153,7 @@ struct OptimizerPass : mlir::weft::impl::OptimizerPassBase<OptimizerPass> {
         g = shard::AllReduceOp::create(b, loc, g, "mesh", ArrayRef<shard::GridAxis>{*dpAxis},
                                        shard::ReductionKind::Average);
       }
-      pieces.push_back({param, g, p, sharded, splitDim});
+      pieces.push_back({param, g, p, sharded, splitDim, !countedElsewhere.contains(grad)});
     }
 
     // Clipping by the global L2 norm: g *= min(1, clip / (norm + 1e-6)).
@@ -156,6 +162,8 @@ struct OptimizerPass : mlir::weft::impl::OptimizerPassBase<OptimizerPass> {
     if (clipNorm > 0) {
       Value sums[2][2]; // [over dp][over tp]: this device's partial sums
       for (Piece &pc : pieces) {
+        if (!pc.inNorm)
+          continue;
         SmallVector<int64_t> all;
         for (int64_t d = 0; d < cast<RankedTensorType>(pc.g.getType()).getRank(); ++d)
           all.push_back(d);
@@ -174,6 +182,9 @@ struct OptimizerPass : mlir::weft::impl::OptimizerPassBase<OptimizerPass> {
       Value tpPart = plus(sums[0][1], sums[1][1] ? sumOver(sums[1][1], *dpAxis) : Value());
       Value total = plus(plus(sums[0][0], sums[1][0] ? sumOver(sums[1][0], *dpAxis) : Value()),
                          tpPart ? sumOver(tpPart, *tpAxis) : Value());
+      // Pipelines: each pp rank holds its stages' parameters; the norm is over all.
+      if (ppAxis)
+        total = sumOver(total ? total : scalar(0.0f), *ppAxis);
       Value norm = SqrtOp::create(b, loc, total);
       Value factor = MinOp::create(
           b, loc, scalar(1.0f),

@@ -585,8 +585,13 @@ LogicalResult PipelinePass::unroll(func::FuncOp forward, std::vector<StageParts>
   func::ReturnOp::create(ob, loc, results);
   step.setResultAttr(0, WeftDialect::kLoss, b.getUnitAttr());
   step.setResultAttr(0, WeftDialect::kOutput, b.getStringAttr("loss"));
-  for (auto [i, a] : llvm::enumerate(params))
+  for (auto [i, a] : llvm::enumerate(params)) {
     step.setResultAttr(i + 1, "weft.grad", forward.getArgAttr(a.getArgNumber(), WeftDialect::kParam));
+    // A tied parameter's gradient is counted by its first holder in the
+    // global norm (--clip-norm), which weft-optimizer sums over pp.
+    if (*owners[a.getArgNumber()].begin() != rank)
+      step.setResultAttr(i + 1, "weft.norm_counted_elsewhere", b.getUnitAttr());
+  }
   return success();
 }
 

@@ -22,7 +22,9 @@ Checkpoints move between meshes: 2 steps on pp=2 (ZeRO-1 on dp=2,pp=2),
 saved, then 3 on 1 device, give the 5-step run's numbers.
 
 GPT's embedding is tied to its LM head: the first and last stages both hold
-it and exchange their gradients, so it is also checked here.
+it and exchange their gradients, so it is also checked here; with --clip-norm
+the global norm sums every stage's gradients over pp, the tied one counted
+once, and the clipped runs are compared with the 1-device clipped run.
 
 Usage: python3 tests/e2e/test_pipeline.py --bin build/bin [--tmp DIR]
 """
@@ -110,6 +112,19 @@ def main():
         for mesh, flags, mpi in runs:
             losses, params, weft = train(model, mesh, tmp, flags, mpi)
             check(f"{name}4 {mesh} {' '.join(flags)}{' mpirun' if mpi else ''}", (losses, params), ref,
+                  "tp" in mesh)
+        # Clipping by the global norm: summed over every stage (a tied
+        # weight counted once). Clip 0.1 clips every step, so the 1-device
+        # clipped run must move away from the unclipped one.
+        clipped = train(model, "dp=1", tmp, ["--clip-norm=0.1"])[:2]
+        moved = max(rel(clipped[1][k], ref[1][k]) for k in ref[1])
+        print(f"{name}4 dp=1 clip-norm=0.1 moves the parameters {moved:.1e} from unclipped  "
+              f"{'PASS' if moved > 1e-2 else 'FAIL'}", flush=True)
+        passed += moved > 1e-2
+        failed += not moved > 1e-2
+        for mesh, flags in [("pp=2", ["--microbatches=4"]), ("dp=2,tp=2,pp=2", ["--microbatches=2"])]:
+            losses, params, _ = train(model, mesh, tmp, flags + ["--clip-norm=0.1"])
+            check(f"{name}4 {mesh} {' '.join(flags)} clip-norm=0.1", (losses, params), clipped,
                   "tp" in mesh)
         # 2 steps on a pipeline, 3 more on 1 device from its checkpoint.
         for mesh, flags in [("pp=2", ["--microbatches=4"]), ("dp=2,pp=2", ["--microbatches=2", "--zero=1"])]:

@@ -228,6 +228,10 @@ LogicalResult WeftDialect::verifyRegionResultAttribute(Operation *op, unsigned,
     return verifyName(op->getLoc(), attr, "parameter it is the gradient of");
   if (key == "weft.update")
     return verifyName(op->getLoc(), attr, "parameter or state it updates");
+  // A tied weight's gradient on a pipeline rank that does not count it in
+  // the global norm (its first holder does): weft-pipeline, weft-optimizer.
+  if (key == "weft.norm_counted_elsewhere")
+    return success(llvm::isa<UnitAttr>(attr.getValue()));
   return op->emitError() << "unknown weft result attribute '" << key
                          << "'; expected weft.output or weft.loss";
 }
