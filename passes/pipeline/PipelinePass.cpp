@@ -59,6 +59,25 @@ struct StageParts {
   SmallVector<Value> in, out;        // values from the stage before, to the stage after
   func::FuncOp forwardFn;            // (params, inputs, in) -> out: @pp_stage<s>
   func::FuncOp backward;             // (params, inputs, in, dout) -> (L, dparams, din)
+
+  // What a stage function takes first, in order: params, inputs, in.
+  SmallVector<Value> leading() const {
+    SmallVector<Value> v(params.begin(), params.end());
+    v.append(inputs.begin(), inputs.end());
+    v.append(in.begin(), in.end());
+    return v;
+  }
+  // Copies the stage's ops to the end of `entry`, whose first arguments
+  // stand for leading(); the mapping gives the copies' values.
+  IRMapping cloneInto(Block *entry) const {
+    IRMapping map;
+    for (auto [i, v] : llvm::enumerate(leading()))
+      map.map(v, entry->getArgument(i));
+    OpBuilder ob = OpBuilder::atBlockEnd(entry);
+    for (Operation *op : ops)
+      ob.clone(*op, map);
+    return map;
+  }
 };
 
 // A stage outlined into `module` as a private function of (params, inputs,
@@ -66,34 +85,19 @@ struct StageParts {
 func::FuncOp outlineForward(ModuleOp module, StageParts &p, int64_t stage) {
   Location loc = module.getLoc();
   Builder b(module.getContext());
-  SmallVector<Type> types, results;
-  for (BlockArgument a : p.params)
-    types.push_back(a.getType());
-  for (BlockArgument a : p.inputs)
-    types.push_back(a.getType());
-  for (Value v : p.in)
-    types.push_back(v.getType());
+  SmallVector<Type> results;
   for (Value v : p.out)
     results.push_back(v.getType());
   OpBuilder mb = OpBuilder::atBlockEnd(module.getBody());
   auto fn = func::FuncOp::create(mb, loc, "pp_stage" + std::to_string(stage),
-                                 b.getFunctionType(types, results));
+                                 b.getFunctionType(ValueRange(p.leading()).getTypes(), results));
   fn.setPrivate();
   Block *entry = fn.addEntryBlock();
-  IRMapping map;
-  unsigned arg = 0;
-  for (BlockArgument a : p.params)
-    map.map(a, entry->getArgument(arg++));
-  for (BlockArgument a : p.inputs)
-    map.map(a, entry->getArgument(arg++));
-  for (Value v : p.in)
-    map.map(v, entry->getArgument(arg++));
-  OpBuilder ob = OpBuilder::atBlockEnd(entry);
-  for (Operation *op : p.ops)
-    ob.clone(*op, map);
+  IRMapping map = p.cloneInto(entry);
   SmallVector<Value> outs;
   for (Value v : p.out)
     outs.push_back(map.lookup(v));
+  OpBuilder ob = OpBuilder::atBlockEnd(entry);
   func::ReturnOp::create(ob, loc, outs);
   return fn;
 }
@@ -198,23 +202,17 @@ LogicalResult buildBackward(ModuleOp scratch, func::FuncOp forward, StageParts &
   MLIRContext *ctx = forward.getContext();
   Location loc = forward.getLoc();
   Builder b(ctx);
-  SmallVector<Type> types;
+  SmallVector<Type> types(ValueRange(p.leading()).getTypes());
   SmallVector<DictionaryAttr> attrs;
-  for (BlockArgument a : p.params) {
-    types.push_back(a.getType());
+  for (BlockArgument a : p.params)
     attrs.push_back(forward.getArgAttrDict(a.getArgNumber()));
-  }
-  for (BlockArgument a : p.inputs) {
-    types.push_back(a.getType());
+  for (BlockArgument a : p.inputs)
     attrs.push_back(forward.getArgAttrDict(a.getArgNumber()));
-  }
   // The stage's inputs are differentiated like parameters; the gradients of
   // its outputs come in like model inputs.
-  for (auto [k, v] : llvm::enumerate(p.in)) {
-    types.push_back(v.getType());
+  for (size_t k = 0; k < p.in.size(); ++k)
     attrs.push_back(b.getDictionaryAttr(
         b.getNamedAttr(WeftDialect::kParam, b.getStringAttr("pipeline.in." + Twine(k)))));
-  }
   for (auto [k, v] : llvm::enumerate(p.out)) {
     types.push_back(v.getType());
     attrs.push_back(b.getDictionaryAttr(
@@ -227,17 +225,9 @@ LogicalResult buildBackward(ModuleOp scratch, func::FuncOp forward, StageParts &
   fn.setAllArgAttrs(attrs);
   fn.setResultAttr(0, WeftDialect::kLoss, b.getUnitAttr());
   Block *entry = fn.addEntryBlock();
-  IRMapping map;
-  unsigned arg = 0;
-  for (BlockArgument a : p.params)
-    map.map(a, entry->getArgument(arg++));
-  for (BlockArgument a : p.inputs)
-    map.map(a, entry->getArgument(arg++));
-  for (Value v : p.in)
-    map.map(v, entry->getArgument(arg++));
+  IRMapping map = p.cloneInto(entry);
+  unsigned arg = p.leading().size();
   OpBuilder ob = OpBuilder::atBlockEnd(entry);
-  for (Operation *op : p.ops)
-    ob.clone(*op, map);
   Value total = last ? map.lookup(loss) : Value();
   for (Value v : p.out) {
     Value dout = entry->getArgument(arg++);
@@ -467,6 +457,17 @@ LogicalResult PipelinePass::unroll(func::FuncOp forward, std::vector<StageParts>
                                  b.getDenseI64ArrayAttr({peer}), ValueRange{});
   };
 
+  // A stage function's leading arguments (StageParts::leading) on microbatch mb.
+  auto leadingArgs = [&](const StageParts &p, int mb, ArrayRef<Value> received) {
+    SmallVector<Value> args;
+    for (BlockArgument a : p.params)
+      args.push_back(argOf[a]);
+    for (BlockArgument a : p.inputs)
+      args.push_back(microbatch(a, mb));
+    llvm::append_range(args, received);
+    return args;
+  };
+
   // Per (stage, microbatch): what came in, what goes out, and the gradients.
   std::map<std::pair<int64_t, int>, SmallVector<Value>> in, out, dout, din;
   DenseMap<Value, Value> gradSum; // @forward's parameter -> its gradient summed over microbatches
@@ -485,13 +486,7 @@ LogicalResult PipelinePass::unroll(func::FuncOp forward, std::vector<StageParts>
     case pl::OpKind::kForward: {
       if (s + 1 == numStages)
         break; // the last stage's forward runs inside its backward
-      SmallVector<Value> args;
-      for (BlockArgument a : p.params)
-        args.push_back(argOf[a]);
-      for (BlockArgument a : p.inputs)
-        args.push_back(microbatch(a, inst.microbatch));
-      llvm::append_range(args, in[key]);
-      auto call = func::CallOp::create(ob, loc, p.forwardFn, args);
+      auto call = func::CallOp::create(ob, loc, p.forwardFn, leadingArgs(p, inst.microbatch, in[key]));
       llvm::append_range(out[key], call.getResults());
       break;
     }
@@ -508,12 +503,7 @@ LogicalResult PipelinePass::unroll(func::FuncOp forward, std::vector<StageParts>
       break;
     case pl::OpKind::kBackward: {
       // The stage's backward on this microbatch: (L, dparams..., din...).
-      SmallVector<Value> args;
-      for (BlockArgument a : p.params)
-        args.push_back(argOf[a]);
-      for (BlockArgument a : p.inputs)
-        args.push_back(microbatch(a, inst.microbatch));
-      llvm::append_range(args, in[key]);
+      SmallVector<Value> args = leadingArgs(p, inst.microbatch, in[key]);
       llvm::append_range(args, dout[key]);
       auto call = func::CallOp::create(ob, loc, p.backward, args);
       unsigned r = 0;
