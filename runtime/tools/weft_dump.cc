@@ -111,7 +111,8 @@ json PartitionJson(const fb::Artifact &a) {
                ? absl::StrCat("tp: dim ", p->split_dim(), " in ", p->split_groups(), " groups")
                : absl::StrCat("tp: dim ", p->split_dim());
   };
-  // With pipelines, the stages that hold it ("pp: 1; " when only stage 1).
+  // With pipelines, the stages that hold it ("pp: 1; " when only stage 1,
+  // "pp: 0,1 (tied); " for a weight two stages share).
   const int64_t pp = AxisSize(a, "pp");
   auto stages = [&](size_t i, bool is_state) {
     std::vector<int> held;
@@ -119,9 +120,8 @@ json PartitionJson(const fb::Artifact &a) {
       if (weft::artifact::Holds(a, r, i, is_state) &&
           (held.empty() || held.back() != weft::artifact::AxisCoord(a, r, "pp")))
         held.push_back(weft::artifact::AxisCoord(a, r, "pp"));
-    return pp > 1 && static_cast<int64_t>(held.size()) < pp
-               ? absl::StrCat("pp: ", absl::StrJoin(held, ","), "; ")
-               : std::string();
+    if (pp <= 1) return std::string();
+    return absl::StrCat("pp: ", absl::StrJoin(held, ","), held.size() > 1 ? " (tied); " : "; ");
   };
   for (unsigned i = 0; i < a.params()->size(); ++i) {
     const fb::ParamSpec *p = a.params()->Get(i);
