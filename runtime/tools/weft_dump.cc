@@ -142,11 +142,15 @@ json PartitionJson(const fb::Artifact &a) {
   json collectives = json::array();
   const fb::RankProgram &rank = *a.ranks()->Get(0);
   for (const fb::Instruction *in : *rank.instructions()) {
-    if (!IsCollective(in->op())) continue;
+    // Collectives, and a pipeline's point-to-point transfers (a receive has
+    // no operand: its bytes are its result's).
+    const bool p2p = in->op() == fb::Opcode::Send || in->op() == fb::Opcode::Recv;
+    if (!IsCollective(in->op()) && !p2p) continue;
+    const uint32_t value = in->op() == fb::Opcode::Recv ? in->results()->Get(0) : in->operands()->Get(0);
     collectives.push_back(
         {{"op", weft::artifact::OpcodeName(in->op())},
          {"axis", AxisName(a, *in)},
-         {"bytes", Bytes(*rank.values()->Get(in->operands()->Get(0)))},
+         {"bytes", Bytes(*rank.values()->Get(value))},
          {"source_op", in->name() ? in->name()->str() : ""},
          {"loc", in->loc() ? in->loc()->str() : ""}});
   }
@@ -174,7 +178,7 @@ void PrintPartition(const json &j) {
                       c["bytes"].get<int64_t>(), c["source_op"].get<std::string>()}];
     if (row.first++ == 0) row.second = c["loc"].get<std::string>();
   }
-  std::printf("\ncollectives per step (rank 0):\n%-16s %-5s %12s %6s  %-s\n", "op", "axis", "bytes",
+  std::printf("\ncollectives and transfers per step (rank 0):\n%-16s %-5s %12s %6s  %-s\n", "op", "axis", "bytes",
               "count", "from (first source location)");
   for (const auto &[key, row] : rows)
     std::printf("%-16s %-5s %12lld %6d  %s %s\n", std::get<0>(key).c_str(), std::get<1>(key).c_str(),
