@@ -171,14 +171,15 @@ void PrintPartition(const json &j) {
                 t["name"].get<std::string>().c_str(), t["global"].get<std::string>().c_str(),
                 t["sharding"].get<std::string>().c_str(), t["local"].get<std::string>().c_str(),
                 static_cast<long long>(t["bytes_per_device"].get<int64_t>()));
-  // Collectives: one row per (op, axis, bytes, source op), with its count per step.
+  // Collectives (and a pipeline's sends and receives): one row per (op, axis,
+  // bytes, source op), with its count per step.
   std::map<std::tuple<std::string, std::string, int64_t, std::string>, std::pair<int, std::string>> rows;
   for (const json &c : j["partition"]["collectives"]) {
     auto &row = rows[{c["op"].get<std::string>(), c["axis"].get<std::string>(),
                       c["bytes"].get<int64_t>(), c["source_op"].get<std::string>()}];
     if (row.first++ == 0) row.second = c["loc"].get<std::string>();
   }
-  std::printf("\ncollectives and transfers per step (rank 0):\n%-16s %-5s %12s %6s  %-s\n", "op", "axis", "bytes",
+  std::printf("\ncollectives per step (rank 0):\n%-16s %-5s %12s %6s  %-s\n", "op", "axis", "bytes",
               "count", "from (first source location)");
   for (const auto &[key, row] : rows)
     std::printf("%-16s %-5s %12lld %6d  %s %s\n", std::get<0>(key).c_str(), std::get<1>(key).c_str(),
