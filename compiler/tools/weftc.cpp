@@ -173,10 +173,13 @@ static cl::opt<std::string> planPrecision("plan-precision",
                                                    "the cluster has it), bf16 or f32"),
                                           cl::init("auto"), cl::cat(meshCategory));
 
-// Prints the pipeline stage plan of --mesh=...,pp=P: the cut, then the
-// schedule simulated with the stages' costs. Fails at the model's location.
-static LogicalResult printPipelinePlan(func::FuncOp forward, int64_t pp, int64_t dp,
-                                       llvm::raw_ostream &os) {
+// The pipeline stage plan of --mesh=...,pp=P: the cut, then the schedule
+// simulated with the stages' costs. Fails at the model's location.
+struct PipelinePlanView {
+  weft::StagePlan plan;
+  weft::PipelineEstimate estimate;
+};
+static FailureOr<PipelinePlanView> planPipeline(func::FuncOp forward, int64_t pp, int64_t dp) {
   if (virtualStages < 1)
     return forward.emitError() << "--virtual-stages must be at least 1, got " << virtualStages;
   if (failed(weft::checkMicrobatches(forward, microbatches)))
@@ -191,6 +194,43 @@ static LogicalResult printPipelinePlan(func::FuncOp forward, int64_t pp, int64_t
                               1.0 / static_cast<double>(dp * microbatches));
   if (failed(estimate))
     return failure();
+  return PipelinePlanView{*plan, *estimate};
+}
+
+// --stats --json with pp: the same plan for scripts.
+static llvm::json::Value pipelinePlanJson(const PipelinePlanView &v, int64_t pp) {
+  llvm::json::Array stageList;
+  for (auto [s, st] : llvm::enumerate(v.plan.stages))
+    stageList.push_back(llvm::json::Object{{"stage", static_cast<int64_t>(s)},
+                                           {"rank", static_cast<int64_t>(s) % pp},
+                                           {"first_block", st.firstBlock},
+                                           {"last_block", st.lastBlock},
+                                           {"ops", static_cast<int64_t>(st.ops.size())},
+                                           {"flops", st.flops},
+                                           {"bytes", st.bytes},
+                                           {"parameter_bytes", st.paramBytes},
+                                           {"send_bytes", st.sendBytes},
+                                           {"time_s", st.time}});
+  llvm::json::Array peaks;
+  for (int p : v.estimate.peakActivations)
+    peaks.push_back(p);
+  return llvm::json::Object{{"stages", std::move(stageList)},
+                            {"imbalance", v.plan.imbalance()},
+                            {"schedule", v.estimate.schedule},
+                            {"microbatches", v.estimate.microbatches},
+                            {"virtual_stages", v.estimate.virtualStages},
+                            {"step_time_s", v.estimate.makespan},
+                            {"bubble_fraction", v.estimate.bubbleFraction},
+                            {"peak_in_flight_microbatches", std::move(peaks)}};
+}
+
+static LogicalResult printPipelinePlan(func::FuncOp forward, int64_t pp, int64_t dp,
+                                       llvm::raw_ostream &os) {
+  FailureOr<PipelinePlanView> view = planPipeline(forward, pp, dp);
+  if (failed(view))
+    return failure();
+  auto *plan = &view->plan;
+  auto *estimate = &view->estimate;
   weft::printStagePlan(*plan, pp, os);
   weft::printPipelineEstimate(*estimate, os);
   return success();
@@ -429,10 +469,21 @@ int main(int argc, char **argv) {
       }
     }
   }
-  if (meshSpec.pp > 1 && json)
-    return fail("--stats --json does not print the pipeline plan yet; drop --json");
 
   if (stats) {
+    if (meshSpec.pp > 1 && json) {
+      func::FuncOp forward = weft::getForward(*module);
+      FailureOr<PipelinePlanView> view = planPipeline(forward, meshSpec.pp, meshSpec.dp);
+      if (failed(view))
+        return 1; // reported at the model
+      llvm::json::Value out = weft::modelStatsToJson(weft::computeModelStats(forward));
+      out.getAsObject()->insert({"pipeline", pipelinePlanJson(*view, meshSpec.pp)});
+      return failed(writeOutput([&](llvm::raw_ostream &os) {
+               os << llvm::formatv("{0:2}", out) << "\n";
+             }))
+                 ? 1
+                 : 0;
+    }
     if (meshSpec.pp > 1) {
       func::FuncOp forward = weft::getForward(*module);
       std::string plan;
