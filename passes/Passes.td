@@ -195,7 +195,6 @@ def PipelinePass : Pass<"weft-pipeline", "::mlir::ModuleOp"> {
   let options = [
     Option<"pp", "pp", "int64_t", "2", "Ranks along the pipeline axis">,
     Option<"rank", "rank", "int64_t", "0", "The pp rank whose step this builds">,
-    Option<"dp", "dp", "int64_t", "1", "Devices along dp (the grid's dp axis is resized to it)">,
     Option<"microbatches", "microbatches", "int64_t", "1", "Microbatches per batch">,
     Option<"schedule", "schedule", "std::string", "\"1f1b\"", "gpipe, 1f1b or interleaved">,
     Option<"virtualStages", "virtual-stages", "int64_t", "1", "Model chunks per rank">,

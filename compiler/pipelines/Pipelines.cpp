@@ -49,7 +49,6 @@ void mlir::weft::addWeftDefaultPipeline(OpPassManager &pm,
     PipelinePassOptions pipeline;
     pipeline.pp = options.pp;
     pipeline.rank = options.ppRank;
-    pipeline.dp = options.dp;
     pipeline.microbatches = options.microbatches;
     pipeline.schedule = options.schedule;
     pipeline.virtualStages = options.virtualStages;

@@ -261,9 +261,9 @@ void PipelinePass::runOnOperation() {
     module.emitError() << "weft-pipeline needs a 'func.func @forward' with a body";
     return signalPassFailure();
   }
-  if (pp < 2 || rank < 0 || rank >= pp || microbatches < 1 || virtualStages < 1 || dp < 1) {
-    module.emitError() << "weft-pipeline: needs pp >= 2, 0 <= rank < pp, microbatches >= 1, "
-                          "virtual-stages >= 1 and dp >= 1";
+  if (pp < 2 || rank < 0 || rank >= pp || microbatches < 1 || virtualStages < 1) {
+    module.emitError() << "weft-pipeline: needs pp >= 2, 0 <= rank < pp, microbatches >= 1 and "
+                          "virtual-stages >= 1";
     return signalPassFailure();
   }
   std::optional<unsigned> lossIndex;
@@ -283,6 +283,7 @@ void PipelinePass::runOnOperation() {
     return signalPassFailure();
   if (failed(simulateStagePlan(forward, *plan, pp, virtualStages, microbatches, schedule)))
     return signalPassFailure();
+  // The same lists again (cheap: P x M entries), to unroll this rank's.
   pl::ScheduleOptions options;
   options.kind = *pl::ParseScheduleKind(schedule);
   options.stages = pp;
@@ -328,12 +329,8 @@ void PipelinePass::runOnOperation() {
     shape.assign(grid.getShape().begin(), grid.getShape().end());
     grid.erase();
   }
-  if (meshAttr && meshAttr.get("dp")) {
-    shape[0] = dp;
-    named.push_back(b.getNamedAttr("dp", b.getI64IntegerAttr(dp)));
-  }
-  if (meshAttr && meshAttr.get("tp"))
-    named.push_back(b.getNamedAttr("tp", meshAttr.get("tp")));
+  if (meshAttr)
+    named.assign(meshAttr.begin(), meshAttr.end());
   shape.push_back(pp);
   named.push_back(b.getNamedAttr("pp", b.getI64IntegerAttr(pp)));
   OpBuilder mb = OpBuilder::atBlockBegin(module.getBody());
@@ -473,8 +470,10 @@ LogicalResult PipelinePass::unroll(func::FuncOp forward, std::vector<StageParts>
   DenseMap<Value, Value> gradSum; // @forward's parameter -> its gradient summed over microbatches
   Value lossSum;
   for (const pl::Instruction &inst : schedule.ranks[rank]) {
-    const int64_t s = inst.chunk >= 0 ? pl::GlobalStage(rank, inst.chunk, pp) : -1;
-    StageParts &p = s >= 0 ? parts[s] : parts.front();
+    if (inst.kind == pl::OpKind::kOptimizerStep)
+      continue; // the end of the list: the gradients are complete below
+    const int64_t s = pl::GlobalStage(rank, inst.chunk, pp);
+    StageParts &p = parts[s];
     const std::pair<int64_t, int> key{s, inst.microbatch};
     switch (inst.kind) {
     case pl::OpKind::kRecvActivation:
@@ -534,7 +533,7 @@ LogicalResult PipelinePass::unroll(func::FuncOp forward, std::vector<StageParts>
                                      Twine(inst.peer), of));
       break;
     case pl::OpKind::kOptimizerStep:
-      break; // the end of the list: the gradients are complete below
+      break; // skipped above
     }
   }
 
