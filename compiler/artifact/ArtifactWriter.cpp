@@ -9,6 +9,8 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/artifact/ArtifactWriter.h"
 #include "compiler/analysis/ShardingAnalysis.h"
+#include "compiler/target/cuda/FusedKernelSource.h"
+#include "compiler/target/cuda/Nvrtc.h"
 #include "dialects/weft/IR/ModelVerifier.h"
 #include "dialects/weft/IR/WeftDialect.h"
 #include "dialects/weft/IR/WeftShapes.h"
@@ -20,6 +22,8 @@
 #include "runtime/pipeline/schedule.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/Path.h"
+
+#include <map>
 
 using namespace mlir;
 using namespace mlir::weft;
@@ -111,6 +115,7 @@ class Writer {
 public:
   /// One function per pp rank (one in all without a pipeline): each becomes
   /// a RankProgram; parameters, states and constants are shared tables.
+  explicit Writer(const ArtifactOptions &options) : options(options) {}
   LogicalResult run(ArrayRef<func::FuncOp> fns, StringRef source, llvm::raw_ostream &os);
 
 private:
@@ -145,6 +150,7 @@ private:
     std::vector<float> floats;
     fbs::Offset<fb::FusedProgram> fused = 0;
     fbs::Offset<fb::CopySpec> copy = 0;
+    std::string kernel; // a generated CUDA kernel's name (--target=cuda)
   };
   void emit(Operation *op, Instr in) {
     std::string loc = locString(op->getLoc());
@@ -152,8 +158,15 @@ private:
     std::string shards = op->getNumResults() ? sharding->label(op->getResult(0)) : "";
     instructions.push_back(fb::CreateInstructionDirect(
         fbb, in.op, &in.operands, &in.results, &in.ints, &in.floats, in.fused,
-        in.copy, loc.c_str(), name.c_str(), shards.empty() ? nullptr : shards.c_str()));
+        in.copy, loc.c_str(), name.c_str(), shards.empty() ? nullptr : shards.c_str(),
+        in.kernel.empty() ? nullptr : in.kernel.c_str()));
   }
+  // --target=cuda: the generated kernels so far, by name (equal programs,
+  // as data-parallel ranks and repeated layers have, share one).
+  std::map<std::string, std::string> cudaKernels;
+  // The module of every generated kernel, compiled: the artifact's kernels.
+  LogicalResult addCudaKernels(Location loc,
+                               std::vector<fbs::Offset<fb::KernelBinary>> &out);
   void emitCopy(Operation *op, Value src, Value dst, ArrayRef<int64_t> shape,
                 int64_t srcOffset, ArrayRef<int64_t> srcStrides,
                 int64_t dstOffset, ArrayRef<int64_t> dstStrides) {
@@ -201,6 +214,7 @@ private:
   DenseMap<Value, uint32_t> ids;
   std::vector<fbs::Offset<fb::Instruction>> instructions;
   std::vector<fbs::Offset<fb::ConstantData>> constants;
+  const ArtifactOptions &options;
   DenseMap<Value, uint32_t> outputIndex; // the first output each value is
   // Training: the parameter or state each returned update overwrites.
   DenseMap<Value, std::pair<fb::Storage, uint64_t>> updateTarget;
@@ -633,9 +647,11 @@ LogicalResult Writer::lowerFused(FusedOp op) {
   DenseMap<Value, uint32_t> reg;
   std::vector<fbs::Offset<fb::FusedLoad>> loads;
   std::vector<fb::FusedStep> steps;
+  ::weft::cuda::FusedProgramSpec spec; // for --target=cuda
   auto load = [&](Value key, uint32_t operand, std::vector<int64_t> strides) {
     reg[key] = loads.size();
     loads.push_back(fb::CreateFusedLoadDirect(fbb, operand, &strides));
+    spec.loads.push_back({operand, strides});
   };
   for (BlockArgument arg : body.getArguments())
     if (llvm::any_of(arg.getUsers(), [](Operation *u) {
@@ -676,7 +692,38 @@ LogicalResult Writer::lowerFused(FusedOp op) {
   Instr in{fb::Opcode::Fused, operands, addResults(op)};
   in.fused = fb::CreateFusedProgramDirect(fbb, &shape, integer, &loads, &steps,
                                           &outputs);
+  if (options.target == "cuda") {
+    spec.shape = shape;
+    spec.integer = integer;
+    for (const fb::FusedStep &st : steps)
+      spec.steps.push_back({st.op(), st.a(), st.b(), st.c(), st.imm()});
+    spec.outputs = outputs;
+    for (Value v : op.getInputs())
+      spec.operand_types.push_back(static_cast<::weft::DType>(dtypeOf(v.getType())));
+    for (Value v : op.getResults())
+      spec.result_types.push_back(static_cast<::weft::DType>(dtypeOf(v.getType())));
+    in.kernel = ::weft::cuda::FusedKernelName(spec);
+    cudaKernels.emplace(in.kernel, ::weft::cuda::FusedKernelSource(spec));
+  }
   emit(op, std::move(in));
+  return success();
+}
+
+LogicalResult Writer::addCudaKernels(Location loc,
+                                     std::vector<fbs::Offset<fb::KernelBinary>> &out) {
+  std::string source = ::weft::cuda::FusedKernelPrelude();
+  for (const auto &[name, body] : cudaKernels)
+    source += "\n" + body;
+  auto compiled = ::weft::cuda::CompileCuda(source, "weft_fused.cu", options.cudaArch);
+  if (!compiled.ok())
+    return emitError(loc) << std::string(compiled.status().message());
+  auto add = [&](const std::string &target, const std::string &data) {
+    std::vector<uint8_t> bytes(data.begin(), data.end());
+    out.push_back(fb::CreateKernelBinaryDirect(fbb, "fused", target.c_str(), &bytes));
+  };
+  add(compiled->arch, compiled->cubin);
+  add("compute_" + compiled->arch.substr(3), compiled->ptx);
+  add("cuda-source", source);
   return success();
 }
 
@@ -971,9 +1018,13 @@ LogicalResult Writer::run(ArrayRef<func::FuncOp> fns, StringRef source, llvm::ra
                               f64("step_time_s"), f64("compute_s"), f64("communication_s"),
                               f64("bubble_s"), f64("tflops_per_device"));
   }
+  std::vector<fbs::Offset<fb::KernelBinary>> kernels;
+  if (options.target == "cuda" &&
+      failed(addCudaKernels(func::FuncOp(fns.front()).getLoc(), kernels)))
+    return failure();
   auto root = fb::CreateArtifactDirect(fbb, artifact::kFormatVersion, source.str().c_str(), &inputs,
                                        &params, &outputs, &states, &constants, &mesh, &ranks,
-                                       /*kernels=*/nullptr, pipeline, plan);
+                                       kernels.empty() ? nullptr : &kernels, pipeline, plan);
   fb::FinishArtifactBuffer(fbb, root);
   std::string header = artifact::MakeHeader(fbb.GetBufferPointer(), fbb.GetSize());
   os.write(header.data(), header.size());
@@ -983,20 +1034,24 @@ LogicalResult Writer::run(ArrayRef<func::FuncOp> fns, StringRef source, llvm::ra
 
 } // namespace
 
+bool mlir::weft::haveCudaTarget() { return ::weft::cuda::HaveNvrtc(); }
+
 LogicalResult mlir::weft::writeArtifact(ModuleOp module, StringRef source,
-                                        llvm::raw_ostream &os) {
+                                        llvm::raw_ostream &os,
+                                        const ArtifactOptions &options) {
   // A training artifact runs @train_step; an inference one @forward.
   func::FuncOp fn = module.lookupSymbol<func::FuncOp>("train_step");
   if (!fn)
     fn = getForward(module);
   if (!fn)
     return module.emitError() << "no @forward to compile";
-  Writer writer;
+  Writer writer(options);
   return writer.run({fn}, source, os);
 }
 
 LogicalResult mlir::weft::writePipelineArtifact(ArrayRef<ModuleOp> ranks, StringRef source,
-                                                llvm::raw_ostream &os) {
+                                                llvm::raw_ostream &os,
+                                                const ArtifactOptions &options) {
   SmallVector<func::FuncOp> fns;
   for (ModuleOp m : ranks) {
     auto fn = m.lookupSymbol<func::FuncOp>("train_step");
@@ -1004,6 +1059,6 @@ LogicalResult mlir::weft::writePipelineArtifact(ArrayRef<ModuleOp> ranks, String
       return m.emitError() << "a pipeline rank without @train_step";
     fns.push_back(fn);
   }
-  Writer writer;
+  Writer writer(options);
   return writer.run(fns, source, os);
 }

@@ -5,7 +5,20 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <string>
+
 namespace mlir::weft {
+
+struct ArtifactOptions {
+  /// "cpu": the instruction list alone; "cuda": also the generated CUDA
+  /// kernels of its fused programs, compiled by NVRTC for `cudaArch` (SASS)
+  /// and its compute capability (PTX), in the artifact's `kernels`.
+  std::string target = "cpu";
+  std::string cudaArch = "sm_90";
+};
+
+/// Whether this weftc can write --target=cuda (it was built with NVRTC).
+bool haveCudaTarget();
 
 /// Serialises a module that went through the lowering pipeline (fused
 /// regions, a memory plan) into the artifact format of
@@ -13,12 +26,14 @@ namespace mlir::weft {
 /// constants and the interface (inputs, parameters, outputs). Ops the
 /// backend cannot run are reported at their location.
 LogicalResult writeArtifact(ModuleOp module, StringRef source,
-                            llvm::raw_ostream &os);
+                            llvm::raw_ostream &os,
+                            const ArtifactOptions &options = {});
 
 /// A pipeline-parallel artifact: one module per pp rank (weft-pipeline with
 /// rank = 0 .. P-1, each lowered), their @train_step each a RankProgram.
 LogicalResult writePipelineArtifact(ArrayRef<ModuleOp> ranks, StringRef source,
-                                    llvm::raw_ostream &os);
+                                    llvm::raw_ostream &os,
+                                    const ArtifactOptions &options = {});
 
 } // namespace mlir::weft
 

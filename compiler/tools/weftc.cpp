@@ -270,12 +270,19 @@ struct Pending {
 static cl::OptionCategory later("weftc options of later phases (not yet implemented)");
 #define WEFT_PENDING(var, name, help)                                          \
   static cl::opt<std::string> var(name, cl::desc(help), cl::cat(later))
-WEFT_PENDING(target, "target", "Code generation target: cpu or cuda");
 WEFT_PENDING(precision, "precision", "Matmul precision: f32 or bf16");
 static const Pending pending[] = {
-    {&target, "the CUDA backend (issue 7); --target=cpu is the default"},
     {&precision, "the CUDA backend (issue 7)"},
 };
+static cl::opt<std::string> target(
+    "target",
+    cl::desc("Code generation target: cpu (the instruction list) or cuda (also the fused "
+             "kernels as CUDA, compiled by NVRTC into the artifact; it still runs on cpu)"),
+    cl::init("cpu"), cl::cat(category));
+static cl::opt<std::string> cudaArch("cuda-arch",
+                                     cl::desc("GPU architecture for --target=cuda (SASS; PTX "
+                                              "for newer GPUs is added)"),
+                                     cl::init("sm_90"), cl::cat(category));
 
 // Prints a module with one argument of @forward per line: models have
 // dozens of parameters, and one line each is what a reader can scan.
@@ -342,10 +349,16 @@ int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(argc, argv, "Weft compiler\n");
 
   for (const Pending &p : pending)
-    // The CPU target is what weftc builds today; only other targets are pending.
-    if (p.flag->getNumOccurrences() && !(p.flag == &target && target == "cpu"))
+    if (p.flag->getNumOccurrences())
       return fail("--" + p.flag->ArgStr +
                   " is not implemented yet; it arrives with " + p.phase);
+  if (target != "cpu" && target != "cuda")
+    return fail("unknown --target '" + target + "'; expected cpu or cuda");
+  if (target == "cuda" && !weft::haveCudaTarget())
+    return fail("--target=cuda needs NVRTC, and this weftc was built without the CUDA toolkit");
+  weft::ArtifactOptions artifactOptions;
+  artifactOptions.target = target;
+  artifactOptions.cudaArch = cudaArch;
 
   DialectRegistry registry;
   weft::registerWeftDialects(registry);
@@ -617,7 +630,7 @@ int main(int argc, char **argv) {
       SmallVector<ModuleOp> modules;
       for (auto &m : ranks)
         modules.push_back(*m);
-      if (failed(weft::writePipelineArtifact(modules, inputFile, out->os())))
+      if (failed(weft::writePipelineArtifact(modules, inputFile, out->os(), artifactOptions)))
         return 1;
       out->keep();
       if (microbatches < options.pp && !plan.getNumOccurrences())
@@ -643,7 +656,7 @@ int main(int argc, char **argv) {
     auto out = openOutputFile(outputFile, &error);
     if (!out)
       return fail(error);
-    if (failed(weft::writeArtifact(*module, inputFile, out->os())))
+    if (failed(weft::writeArtifact(*module, inputFile, out->os(), artifactOptions)))
       return 1;
     out->keep();
     return 0;
