@@ -38,6 +38,9 @@ ABSL_FLAG(bool, plan, false,
           "outlined, the dp groups joined, the pp stages coloured (--format=text: the same as "
           "text). The cluster comes from the artifact's PlanInfo (weftc --plan=auto); without "
           "it, 8 devices per node");
+ABSL_FLAG(bool, kernels, false,
+          "print the CUDA C that weftc --target=cuda generated for the fused programs (and "
+          "compiled into the artifact)");
 ABSL_FLAG(std::string, format, "text",
           "text, json, dot (Graphviz, ops coloured by sharding) or svg (the dot graph through "
           "Graphviz's `dot -Tsvg`)");
@@ -237,6 +240,14 @@ json ToJson(const weft::artifact::Artifact &art) {
                              {"bytes", n}});
     }
   j["state_bytes"] = state_bytes;
+  // Device code (weftc --target=cuda): per binary its target and size; the
+  // source itself with --cuda-source.
+  j["kernels"] = json::array();
+  if (a.kernels())
+    for (const fb::KernelBinary *k : *a.kernels())
+      j["kernels"].push_back({{"name", k->name() ? k->name()->str() : ""},
+                              {"target", k->target() ? k->target()->str() : ""},
+                              {"bytes", k->data() ? k->data()->size() : 0}});
   for (const fb::OutputSpec *o : *a.outputs())
     j["outputs"].push_back({{"name", o->name()->str()}, {"is_loss", o->is_loss()}});
   j["mesh"] = json::object();
@@ -287,6 +298,7 @@ json ToJson(const weft::artifact::Artifact &art) {
         ji["fused"] = {{"shape", List(p->shape())}, {"loads", loads}, {"steps", steps},
                        {"outputs", List(p->outputs())}};
       }
+      if (in->kernel()) ji["kernel"] = in->kernel()->str();
       if (const fb::CopySpec *c = in->copy())
         ji["copy"] = {{"shape", List(c->shape())},       {"src_offset", c->src_offset()},
                       {"src_strides", List(c->src_strides())}, {"dst_offset", c->dst_offset()},
@@ -346,6 +358,18 @@ void PrintText(const json &j) {
     for (const json &axis : j["mesh_axes"])
       axes.push_back(absl::StrCat(axis["name"].get<std::string>(), "=", axis["size"].get<int>()));
     std::printf("mesh: %s, %d ranks\n", absl::StrJoin(axes, ", ").c_str(), j["num_ranks"].get<int>());
+  }
+  if (!j["kernels"].empty()) {
+    std::set<std::string> generated;
+    for (const json &r : j["ranks"])
+      for (const json &in : r["instructions"])
+        if (in.contains("kernel")) generated.insert(in["kernel"].get<std::string>());
+    std::vector<std::string> binaries;
+    for (const json &k : j["kernels"])
+      binaries.push_back(absl::StrCat(k["target"].get<std::string>(), " ", k["bytes"].get<int64_t>(),
+                                      " bytes"));
+    std::printf("cuda: %zu generated fused kernels; %s (weft-dump --kernels prints them)\n",
+                generated.size(), absl::StrJoin(binaries, ", ").c_str());
   }
   std::printf("\ninputs:\n");
   for (const json &in : j.value("inputs", json::array()))
@@ -438,6 +462,7 @@ void PrintText(const json &j) {
         std::vector<std::string> steps;
         for (const json &s : in["fused"]["steps"]) steps.push_back(s["op"]);
         detail = absl::StrCat(" {", in["fused"]["loads"].size(), " loads; ", absl::StrJoin(steps, " "), "}");
+        if (in.contains("kernel")) absl::StrAppend(&detail, " ", in["kernel"].get<std::string>());
       } else if (in.contains("ints")) {
         detail = absl::StrCat(" [", Join(in["ints"]), "]");
       }
@@ -642,7 +667,7 @@ int main(int argc, char **argv) {
   absl::SetFlagsUsageConfig(usage);
   std::vector<char *> args = absl::ParseCommandLine(argc, argv);
   if (args.size() != 2) {
-    std::cerr << "usage: weft-dump model.weft [--partition | --schedule | --plan] [--format=text|json|dot|svg]\n";
+    std::cerr << "usage: weft-dump model.weft [--partition | --schedule | --plan | --kernels] [--format=text|json|dot|svg]\n";
     return 2;
   }
   auto art = weft::artifact::ReadArtifactFile(args[1]);
@@ -652,6 +677,18 @@ int main(int argc, char **argv) {
   }
   const std::string format = absl::GetFlag(FLAGS_format);
   if (absl::GetFlag(FLAGS_schedule)) return PrintSchedule(**art, format);
+  if (absl::GetFlag(FLAGS_kernels)) {
+    const fb::Artifact &a = *(*art)->root;
+    if (a.kernels())
+      for (const fb::KernelBinary *k : *a.kernels())
+        if (k->target() && k->target()->str() == "cuda-source") {
+          std::fwrite(k->data()->data(), 1, k->data()->size(), stdout);
+          return 0;
+        }
+    std::cerr << "weft-dump: error: " << args[1]
+              << " has no CUDA kernels; compile it with weftc --target=cuda\n";
+    return 1;
+  }
   if (absl::GetFlag(FLAGS_plan)) {
     // An SVG unless text is asked for by name.
     bool text = false;

@@ -24,5 +24,10 @@ if getattr(config, "weft_mpi", "").upper() in ("TRUE", "ON", "1", "YES") and \
     config.available_features.add("mpi")
     config.substitutions.append(("%mpirun", config.mpiexec + " --allow-run-as-root --oversubscribe"))
 
+# weftc --target=cuda needs NVRTC, there where the build found the CUDA
+# toolkit (`REQUIRES: cuda-toolkit`); no GPU is needed to compile.
+if getattr(config, "weft_cuda", "").upper() in ("TRUE", "ON", "1", "YES"):
+    config.available_features.add("cuda-toolkit")
+
 # Fresh runtime memory is poisoned (NaN) so results nobody wrote fail loudly.
 config.environment["WEFT_POISON_MEMORY"] = "1"
