@@ -31,9 +31,11 @@ absl::StatusOr<int> CountGpus() {
   return absl::UnavailableError(why);
 }
 
-absl::Status BackendStatus() {
+absl::Status BackendStatus() { return CountGpus().status(); }
+
+std::string DescribeGpus() {
   absl::StatusOr<int> count = CountGpus();
-  if (!count.ok()) return count.status();
+  if (!count.ok()) return std::string(count.status().message());
   std::string gpus;
   for (int d = 0; d < *count; ++d) {
     cudaDeviceProp p;
@@ -45,10 +47,7 @@ absl::Status BackendStatus() {
                     absl::StrFormat(", sm_%d%d, %.1f GiB", p.major, p.minor,
                                     p.totalGlobalMem / double(1 << 30)));
   }
-  return absl::UnimplementedError(absl::StrCat(
-      "found ", *count, " CUDA GPU(s) (", gpus,
-      "), but the cuda backend cannot run programs yet: its kernels and executor are still to "
-      "come (issue 7); use --backend=cpu"));
+  return gpus;
 }
 
 }  // namespace weft::cuda

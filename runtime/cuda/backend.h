@@ -6,6 +6,10 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "runtime/executor/device_backend.h"
+
+#include <memory>
+#include <string>
 
 namespace weft::cuda {
 
@@ -18,11 +22,19 @@ bool BuiltWithCuda();
 /// this message.
 absl::StatusOr<int> CountGpus();
 
-/// Runtime::Create({.backend = "cuda"})'s answer while the CUDA executor is
-/// still to come (issue 7): always an error, one line, saying why this
-/// process cannot run the cuda backend: built without CUDA, no GPU, or GPUs
-/// found (named) but no CUDA kernels to run programs with yet.
+/// Whether Runtime::Create({.backend = "cuda"}) can work here: OK with a
+/// GPU, else one line saying why not (built without CUDA, no GPU).
 absl::Status BackendStatus();
+
+/// The GPUs this process sees, one line: "0: NVIDIA H100 80GB HBM3, sm_90,
+/// 79.1 GiB; ...", for weft-run's banner and errors.
+std::string DescribeGpus();
+
+/// The cuda backend of a loaded program (runtime/cuda/executor.cc).
+/// `communicator`: "auto", "nccl" (a GPU per rank, or NCCL over MPI across
+/// processes) or "cuda-inprocess" (every rank a virtual device on GPU 0).
+absl::StatusOr<std::unique_ptr<DeviceBackend>> CreateCudaBackend(const DeviceBackendContext &ctx,
+                                                                 const std::string &communicator);
 
 }  // namespace weft::cuda
 

@@ -14,4 +14,11 @@ absl::StatusOr<int> CountGpus() {
 
 absl::Status BackendStatus() { return CountGpus().status(); }
 
+std::string DescribeGpus() { return std::string(CountGpus().status().message()); }
+
+absl::StatusOr<std::unique_ptr<DeviceBackend>> CreateCudaBackend(const DeviceBackendContext &,
+                                                                 const std::string &) {
+  return CountGpus().status();
+}
+
 }  // namespace weft::cuda

@@ -60,12 +60,15 @@ Gemm::~Gemm() {
 }
 
 absl::Status Gemm::Run(const void *a, const void *b, void *c, const GemmShape &s, DType dtype,
-                       cudaStream_t stream) {
+                       DType out_dtype, cudaStream_t stream) {
+  if (out_dtype != DType::kF32 && out_dtype != dtype)
+    return absl::UnimplementedError(absl::StrCat("a ", DTypeName(dtype), " matmul into ",
+                                                 DTypeName(out_dtype)));
   if (dtype != DType::kF32 && dtype != DType::kBF16)
     return absl::UnimplementedError(
         absl::StrCat("matmul on ", DTypeName(dtype), ": the CUDA GEMM takes f32 or bf16"));
   if (s.batch <= 0 || s.m <= 0 || s.n <= 0) return absl::OkStatus();
-  const size_t element = DTypeSize(dtype);
+  const size_t element = DTypeSize(out_dtype);
   if (s.k <= 0) {  // an empty sum, as cpu::Matmul has it
     WEFT_CUDA_RETURN_IF_ERROR(cudaMemsetAsync(c, 0, s.batch * s.m * s.n * element, stream));
     return absl::OkStatus();
@@ -78,6 +81,7 @@ absl::Status Gemm::Run(const void *a, const void *b, void *c, const GemmShape &s
   if (batch > INT32_MAX)
     return absl::InvalidArgumentError(absl::StrCat("a batch of ", batch, " matrices"));
   const cudaDataType_t type = dtype == DType::kF32 ? CUDA_R_32F : CUDA_R_16BF;
+  const cudaDataType_t out_type = out_dtype == DType::kF32 ? CUDA_R_32F : CUDA_R_16BF;
 
   Descriptors d{lt_};
   WEFT_CUDA_RETURN_IF_ERROR(lt_->MatmulDescCreate(&d.op, CUBLAS_COMPUTE_32F, CUDA_R_32F));
@@ -100,7 +104,7 @@ absl::Status Gemm::Run(const void *a, const void *b, void *c, const GemmShape &s
                                       : Layout(*lt_, &d.b, type, s.k, m, s.k, batch32, m * s.k);
       !st.ok())
     return st;
-  if (absl::Status st = Layout(*lt_, &d.c, type, s.n, m, s.n, batch32, m * s.n); !st.ok()) return st;
+  if (absl::Status st = Layout(*lt_, &d.c, out_type, s.n, m, s.n, batch32, m * s.n); !st.ok()) return st;
 
   WEFT_CUDA_RETURN_IF_ERROR(lt_->MatmulPreferenceCreate(&d.pref));
   WEFT_CUDA_RETURN_IF_ERROR(lt_->MatmulPreferenceSetAttribute(

@@ -38,7 +38,13 @@ class Gemm {
   /// Enqueues c = a x b on `stream`. `dtype` is the type of a, b and c:
   /// f32 or bf16. a, b and c are device memory; c must not overlap a or b.
   absl::Status Run(const void *a, const void *b, void *c, const GemmShape &shape, DType dtype,
-                   cudaStream_t stream);
+                   cudaStream_t stream) {
+    return Run(a, b, c, shape, dtype, dtype, stream);
+  }
+  /// Mixed precision: a and b of `dtype` (bf16), c of `out_dtype` (f32),
+  /// accumulated in f32 (weftc --precision=bf16).
+  absl::Status Run(const void *a, const void *b, void *c, const GemmShape &shape, DType dtype,
+                   DType out_dtype, cudaStream_t stream);
 
  private:
   Gemm() = default;

@@ -77,6 +77,9 @@ int Program::Impl::OwnerStage(size_t i, bool is_state) const {
 // and a stage other than 0 then sends the tensor to process 0, which writes
 // files; in process they are plain copies.
 absl::StatusOr<Tensor> Program::Impl::Whole(const TensorInfo &info, bool is_state, size_t i) const {
+  // The cuda backend's devices hold the newest values after a step.
+  if (device)
+    if (absl::Status s = device->PullState(); !s.ok()) return s;
   const fb::ParamSpec &spec = *(is_state ? root().states() : root().params())->Get(i);
   const SplitView view = ViewOf(info.shape, spec);
   const int dim = tp > 1 ? view.dim : -1;
@@ -141,6 +144,7 @@ absl::StatusOr<Tensor> Program::Impl::Whole(const TensorInfo &info, bool is_stat
 }
 
 absl::Status Program::InitParameters(uint64_t seed) {
+  if (impl_->device) impl_->device->StateChangedOnHost();
   const fb::Artifact &a = *impl_->art->root;
   for (Rank &rank : impl_->ranks) {
     for (unsigned i = 0; i < a.params()->size(); ++i) {
@@ -179,6 +183,7 @@ absl::Status Program::InitParameters(uint64_t seed) {
 }
 
 int64_t Program::step() const {
+  if (impl_->device && !impl_->device->PullState().ok()) return 0;
   for (size_t i = 0; i < states_.size(); ++i)
     if (states_[i].name == "optimizer.step")
       for (const Rank &rank : impl_->ranks)
@@ -188,6 +193,11 @@ int64_t Program::step() const {
 }
 
 absl::Status Program::SetParameter(const std::string &name, const Tensor &value) {
+  // The others stay as the devices have them; this one goes there too.
+  if (impl_->device) {
+    if (absl::Status s = impl_->device->PullState(); !s.ok()) return s;
+    impl_->device->StateChangedOnHost();
+  }
   for (size_t i = 0; i < params_.size(); ++i) {
     if (params_[i].name != name) continue;
     if (value.dtype() != params_[i].dtype || value.shape() != params_[i].shape)
@@ -209,6 +219,8 @@ absl::Status Program::SetParameter(const std::string &name, const Tensor &value)
 }
 
 absl::StatusOr<Tensor> Program::GetParameter(const std::string &name) const {
+  if (impl_->device)
+    if (absl::Status s = impl_->device->PullState(); !s.ok()) return s;
   const Impl &m = *impl_;
   // Under MPI a process reads what its own rank holds whole; the rest needs
   // every process (SaveParameters). In process, the ranks' pieces are here.
@@ -238,6 +250,10 @@ absl::StatusOr<Tensor> Program::GetParameter(const std::string &name) const {
 }
 
 absl::Status Program::LoadParameters(const std::string &path, bool with_state) {
+  if (impl_->device) {
+    if (absl::Status s = impl_->device->PullState(); !s.ok()) return s;
+    impl_->device->StateChangedOnHost();
+  }
   auto file = io::ReadSafetensors(path);
   if (!file.ok()) return file.status();
   std::vector<std::string> problems;

@@ -77,16 +77,28 @@ cpu::FusedKernel Decode(const fb::FusedProgram &p) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(const RuntimeOptions &options) {
-  // The cuda backend says in one line why it cannot run (runtime/cuda/backend.h).
-  if (options.backend == "cuda") return cuda::BackendStatus();
-  if (options.backend != "cpu")
+  RuntimeOptions resolved = options;
+  std::string device_communicator;
+  if (options.backend == "cuda") {
+    // The devices' collectives are NCCL or cuda-inprocess; the host's side
+    // (gathering outputs, saving) stays inprocess, or mpi across processes.
+    const std::string &c = options.communicator;
+    if (c != "auto" && c != "nccl" && c != "cuda-inprocess" && c != "mpi")
+      return absl::InvalidArgumentError(
+          StrCat("unknown communicator '", c, "' for the cuda backend; expected auto, nccl, "
+                 "cuda-inprocess (or mpi: NCCL across the processes mpirun starts)"));
+    // Without a GPU, one line that says why (runtime/cuda/backend.h).
+    if (absl::Status s = cuda::BackendStatus(); !s.ok()) return s;
+    device_communicator = c == "mpi" ? "nccl" : c;
+    resolved.communicator = c == "mpi" || LaunchedUnderMpi() ? "mpi" : "inprocess";
+  } else if (options.backend != "cpu") {
     return absl::InvalidArgumentError(
         StrCat("unknown backend '", options.backend, "'; expected cpu or cuda"));
-  if (options.communicator != "auto" && options.communicator != "inprocess" &&
-      options.communicator != "mpi")
+  } else if (options.communicator != "auto" && options.communicator != "inprocess" &&
+             options.communicator != "mpi") {
     return absl::InvalidArgumentError(StrCat("unknown communicator '", options.communicator,
                                              "'; expected auto, inprocess or mpi"));
-  RuntimeOptions resolved = options;
+  }
   if (resolved.communicator == "auto")
     resolved.communicator = LaunchedUnderMpi() ? "mpi" : "inprocess";
   int threads = options.threads;
@@ -100,7 +112,9 @@ absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(const RuntimeOptions &o
       threads = std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / per_node);
   }
   if (threads > 0) omp_set_num_threads(threads);
-  return std::unique_ptr<Runtime>(new Runtime(resolved));
+  auto runtime = std::unique_ptr<Runtime>(new Runtime(resolved));
+  runtime->device_communicator_ = device_communicator;
+  return runtime;
 }
 
 absl::StatusOr<std::unique_ptr<Program>> Runtime::Load(const std::string &path) {
@@ -219,7 +233,8 @@ absl::StatusOr<std::unique_ptr<Program>> Runtime::LoadFromBytes(std::string byte
                            : Tensor());
       }
     }
-    size_t arena = std::max<uint64_t>(rank.prog->arena_bytes(), 64);
+    // The cpu backend's arena (the cuda backend's is on its device).
+    size_t arena = options_.backend == "cpu" ? std::max<uint64_t>(rank.prog->arena_bytes(), 64) : 64;
     rank.arena.reset(static_cast<uint8_t *>(std::aligned_alloc(64, (arena + 63) / 64 * 64)));
     PoisonIfAsked(rank.arena.get(), arena);
     if (!rank.arena) return absl::ResourceExhaustedError(StrCat("cannot allocate ", arena, " bytes"));
@@ -234,6 +249,20 @@ absl::StatusOr<std::unique_ptr<Program>> Runtime::LoadFromBytes(std::string byte
     for (auto [axis, comm] : {std::pair{impl->pp_axis, &impl->pp_comm},
                               {impl->dp_axis, &impl->dp_comm}, {impl->tp_axis, &impl->tp_comm}})
       if (axis >= 0) *comm = me.comms[axis].get();
+  }
+  if (options_.backend == "cuda") {
+    DeviceBackendContext ctx;
+    ctx.art = impl->art.get();
+    ctx.ranks = &impl->ranks;
+    ctx.constants = &impl->constants;
+    ctx.extent = impl->extent;
+    ctx.stride = impl->stride;
+    ctx.mpi = options_.communicator == "mpi";
+    ctx.collective_timeout_s = options_.collective_timeout_s;
+    auto device = cuda::CreateCudaBackend(ctx, device_communicator_);
+    if (!device.ok())
+      return absl::Status(device.status().code(), StrCat(name, ": ", device.status().message()));
+    impl->device = std::move(*device);
   }
   // Ranks on threads share the cores rather than each taking them all.
   impl->threads_per_rank = std::max(
@@ -422,7 +451,7 @@ absl::StatusOr<std::map<std::string, Tensor>> Program::Run(
   }
   absl::Status status;
   if (m.ranks.size() == 1) {
-    status = m.ranks[0].RunAll(m.profiling);
+    status = m.device ? m.device->RunRank(0, m.ranks[0], m.profiling) : m.ranks[0].RunAll(m.profiling);
     // Under MPI the other ranks may be waiting for this one in a collective:
     // this process reports the cause and ends the job (MPI_Abort).
     if (!status.ok() && distributed)
@@ -433,12 +462,16 @@ absl::StatusOr<std::map<std::string, Tensor>> Program::Run(
     for (size_t l = 0; l < m.ranks.size(); ++l)
       threads.emplace_back([&, l] {
         omp_set_num_threads(m.threads_per_rank);
-        statuses[l] = m.ranks[l].RunAll(m.profiling);
+        statuses[l] = m.device ? m.device->RunRank(l, m.ranks[l], m.profiling)
+                               : m.ranks[l].RunAll(m.profiling);
         // A failed rank releases the others from its groups' collectives
         // rather than leaving them waiting (the program is dead after this).
-        if (!statuses[l].ok())
+        if (!statuses[l].ok()) {
+          const std::string why = StrCat("rank ", m.ranks[l].index, " failed: ", statuses[l].message());
           for (auto &c : m.ranks[l].comms)
-            if (c) c->Abort(StrCat("rank ", m.ranks[l].index, " failed: ", statuses[l].message()));
+            if (c) c->Abort(why);
+          if (m.device) m.device->Abort(l, why);
+        }
       });
     for (std::thread &t : threads) t.join();
     // Report the cause: a rank that failed by itself, not one that gave up

@@ -12,6 +12,7 @@
 #include "runtime/artifact/reader.h"
 #include "runtime/collectives/communicator.h"
 #include "runtime/cpu/fused.h"
+#include "runtime/executor/device_backend.h"
 #include "weft/runtime.h"
 
 namespace weft {
@@ -89,6 +90,9 @@ struct Program::Impl {
   std::shared_ptr<const artifact::Artifact> art;
   std::vector<Rank> ranks;
   std::vector<Tensor> constants;  // shared by the ranks, read only
+  // The cuda backend (null on cpu): runs the ranks, mirrors their
+  // parameters and state on the devices.
+  std::unique_ptr<DeviceBackend> device;
   bool profiling = false;
   int threads_per_rank = 0;
   int num_ranks = 1;          // of the mesh; more than ranks.size() under MPI

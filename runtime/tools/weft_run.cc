@@ -26,6 +26,9 @@
 #include "weft/runtime.h"
 
 ABSL_FLAG(std::string, backend, "cpu", "cpu or cuda");
+ABSL_FLAG(std::string, communicator, "auto",
+          "how ranks talk: auto, inprocess or mpi (cpu); auto, nccl or cuda-inprocess (cuda: "
+          "cuda-inprocess runs every rank as a virtual device on GPU 0)");
 ABSL_FLAG(std::string, weights, "", "Parameters from a safetensors file (default: init from --seed)");
 ABSL_FLAG(std::string, inputs, "", "One batch from a .npz file, used for every step");
 ABSL_FLAG(std::string, data, "synthetic",
@@ -203,6 +206,7 @@ int main(int argc, char **argv) {
         absl::StrCat("--timeout must be more than 0 seconds, got ", absl::GetFlag(FLAGS_timeout))));
   weft::RuntimeOptions options;
   options.backend = absl::GetFlag(FLAGS_backend);
+  options.communicator = absl::GetFlag(FLAGS_communicator);
   options.threads = absl::GetFlag(FLAGS_threads);
   options.collective_timeout_s = absl::GetFlag(FLAGS_timeout);
   auto runtime = weft::Runtime::Create(options);

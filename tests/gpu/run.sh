@@ -33,7 +33,14 @@ pack() {
   rm -rf .gpu && mkdir -p .gpu/bin .gpu/lib
   cp "$build"/bin/{weft-gpu-tests,weft-runtime-tests,weft-run} .gpu/bin/
   "$weftc" examples/gpt_tiny.mlir --mesh=dp=2 --train=adamw -o .gpu/gpu_dp2.weft
-  "$weftc" examples/mlp.mlir -o .gpu/mlp.weft
+  "$weftc" examples/mlp.mlir --target=cuda -o .gpu/mlp.weft
+  # ProgramTest's artifacts (the same as tests/gpu/CMakeLists.txt compiles).
+  mkdir -p .gpu/programs
+  local gpt=examples/gpt_tiny.mlir
+  "$weftc" $gpt --train=adamw --target=cuda -o .gpu/programs/gpt_tiny.weft
+  "$weftc" $gpt --train=adamw --target=cuda --mesh=dp=2,tp=2 -o .gpu/programs/gpt_tiny_dp2_tp2.weft
+  "$weftc" $gpt --train=adamw --target=cuda --mesh=pp=2 --microbatches=2 -o .gpu/programs/gpt_tiny_pp2.weft
+  "$weftc" $gpt --train=adamw -o .gpu/programs/gpt_tiny_cpu.weft
   # Every shared library the binaries load, except the C and C++ runtimes
   # (the GPU machine's are newer, and its CUDA libraries may need them) and
   # CUDA's (the GPU machine's own, matching its driver).
@@ -46,8 +53,8 @@ pack() {
         *) cp -L "$path" .gpu/lib/ ;;
       esac
     done
-  tar -C .gpu -cJf "$bundle" bin lib gpu_dp2.weft mlp.weft
-  rm -rf .gpu/bin .gpu/lib .gpu/*.weft
+  tar -C .gpu -cJf "$bundle" bin lib gpu_dp2.weft mlp.weft programs
+  rm -rf .gpu/bin .gpu/lib .gpu/*.weft .gpu/programs
   grep -qx '/.gpu/' .gitignore 2>/dev/null || grep -qx '/.gpu/' .git/info/exclude 2>/dev/null ||
     echo '/.gpu/' >> .git/info/exclude
   echo "packed $(du -h "$bundle" | cut -f1) into $bundle (limit: 64 MiB with the working tree)"
@@ -88,11 +95,15 @@ test_there() {
   echo "== machine"
   nvidia-smi -L || true
   echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
-  echo "== weft-run --backend=cuda (one line: the GPUs it found)"
+  echo "== weft-run --backend=cuda: an MLP, then GPT-tiny for 5 steps on each backend"
   "$work/bin/weft-run" "$work/mlp.weft" --backend=cuda 2>&1 | tee "$out/backend.txt" || true
+  for backend in cpu cuda; do
+    "$work/bin/weft-run" "$work/programs/gpt_tiny.weft" --backend=$backend --steps=5 --seed=3 2>&1 |
+      tail -3 | tee -a "$out/backend.txt" || true
+  done
   echo "== GPU tests"
   set +e
-  WEFT_POISON_MEMORY=1 WEFT_GPU_TEST_ARTIFACT=$work/gpu_dp2.weft \
+  WEFT_POISON_MEMORY=1 WEFT_GPU_TEST_ARTIFACT=$work/gpu_dp2.weft WEFT_GPU_PROGRAM_DIR=$work/programs \
     "$work/bin/weft-gpu-tests" --gtest_output=xml:"$out/gpu-tests.xml" 2>&1 | tee "$out/gpu-tests.log"
   local rc=${PIPESTATUS[0]}
   set -e

@@ -41,11 +41,16 @@ struct InstructionProfile {
 };
 
 struct RuntimeOptions {
-  std::string backend = "cpu";  // "cpu" today; "cuda" with the CUDA backend
+  std::string backend = "cpu";  // "cpu" or "cuda" (runtime/cuda: one GPU per rank, or
+                                // virtual devices on one)
   int threads = 0;              // 0: all cores
   // How the ranks of a program talk: "inprocess" (all ranks are threads of
   // this process), "mpi" (this process is one rank; mpirun/srun starts the
   // others), or "auto": mpi when launched by mpirun with several processes.
+  // With the cuda backend: "auto", "nccl" (a GPU per rank in this process,
+  // or one per process under mpirun, NCCL's id bootstrapped over MPI) or
+  // "cuda-inprocess" (every rank a virtual device on GPU 0, with its own
+  // streams and arena); auto picks nccl when there are GPUs enough.
   std::string communicator = "auto";
   // In process: a rank that waits longer than this in a collective (another
   // rank hangs or never comes) fails with DeadlineExceeded, and so do the
@@ -70,7 +75,8 @@ class Runtime {
 
  private:
   explicit Runtime(RuntimeOptions options) : options_(std::move(options)) {}
-  RuntimeOptions options_;
+  RuntimeOptions options_;  // communicator resolved: inprocess or mpi (the host's)
+  std::string device_communicator_;  // the cuda backend's choice
 };
 
 /// A loaded artifact with its parameters, ready to run.

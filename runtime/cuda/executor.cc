@@ -1,0 +1,673 @@
+// The cuda backend: each rank's instruction list on a GPU (DeviceBackend,
+// runtime/executor/device_backend.h). Per rank: a Device (the compiler's
+// arena in one allocation, a compute and a communication stream), a
+// cuBLASLt GEMM, device copies of the parameters, state and constants it
+// holds, staging buffers for its inputs and outputs, and a communicator per
+// mesh axis on device memory:
+//  - under mpirun/srun: NCCL, its unique id bootstrapped over MPI, one GPU
+//    per process (the node's local rank picks it);
+//  - in one process with a GPU per rank: NCCL groups (ncclCommInitAll);
+//  - in one process with fewer GPUs than ranks (the lent machines have one):
+//    cuda-inprocess, every rank a virtual device on GPU 0 with its own
+//    streams and arena.
+// Fused programs run the kernels weftc --target=cuda generated (the
+// artifact's module, loaded with cudaLibraryLoadData: no driver library to
+// link); the other opcodes run runtime/cuda/kernels.h and gemm.h.
+//
+// A rank without collectives (one device) replays its step as a CUDA graph
+// after a first eager step (set WEFT_CUDA_GRAPHS=0 to turn it off); ranks
+// with collectives run eagerly, since the communicators wait on the host.
+#include <cuda_runtime_api.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "runtime/artifact/holdings.h"
+#include "runtime/collectives/cuda_inprocess.h"
+#include "runtime/collectives/nccl.h"
+#include "runtime/cuda/backend.h"
+#include "runtime/cuda/check.h"
+#include "runtime/cuda/device.h"
+#include "runtime/cuda/gemm.h"
+#include "runtime/cuda/kernels.h"
+#include "runtime/cuda/softmax.h"
+#include "runtime/executor/device_backend.h"
+#include "runtime/executor/program_impl.h"
+
+namespace weft::cuda {
+namespace {
+
+using absl::StrCat;
+
+// cudaMalloc'd bytes, freed with the owner.
+struct Buffer {
+  void *ptr = nullptr;
+  size_t bytes = 0;
+  Buffer() = default;
+  Buffer(const Buffer &) = delete;
+  Buffer &operator=(const Buffer &) = delete;
+  Buffer(Buffer &&o) noexcept : ptr(o.ptr), bytes(o.bytes) { o.ptr = nullptr; }
+  ~Buffer() {
+    if (ptr) cudaFree(ptr);
+  }
+  absl::Status Allocate(size_t n) {
+    bytes = n;
+    WEFT_CUDA_RETURN_IF_ERROR(cudaMalloc(&ptr, std::max<size_t>(n, 16)));
+    return absl::OkStatus();
+  }
+};
+
+int64_t Elements(const flatbuffers::Vector<int64_t> *shape) {
+  int64_t n = 1;
+  if (shape)
+    for (int64_t d : *shape) n *= d;
+  return n;
+}
+
+// The artifact's generated kernels, loaded once for the process (a CUDA
+// library is not bound to one GPU): SASS where it matches the GPU, else the
+// PTX, which the driver compiles.
+class KernelModule {
+ public:
+  static absl::StatusOr<std::unique_ptr<KernelModule>> Load(const fb::Artifact &a) {
+    const fb::KernelBinary *sass = nullptr, *ptx = nullptr;
+    if (a.kernels())
+      for (const fb::KernelBinary *k : *a.kernels()) {
+        const std::string target = k->target() ? k->target()->str() : "";
+        if (target.rfind("sm_", 0) == 0) sass = k;
+        if (target.rfind("compute_", 0) == 0) ptx = k;
+      }
+    auto m = std::unique_ptr<KernelModule>(new KernelModule());
+    if (!sass && !ptx) return m;  // no fused programs, or compiled for cpu (checked by the caller)
+    cudaError_t e = cudaErrorInvalidValue;
+    if (sass) e = cudaLibraryLoadData(&m->library_, sass->data()->data(), nullptr, nullptr, 0,
+                                      nullptr, nullptr, 0);
+    if (e != cudaSuccess && ptx) {
+      cudaGetLastError();
+      std::string text(reinterpret_cast<const char *>(ptx->data()->data()), ptx->data()->size());
+      WEFT_CUDA_RETURN_IF_ERROR(
+          cudaLibraryLoadData(&m->library_, text.c_str(), nullptr, nullptr, 0, nullptr, nullptr, 0));
+    } else if (e != cudaSuccess) {
+      return WEFT_CUDA_STATUS(e);
+    }
+    return m;
+  }
+  ~KernelModule() {
+    if (library_) cudaLibraryUnload(library_);
+  }
+  absl::StatusOr<cudaKernel_t> Get(const std::string &name) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!library_)
+      return absl::FailedPreconditionError(
+          "the artifact has no CUDA kernels: compile it with weftc --target=cuda");
+    cudaKernel_t k = nullptr;
+    WEFT_CUDA_RETURN_IF_ERROR(cudaLibraryGetKernel(&k, library_, name.c_str()));
+    return k;
+  }
+
+ private:
+  KernelModule() = default;
+  std::mutex mu_;
+  cudaLibrary_t library_ = nullptr;
+};
+
+// One rank on its GPU.
+struct GpuRank {
+  std::unique_ptr<Device> device;
+  std::unique_ptr<Gemm> gemm;
+  std::vector<Buffer> params, states, constants, staging;
+  std::vector<void *> ptr;             // value id -> device bytes
+  std::vector<cudaKernel_t> kernels;   // per instruction: its generated kernel (Fused)
+  Buffer scratch;                      // packing for collectives, bf16 operands
+  Buffer errors;                       // per instruction: an id or label out of range
+  std::vector<std::unique_ptr<Communicator>> comms;  // per mesh axis, on device memory
+  bool has_collectives = false;
+  cudaGraphExec_t graph = nullptr;
+  int eager_steps = 0;
+
+  ~GpuRank() {
+    if (graph) cudaGraphExecDestroy(graph);
+  }
+  Communicator *CommOf(int64_t axis) const {
+    return axis >= 0 && axis < static_cast<int64_t>(comms.size()) ? comms[axis].get() : nullptr;
+  }
+  absl::Status Execute(const Rank &host, const fb::Instruction &in, size_t index);
+  absl::Status Collective(const Rank &host, const fb::Instruction &in);
+  absl::Status Steps(const Rank &host, bool profiling);
+};
+
+absl::Status GpuRank::Steps(const Rank &host, bool profiling) {
+  const auto &instructions = *host.prog->instructions();
+  const cudaStream_t s = device->compute_stream();
+  WEFT_CUDA_RETURN_IF_ERROR(cudaMemsetAsync(errors.ptr, 0, errors.bytes, s));
+  for (size_t i = 0; i < instructions.size(); ++i) {
+    const fb::Instruction &in = *instructions[i];
+    const auto start = std::chrono::steady_clock::now();
+    absl::Status st = Execute(host, in, i);
+    if (st.ok() && profiling) st = WEFT_CUDA_STATUS(cudaStreamSynchronize(s));
+    if (profiling) {
+      Rank &r = const_cast<Rank &>(host);
+      r.calls[i] += 1;
+      r.seconds[i] += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    }
+    if (!st.ok())
+      return absl::Status(st.code(), StrCat(in.loc() ? in.loc()->str() : "?", ": ",
+                                            in.name() ? in.name()->str() : "?", ": ", st.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status GpuRank::Collective(const Rank &host, const fb::Instruction &in) {
+  auto op = [&](unsigned k) { return ptr[in.operands()->Get(k)]; };
+  auto res = [&](unsigned k) { return ptr[in.results()->Get(k)]; };
+  auto I = [&](unsigned k) { return in.ints()->Get(k); };
+  const cudaStream_t s = device->compute_stream();
+  const DType t = host.TypeOf(in.op() == fb::Opcode::Recv ? in.results()->Get(0)
+                                                          : in.operands()->Get(0));
+  const size_t bytes = DTypeSize(t);
+  // The communicator works on the communication stream and waits for its
+  // operation; it must see the compute that produced its input.
+  auto run = [&](const std::function<absl::Status()> &call) -> absl::Status {
+    if (absl::Status st = device->CommWaitsForCompute(); !st.ok()) return st;
+    if (absl::Status st = call(); !st.ok()) return st;
+    return device->ComputeWaitsForComm();
+  };
+  auto copy = [&](void *dst, const void *src, size_t n) {
+    return dst == src ? absl::OkStatus()
+                      : WEFT_CUDA_STATUS(cudaMemcpyAsync(dst, src, n, cudaMemcpyDeviceToDevice, s));
+  };
+  switch (in.op()) {
+    case fb::Opcode::AllReduce: {
+      Communicator *comm = CommOf(I(2));
+      if (!comm) return copy(res(0), op(0), I(1) * bytes);
+      return run([&] { return comm->AllReduce(op(0), res(0), I(1), t, static_cast<ReduceKind>(I(0))); });
+    }
+    case fb::Opcode::ReduceScatter: {
+      const int64_t n = I(1), outer = in.ints()->size() == 4 ? I(2) : 1;
+      Communicator *comm = CommOf(in.ints()->Get(in.ints()->size() - 1));
+      const int parts = comm ? comm->size() : 1;
+      const void *send = op(0);
+      if (outer > 1 && parts > 1) {
+        if (absl::Status st = PackSlices(op(0), scratch.ptr, outer, parts, n / outer * bytes, s); !st.ok())
+          return st;
+        send = scratch.ptr;
+      }
+      if (!comm) return copy(res(0), send, n * bytes);
+      return run([&] { return comm->ReduceScatter(send, res(0), n, t, static_cast<ReduceKind>(I(0))); });
+    }
+    case fb::Opcode::AllSlice: {
+      const bool rows = in.ints()->size() == 3;
+      const int64_t outer = rows ? I(1) : 1, axis = I(rows ? 2 : 1);
+      const int parts = host.SizeOf(axis);
+      const size_t width = I(0) / outer * bytes;
+      const char *src = static_cast<const char *>(op(0)) + host.CoordOf(axis) * width;
+      return WEFT_CUDA_STATUS(cudaMemcpy2DAsync(res(0), width, src, parts * width, width, outer,
+                                                cudaMemcpyDeviceToDevice, s));
+    }
+    case fb::Opcode::AllGather: {
+      const bool rows = in.ints()->size() == 3;
+      const int64_t n = I(0), outer = rows ? I(1) : 1;
+      Communicator *comm = CommOf(I(rows ? 2 : 1));
+      if (!comm) return copy(res(0), op(0), n * bytes);
+      if (outer == 1) return run([&] { return comm->AllGather(op(0), res(0), n, t); });
+      if (absl::Status st = run([&] { return comm->AllGather(op(0), scratch.ptr, n, t); }); !st.ok())
+        return st;
+      return UnpackSlices(scratch.ptr, res(0), outer, comm->size(), n / outer * bytes, s);
+    }
+    case fb::Opcode::AllToAll: {
+      const int64_t n = I(0);
+      Communicator *comm = CommOf(I(3));
+      if (!comm) return copy(res(0), op(0), n * bytes);
+      const int parts = comm->size();
+      char *send = static_cast<char *>(scratch.ptr), *recv = send + parts * n * bytes;
+      if (absl::Status st = PackSlices(op(0), send, I(1), parts, n / I(1) * bytes, s); !st.ok()) return st;
+      if (absl::Status st = run([&] { return comm->AllToAll(send, recv, n, t); }); !st.ok()) return st;
+      return UnpackSlices(recv, res(0), I(2), parts, n / I(2) * bytes, s);
+    }
+    case fb::Opcode::Send:
+    case fb::Opcode::Recv: {
+      const bool send = in.op() == fb::Opcode::Send;
+      Communicator *comm = CommOf(I(2));
+      if (!comm)
+        return absl::InvalidArgumentError(
+            StrCat(send ? "a send" : "a receive", " along mesh axis ", I(2), ", which has one rank"));
+      return run([&] {
+        return send ? comm->Send(op(0), I(0), t, static_cast<int>(I(1)))
+                    : comm->Recv(res(0), I(0), t, static_cast<int>(I(1)));
+      });
+    }
+    default: return absl::InternalError("not a collective");
+  }
+}
+
+absl::Status GpuRank::Execute(const Rank &host, const fb::Instruction &in, size_t index) {
+  auto op = [&](unsigned k) { return ptr[in.operands()->Get(k)]; };
+  auto f_op = [&](unsigned k) { return static_cast<const float *>(op(k)); };
+  auto res = [&](unsigned k) { return ptr[in.results()->Get(k)]; };
+  auto f_res = [&](unsigned k) { return static_cast<float *>(res(k)); };
+  auto I = [&](unsigned k) { return in.ints()->Get(k); };
+  auto F = [&](unsigned k) { return in.floats()->Get(k); };
+  auto type = [&](unsigned k) { return host.TypeOf(in.operands()->Get(k)); };
+  int32_t *error = static_cast<int32_t *>(errors.ptr) + index;
+  const cudaStream_t s = device->compute_stream();
+  switch (in.op()) {
+    case fb::Opcode::Fused: {
+      // Parameters as the generated kernel declares them: operands, results,
+      // then the element count (compiler/target/cuda/FusedKernelSource.h).
+      std::vector<void *> pointers, args;
+      for (uint32_t id : *in.operands()) pointers.push_back(ptr[id]);
+      for (uint32_t id : *in.results()) pointers.push_back(ptr[id]);
+      long long n = Elements(in.fused()->shape());
+      for (void *&p : pointers) args.push_back(&p);
+      args.push_back(&n);
+      if (n == 0) return absl::OkStatus();
+      const long long blocks = std::min<long long>((n + 255) / 256, 65535);
+      WEFT_CUDA_RETURN_IF_ERROR(cudaLaunchKernel(reinterpret_cast<const void *>(kernels[index]),
+                                                 dim3(static_cast<unsigned>(blocks)), dim3(256),
+                                                 args.data(), 0, s));
+      return absl::OkStatus();
+    }
+    case fb::Opcode::Copy: {
+      const fb::CopySpec &c = *in.copy();
+      return CopyStrided(op(0), c.src_offset(), ShapeOf(c.src_strides()), res(0), c.dst_offset(),
+                         ShapeOf(c.dst_strides()), ShapeOf(c.shape()), DTypeSize(type(0)), s);
+    }
+    case fb::Opcode::Pad: {
+      const fb::CopySpec &c = *in.copy();
+      const int64_t n = Elements(host.Value(in.results()->Get(0)).shape());
+      WEFT_CUDA_RETURN_IF_ERROR(
+          cudaMemsetAsync(res(0), 0, n * DTypeSize(host.TypeOf(in.results()->Get(0))), s));
+      return CopyStrided(op(0), c.src_offset(), ShapeOf(c.src_strides()), res(0), c.dst_offset(),
+                         ShapeOf(c.dst_strides()), ShapeOf(c.shape()), DTypeSize(type(0)), s);
+    }
+    case fb::Opcode::Cast:
+      return Cast(op(0), type(0), res(0), host.TypeOf(in.results()->Get(0)), I(0), s);
+    case fb::Opcode::Matmul: {
+      GemmShape g;
+      g.batch = I(0), g.m = I(1), g.n = I(2), g.k = I(3);
+      g.transpose_a = I(4) != 0, g.transpose_b = I(5) != 0, g.b_batched = I(6) != 0;
+      // --precision=bf16: both inputs rounded to bf16, accumulated and
+      // written in f32 (the CPU backend's rounding, then a bf16 GEMM).
+      if (in.ints()->size() > 7 && I(7) != 0) {
+        const int64_t a_n = g.batch * g.m * g.k, b_n = (g.b_batched ? g.batch : 1) * g.k * g.n;
+        uint16_t *a16 = static_cast<uint16_t *>(scratch.ptr), *b16 = a16 + a_n;
+        if (absl::Status st = Cast(op(0), DType::kF32, a16, DType::kBF16, a_n, s); !st.ok()) return st;
+        if (absl::Status st = Cast(op(1), DType::kF32, b16, DType::kBF16, b_n, s); !st.ok()) return st;
+        return gemm->Run(a16, b16, res(0), g, DType::kBF16, DType::kF32, s);
+      }
+      return gemm->Run(op(0), op(1), res(0), g, DType::kF32, s);
+    }
+    case fb::Opcode::Reduce: {
+      std::vector<int64_t> shape = ShapeOf(host.Value(in.operands()->Get(0)).shape());
+      std::vector<bool> mask;
+      for (size_t d = 0; d < shape.size(); ++d) mask.push_back(I(1 + d) != 0);
+      if (type(0) == DType::kF32) return Reduce(f_op(0), f_res(0), shape, mask, static_cast<int>(I(0)), s);
+      return ReduceInt(op(0), res(0), type(0), shape, mask, static_cast<int>(I(0)), s);
+    }
+    case fb::Opcode::Softmax: return Softmax(f_op(0), f_res(0), I(0), I(1), I(2), s);
+    case fb::Opcode::LayerNorm:
+      return LayerNorm(f_op(0), f_op(1), f_op(2), f_res(0), I(0), I(1), F(0), s);
+    case fb::Opcode::RmsNorm: return RmsNorm(f_op(0), f_op(1), f_res(0), I(0), I(1), F(0), s);
+    case fb::Opcode::Embedding: {
+      const int64_t axis = in.ints()->size() > 3 ? I(3) : -1;
+      return Embedding(f_op(0), I(0), I(1), op(1), type(1), I(2), f_res(0),
+                       axis < 0 ? 0 : host.CoordOf(axis) * I(0),
+                       axis < 0 ? 0 : host.SizeOf(axis) * I(0), error, s);
+    }
+    case fb::Opcode::Attention:
+      return Attention(f_op(0), f_op(1), f_op(2), f_res(0), I(0), I(1), I(2), I(3), I(4), I(5),
+                       I(6) != 0, F(0), s);
+    case fb::Opcode::CrossEntropy:
+      return CrossEntropy(f_op(0), op(1), type(1), I(0), I(1), f_res(0), error, s);
+    case fb::Opcode::SoftmaxGrad: return SoftmaxGrad(f_op(0), f_op(1), f_res(0), I(0), I(1), I(2), s);
+    case fb::Opcode::LayerNormGrad:
+      return LayerNormGrad(f_op(0), f_op(1), f_op(2), f_res(0), f_res(1), f_res(2), I(0), I(1), F(0), s);
+    case fb::Opcode::RmsNormGrad:
+      return RmsNormGrad(f_op(0), f_op(1), f_op(2), f_res(0), f_res(1), I(0), I(1), F(0), s);
+    case fb::Opcode::EmbeddingGrad: {
+      const int64_t axis = in.ints()->size() > 3 ? I(3) : -1;
+      return EmbeddingGrad(op(0), type(0), f_op(1), f_res(0), I(0), I(1), I(2),
+                           axis < 0 ? 0 : host.CoordOf(axis) * I(0),
+                           axis < 0 ? 0 : host.SizeOf(axis) * I(0), error, s);
+    }
+    case fb::Opcode::VocabShardStats:
+      return VocabShardStats(f_op(0), op(1), type(1), f_op(2), f_res(0), I(0), I(1),
+                             host.CoordOf(I(2)) * I(1), host.SizeOf(I(2)) * I(1), error, s);
+    case fb::Opcode::VocabShardStatsGrad:
+      return VocabShardStatsGrad(f_op(0), op(1), type(1), f_op(2), f_op(3), f_res(0), I(0), I(1),
+                                 host.CoordOf(I(2)) * I(1), host.SizeOf(I(2)) * I(1), error, s);
+    case fb::Opcode::AttentionGrad:
+      return AttentionGrad(f_op(0), f_op(1), f_op(2), f_op(3), f_res(0), f_res(1), f_res(2), I(0),
+                           I(1), I(2), I(3), I(4), I(5), I(6) != 0, F(0), s);
+    case fb::Opcode::CrossEntropyGrad:
+      return CrossEntropyGrad(f_op(0), op(1), type(1), f_op(2), f_res(0), I(0), I(1), error, s);
+    case fb::Opcode::SgdUpdate:
+      return SgdUpdate(f_op(0), f_op(1), f_op(2), f_op(3), f_res(0), f_res(1), I(0), F(0), F(1), F(2), s);
+    case fb::Opcode::AdamwUpdate:
+      return AdamwUpdate(f_op(0), f_op(1), f_op(2), f_op(3), f_op(4), f_res(0), f_res(1), f_res(2),
+                         I(0), F(0), F(1), F(2), F(3), F(4), s);
+    case fb::Opcode::AllReduce:
+    case fb::Opcode::ReduceScatter:
+    case fb::Opcode::AllSlice:
+    case fb::Opcode::AllGather:
+    case fb::Opcode::AllToAll:
+    case fb::Opcode::Send:
+    case fb::Opcode::Recv:
+      return Collective(host, in);
+  }
+  return absl::InternalError("unknown opcode");
+}
+
+// Device bytes the rank needs beside its arena for one instruction:
+// packed collective slices, bf16 copies of matmul operands.
+size_t ScratchBytes(const Rank &host, const fb::Instruction &in, int parts_of_axis_max) {
+  auto I = [&](unsigned k) { return in.ints()->Get(k); };
+  switch (in.op()) {
+    case fb::Opcode::ReduceScatter:
+    case fb::Opcode::AllGather:
+      return parts_of_axis_max * I(in.op() == fb::Opcode::AllGather ? 0 : 1) *
+             DTypeSize(host.TypeOf(in.operands()->Get(0)));
+    case fb::Opcode::AllToAll:
+      return 2 * parts_of_axis_max * I(0) * DTypeSize(host.TypeOf(in.operands()->Get(0)));
+    case fb::Opcode::Matmul:
+      if (in.ints()->size() > 7 && I(7) != 0)
+        return 2 * (I(0) * I(1) * I(3) + (I(6) ? I(0) : 1) * I(3) * I(2));
+      return 0;
+    default: return 0;
+  }
+}
+
+class CudaBackend : public DeviceBackend {
+ public:
+  static absl::StatusOr<std::unique_ptr<DeviceBackend>> Create(const DeviceBackendContext &ctx,
+                                                               const std::string &communicator);
+  absl::Status RunRank(size_t local, Rank &rank, bool profiling) override;
+  absl::Status PullState() override;
+  void StateChangedOnHost() override { host_newer_ = true; }
+  void Abort(size_t local, const std::string &why) override {
+    for (auto &c : ranks_[local]->comms)
+      if (c) c->Abort(why);
+  }
+
+ private:
+  absl::Status Push();
+  DeviceBackendContext ctx_;
+  std::unique_ptr<KernelModule> module_;
+  std::vector<std::unique_ptr<GpuRank>> ranks_;
+  bool host_newer_ = true;     // the devices need the host's parameters and state
+  bool device_newer_ = false;  // a step changed them on the devices
+  std::mutex push_mu_;
+};
+
+absl::StatusOr<std::unique_ptr<DeviceBackend>> CudaBackend::Create(const DeviceBackendContext &ctx,
+                                                                   const std::string &communicator) {
+  auto gpus = CountGpus();
+  if (!gpus.ok()) return gpus.status();
+  const fb::Artifact &a = *ctx.art->root;
+  const double timeout_s = ctx.collective_timeout_s;
+  std::vector<Rank> &ranks = *ctx.ranks;
+  auto backend = std::unique_ptr<CudaBackend>(new CudaBackend());
+  backend->ctx_ = ctx;
+  auto module = KernelModule::Load(a);
+  if (!module.ok()) return module.status();
+  backend->module_ = std::move(*module);
+  const size_t local = ranks.size();
+  const bool mpi = ctx.mpi;
+  // Which GPU each local rank uses, and how its collectives run.
+  std::string comm_kind = communicator;
+  if (comm_kind == "auto")
+    comm_kind = mpi ? "nccl" : (static_cast<int>(local) <= *gpus ? "nccl" : "cuda-inprocess");
+  if (!mpi && comm_kind == "nccl" && static_cast<int>(local) > *gpus)
+    return absl::FailedPreconditionError(
+        StrCat("the nccl communicator needs a GPU per rank: the program has ", local, " ranks and ",
+               "this machine ", *gpus, " GPU(s); use --communicator=cuda-inprocess to run them as "
+               "virtual devices on one GPU"));
+  const char *local_rank_env = std::getenv("OMPI_COMM_WORLD_LOCAL_RANK");
+  if (!local_rank_env) local_rank_env = std::getenv("SLURM_LOCALID");
+  const int local_rank = local_rank_env ? std::atoi(local_rank_env) : 0;
+
+  for (size_t l = 0; l < local; ++l) {
+    const Rank &host = ranks[l];
+    const int gpu = mpi ? local_rank % *gpus : (comm_kind == "nccl" ? static_cast<int>(l) : 0);
+    auto g = std::make_unique<GpuRank>();
+    auto device = Device::Create(gpu, std::max<int64_t>(host.prog->arena_bytes(), 64));
+    if (!device.ok()) return device.status();
+    g->device = std::move(*device);
+    auto gemm = Gemm::Create();
+    if (!gemm.ok()) return gemm.status();
+    g->gemm = std::move(*gemm);
+    // Parameters, state and constants: device copies (filled by Push).
+    for (bool is_state : {false, true}) {
+      const std::vector<Tensor> &held = is_state ? host.states : host.params;
+      std::vector<Buffer> &mine = is_state ? g->states : g->params;
+      mine.resize(held.size());
+      for (size_t i = 0; i < held.size(); ++i)
+        if (!held[i].empty())
+          if (absl::Status s = mine[i].Allocate(held[i].byte_size()); !s.ok()) return s;
+    }
+    g->constants.resize((*ctx.constants).size());
+    for (size_t i = 0; i < (*ctx.constants).size(); ++i) {
+      if (absl::Status s = g->constants[i].Allocate((*ctx.constants)[i].byte_size()); !s.ok()) return s;
+      if (absl::Status s = g->device->CopyToDevice(g->constants[i].ptr, (*ctx.constants)[i].data(),
+                                                   (*ctx.constants)[i].byte_size());
+          !s.ok())
+        return s;
+    }
+    // Every value's device bytes; inputs and outputs get staging buffers.
+    const auto &values = *host.prog->values();
+    g->ptr.assign(values.size(), nullptr);
+    g->staging.resize(values.size());
+    for (uint32_t id = 0; id < values.size(); ++id) {
+      const fb::ValueDesc &v = *values[id];
+      const size_t bytes = Elements(v.shape()) * DTypeSize(static_cast<DType>(v.dtype()));
+      switch (v.storage()) {
+        case fb::Storage::Input:
+        case fb::Storage::Output:
+          if (absl::Status s = g->staging[id].Allocate(bytes); !s.ok()) return s;
+          g->ptr[id] = g->staging[id].ptr;
+          break;
+        case fb::Storage::Param: g->ptr[id] = g->params[v.index()].ptr; break;
+        case fb::Storage::State: g->ptr[id] = g->states[v.index()].ptr; break;
+        case fb::Storage::Constant: g->ptr[id] = g->constants[v.index()].ptr; break;
+        case fb::Storage::Arena: {
+          auto at = g->device->ArenaAt(v.index(), bytes);
+          if (!at.ok()) return at.status();
+          g->ptr[id] = *at;
+          break;
+        }
+      }
+    }
+    // Kernels of the fused programs; scratch; the error flags.
+    size_t scratch = 0;
+    int widest = 1;
+    for (int e : ctx.extent) widest = std::max(widest, e);
+    int mesh_ranks = 1;
+    for (int e : ctx.extent) mesh_ranks *= e;
+    const auto &instructions = *host.prog->instructions();
+    g->kernels.assign(instructions.size(), nullptr);
+    for (size_t i = 0; i < instructions.size(); ++i) {
+      const fb::Instruction &in = *instructions[i];
+      if (in.op() == fb::Opcode::Fused) {
+        if (!in.kernel())
+          return absl::FailedPreconditionError(StrCat(
+              ctx.art->name, " was compiled for the CPU: compile it with weftc --target=cuda to "
+              "run it on the cuda backend (", in.loc() ? in.loc()->str() : "?", " has no kernel)"));
+        auto k = backend->module_->Get(in.kernel()->str());
+        if (!k.ok()) return k.status();
+        g->kernels[i] = *k;
+      }
+      // A collective over more than one rank waits on the host: no graph.
+      const fb::Opcode o = in.op();
+      g->has_collectives |= (o == fb::Opcode::AllReduce || o == fb::Opcode::ReduceScatter ||
+                             o == fb::Opcode::AllGather || o == fb::Opcode::AllToAll ||
+                             o == fb::Opcode::Send || o == fb::Opcode::Recv) &&
+                            mesh_ranks > 1;
+      scratch = std::max(scratch, ScratchBytes(host, in, widest));
+    }
+    if (absl::Status s = g->scratch.Allocate(scratch); !s.ok()) return s;
+    if (absl::Status s = g->errors.Allocate(instructions.size() * sizeof(int32_t)); !s.ok()) return s;
+    g->comms.resize(ctx.extent.size());
+    backend->ranks_.push_back(std::move(g));
+  }
+
+  // Communicators, per mesh axis of more than one rank.
+  for (size_t k = 0; k < ctx.extent.size(); ++k) {
+    if (ctx.extent[k] == 1) continue;
+    if (mpi) {  // this process's rank: NCCL over the MPI group of the axis
+      GpuRank &g = *backend->ranks_[0];
+      auto c = CreateNcclCommunicator(*ranks[0].comms[k], g.device->ordinal(), timeout_s,
+                                      g.device->comm_stream());
+      if (!c.ok()) return c.status();
+      g.comms[k] = std::move(*c);
+      continue;
+    }
+    // In process: one group per value of the other coordinates.
+    for (size_t l = 0; l < local; ++l) {
+      const int r = ranks[l].index;
+      if ((r / ctx.stride[k]) % ctx.extent[k] != 0) continue;  // r leads its group
+      std::vector<int> members, devices;
+      std::vector<cudaStream_t> streams;
+      for (int i = 0; i < ctx.extent[k]; ++i) {
+        members.push_back(r + i * ctx.stride[k]);  // local index == rank number in process
+        devices.push_back(backend->ranks_[members.back()]->device->ordinal());
+        streams.push_back(backend->ranks_[members.back()]->device->comm_stream());
+      }
+      std::vector<std::unique_ptr<Communicator>> group;
+      if (comm_kind == "nccl") {
+        auto nccl = CreateNcclGroup(devices, timeout_s, streams);
+        if (!nccl.ok()) return nccl.status();
+        for (auto &c : *nccl) group.push_back(std::move(c));
+      } else {
+        auto virt = CreateCudaInProcessGroup(ctx.extent[k], devices[0], streams, timeout_s);
+        if (!virt.ok()) return virt.status();
+        for (auto &c : *virt) group.push_back(std::move(c));
+      }
+      for (int i = 0; i < ctx.extent[k]; ++i)
+        backend->ranks_[members[i]]->comms[k] = std::move(group[i]);
+    }
+  }
+  return std::unique_ptr<DeviceBackend>(std::move(backend));
+}
+
+// The host's parameters and state to the devices.
+absl::Status CudaBackend::Push() {
+  for (size_t l = 0; l < ranks_.size(); ++l) {
+    GpuRank &g = *ranks_[l];
+    const Rank &host = (*ctx_.ranks)[l];
+    if (absl::Status s = g.device->MakeCurrent(); !s.ok()) return s;
+    for (bool is_state : {false, true}) {
+      const std::vector<Tensor> &held = is_state ? host.states : host.params;
+      std::vector<Buffer> &mine = is_state ? g.states : g.params;
+      for (size_t i = 0; i < held.size(); ++i)
+        if (!held[i].empty())
+          if (absl::Status s = g.device->CopyToDevice(mine[i].ptr, held[i].data(), held[i].byte_size());
+              !s.ok())
+            return s;
+    }
+  }
+  host_newer_ = false;
+  return absl::OkStatus();
+}
+
+absl::Status CudaBackend::PullState() {
+  if (!device_newer_) return absl::OkStatus();
+  for (size_t l = 0; l < ranks_.size(); ++l) {
+    GpuRank &g = *ranks_[l];
+    Rank &host = (*ctx_.ranks)[l];
+    if (absl::Status s = g.device->MakeCurrent(); !s.ok()) return s;
+    for (bool is_state : {false, true}) {
+      std::vector<Tensor> &held = is_state ? host.states : host.params;
+      std::vector<Buffer> &mine = is_state ? g.states : g.params;
+      for (size_t i = 0; i < held.size(); ++i)
+        if (!held[i].empty())
+          if (absl::Status s = g.device->CopyToHost(held[i].data(), mine[i].ptr, held[i].byte_size());
+              !s.ok())
+            return s;
+    }
+  }
+  device_newer_ = false;
+  return absl::OkStatus();
+}
+
+absl::Status CudaBackend::RunRank(size_t local, Rank &host, bool profiling) {
+  GpuRank &g = *ranks_[local];
+  if (absl::Status s = g.device->MakeCurrent(); !s.ok()) return s;
+  {
+    // The first rank thread to get here pushes for all (before any runs).
+    std::lock_guard<std::mutex> lock(push_mu_);
+    if (host_newer_)
+      if (absl::Status s = Push(); !s.ok()) return s;
+    if (absl::Status s = g.device->MakeCurrent(); !s.ok()) return s;
+  }
+  const cudaStream_t s = g.device->compute_stream();
+  const auto &values = *host.prog->values();
+  auto bytes_of = [&](uint32_t id) {
+    return Elements(values[id]->shape()) * DTypeSize(static_cast<DType>(values[id]->dtype()));
+  };
+  for (uint32_t id = 0; id < values.size(); ++id)
+    if (values[id]->storage() == fb::Storage::Input)
+      WEFT_CUDA_RETURN_IF_ERROR(
+          cudaMemcpyAsync(g.ptr[id], host.ptr[id], bytes_of(id), cudaMemcpyHostToDevice, s));
+  // One device, not profiled: the second step is captured as a graph and
+  // replayed from then on (the first warms cuBLASLt's choices and loads).
+  const char *graphs_env = std::getenv("WEFT_CUDA_GRAPHS");
+  const bool graphs = !g.has_collectives && !profiling && !(graphs_env && std::string(graphs_env) == "0");
+  if (graphs && g.graph) {
+    WEFT_CUDA_RETURN_IF_ERROR(cudaGraphLaunch(g.graph, s));
+  } else if (graphs && g.eager_steps >= 1) {
+    cudaGraph_t graph = nullptr;
+    WEFT_CUDA_RETURN_IF_ERROR(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
+    absl::Status st = g.Steps(host, false);
+    const cudaError_t end = cudaStreamEndCapture(s, &graph);
+    if (!st.ok()) {
+      if (graph) cudaGraphDestroy(graph);
+      return st;
+    }
+    WEFT_CUDA_RETURN_IF_ERROR(end);
+    const cudaError_t made = cudaGraphInstantiate(&g.graph, graph, 0);
+    cudaGraphDestroy(graph);
+    WEFT_CUDA_RETURN_IF_ERROR(made);
+    WEFT_CUDA_RETURN_IF_ERROR(cudaGraphLaunch(g.graph, s));
+  } else {
+    if (absl::Status st = g.Steps(host, profiling); !st.ok()) return st;
+    ++g.eager_steps;
+  }
+  for (uint32_t id = 0; id < values.size(); ++id)
+    if (values[id]->storage() == fb::Storage::Output)
+      WEFT_CUDA_RETURN_IF_ERROR(
+          cudaMemcpyAsync(host.ptr[id], g.ptr[id], bytes_of(id), cudaMemcpyDeviceToHost, s));
+  std::vector<int32_t> errors(g.errors.bytes / sizeof(int32_t));
+  WEFT_CUDA_RETURN_IF_ERROR(
+      cudaMemcpyAsync(errors.data(), g.errors.ptr, g.errors.bytes, cudaMemcpyDeviceToHost, s));
+  if (absl::Status st = g.device->Synchronize(); !st.ok()) return st;
+  device_newer_ = true;
+  for (size_t i = 0; i < errors.size(); ++i)
+    if (errors[i] != 0) {
+      const fb::Instruction &in = *host.prog->instructions()->Get(i);
+      return absl::InvalidArgumentError(
+          StrCat(in.loc() ? in.loc()->str() : "?", ": ", in.name() ? in.name()->str() : "?",
+                 ": an id or label out of range at element ", errors[i] - 1,
+                 " of its integer operand"));
+    }
+  for (const auto &comm : g.comms)
+    if (comm)
+      if (absl::Status st = comm->FinishSends(); !st.ok()) return st;
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<DeviceBackend>> CreateCudaBackend(const DeviceBackendContext &ctx,
+                                                                 const std::string &communicator) {
+  return CudaBackend::Create(ctx, communicator);
+}
+
+}  // namespace weft::cuda
