@@ -4,7 +4,7 @@
 // same name (runtime/cpu/kernels.h, grad_kernels.h, optimizers.h,
 // vocab_shard.h) with device pointers, and enqueues on `stream` without
 // waiting. The CPU kernel is the oracle: tests/gpu/KernelsTest.cc compares
-// the two on a GPU, and tests/unit/CudaKernelEmulationTest.cc runs the same
+// the two on a GPU, and tests/runtime/CudaKernelEmulationTest.cc runs the same
 // kernel bodies (kernels/*.cuh) on the host.
 //
 // Ids and labels are checked on the device: an out-of-range one sets

@@ -1,0 +1,648 @@
+// The CUDA backend's kernel bodies (runtime/cuda/kernels/*.cuh) run on the
+// host through CudaEmulation.h, against the CPU kernels of the same names
+// (the oracle). Each case runs twice: with the launchers' own grid
+// (BlocksFor(work) x 256 threads), and on a grid of 2 x 3 threads walked in
+// reverse, so every grid-stride loop wraps and no result may depend on the
+// threads' order. Outputs start as NaN, so an element no thread writes
+// fails. Runs everywhere: it needs no CUDA.
+#include "CudaEmulation.h"
+
+#include "runtime/cuda/kernels/attention.cuh"
+#include "runtime/cuda/kernels/collectives.cuh"
+#include "runtime/cuda/kernels/layout.cuh"
+#include "runtime/cuda/kernels/losses.cuh"
+#include "runtime/cuda/kernels/norms.cuh"
+#include "runtime/cuda/kernels/optimizers.cuh"
+#include "runtime/cuda/kernels/reduce.cuh"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <random>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <vector>
+
+#include "RandomFloats.h"
+#include "runtime/collectives/communicator.h"
+#include "runtime/cpu/grad_kernels.h"
+#include "runtime/cpu/kernels.h"
+#include "runtime/cpu/optimizers.h"
+#include "runtime/cpu/vocab_shard.h"
+#include "runtime/executor/blocks.h"
+
+namespace weft::cuda::kernels {
+namespace {
+
+using cpu::RandomFloats;
+
+/// The kernel headers' `launch`, emulated: the real grid, or a tiny one
+/// walked backwards.
+struct EmulatedLaunch {
+  bool tiny;
+  template <typename... P, typename... A>
+  void operator()(void (*kernel)(P...), int64_t work, A... args) const {
+    if (work <= 0) return;
+    if (tiny)
+      emulation::Emulate(2, 3, /*reverse=*/true, kernel, args...);
+    else
+      emulation::Emulate(BlocksFor(work), kThreads, /*reverse=*/false, kernel, args...);
+  }
+};
+
+constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
+
+// got matches want to 1e-5 relative, or 1e-6 absolute near zero; NaN only
+// where want is NaN.
+void ExpectClose(const std::vector<float> &got, const std::vector<float> &want,
+                 const std::string &what, double rel = 1e-5, double abs = 1e-6) {
+  ASSERT_EQ(got.size(), want.size()) << what;
+  int bad = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    const bool ok = std::isnan(want[i]) ? std::isnan(got[i])
+                    : std::isinf(want[i]) ? got[i] == want[i]
+                                          : std::abs(double(got[i]) - want[i]) <=
+                                                std::max(abs, rel * std::abs(double(want[i])));
+    if (!ok && ++bad <= 5)
+      ADD_FAILURE() << what << ": element " << i << " is " << got[i] << ", want " << want[i];
+  }
+  EXPECT_EQ(bad, 0) << what << ": " << bad << " of " << got.size() << " elements differ";
+}
+
+double MaxAbs(const std::vector<float> &v) {
+  double m = 0;
+  for (float x : v) m = std::max(m, std::abs(double(x)));
+  return m;
+}
+
+template <typename T>
+std::vector<T> Bytes(const void *p, size_t n) {
+  std::vector<T> v(n);
+  std::memcpy(v.data(), p, n * sizeof(T));
+  return v;
+}
+
+class CudaKernelEmulationTest : public ::testing::TestWithParam<bool> {
+ protected:
+  EmulatedLaunch launch() const { return EmulatedLaunch{GetParam()}; }
+  std::mt19937 rng{12345};
+};
+
+// ---------------------------------------------------------------- layout
+
+TEST_P(CudaKernelEmulationTest, CopyStridedMatchesTheCpuKernel) {
+  struct Case {
+    std::vector<int64_t> shape, src_strides, dst_strides;
+    int64_t src_offset, dst_offset;
+  };
+  const std::vector<Case> cases = {
+      {{3, 5}, {1, 3}, {5, 1}, 0, 0},                 // transpose
+      {{2, 3, 7}, {1, 14, 2}, {21, 7, 1}, 0, 0},      // a 3-d permutation, odd sizes
+      {{4, 6}, {0, 1}, {6, 1}, 2, 0},                 // broadcast of a row
+      {{3, 4}, {10, 1}, {4, 1}, 13, 0},               // a slice
+      {{2, 5}, {5, 1}, {12, 1}, 0, 7},                // into a concat
+      {{}, {}, {}, 3, 1},                             // one element
+      {{1, 2, 1, 3, 1, 2, 1, 2, 1, 2}, {48, 24, 24, 8, 8, 4, 4, 2, 2, 1},
+       {1, 1, 24, 2, 1, 6, 1, 12, 1, 24}, 0, 0},     // 10 dims, some size 1
+      {{2, 0, 3}, {0, 3, 1}, {3, 3, 1}, 0, 0},        // empty
+  };
+  for (size_t element : {1, 2, 3, 4, 8, 12}) {
+    for (size_t c = 0; c < cases.size(); ++c) {
+      const Case &k = cases[c];
+      const size_t bytes = 64 * 12 * 8;
+      std::vector<unsigned char> src(bytes), want(bytes), got(bytes);
+      for (auto &b : src) b = static_cast<unsigned char>(rng());
+      for (size_t i = 0; i < bytes; ++i) want[i] = got[i] = static_cast<unsigned char>(i * 7);
+      cpu::CopyStrided(src.data(), k.src_offset, k.src_strides, want.data(), k.dst_offset,
+                       k.dst_strides, k.shape, element);
+      ASSERT_TRUE(CopyStridedRun(launch(), src.data(), k.src_offset, k.src_strides, got.data(),
+                                 k.dst_offset, k.dst_strides, k.shape, element).ok());
+      EXPECT_EQ(got, want) << "case " << c << ", element size " << element;
+    }
+  }
+  // Misaligned ends take the byte path.
+  std::vector<unsigned char> src(100), want(100, 0), got(100, 0);
+  std::iota(src.begin(), src.end(), 0);
+  cpu::CopyStrided(src.data() + 1, 0, {1, 3}, want.data() + 3, 0, {5, 1}, {3, 5}, 4);
+  ASSERT_TRUE(CopyStridedRun(launch(), src.data() + 1, 0, {1, 3}, got.data() + 3, 0, {5, 1}, {3, 5}, 4).ok());
+  EXPECT_EQ(got, want);
+}
+
+TEST_P(CudaKernelEmulationTest, CopyStridedRejectsWhatItCannotDo) {
+  std::vector<float> a(1 << 10), b(1 << 10);
+  // 9 dimensions that do not merge (every other one broadcast).
+  const std::vector<int64_t> shape(9, 2), src = {0, 1, 0, 1, 0, 1, 0, 1, 0},
+                                          dst = {256, 128, 64, 32, 16, 8, 4, 2, 1};
+  const absl::Status s = CopyStridedRun(launch(), a.data(), 0, src, b.data(), 0, dst, shape, 4);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("9 dimensions"), std::string::npos) << s;
+  EXPECT_FALSE(CopyStridedRun(launch(), a.data(), 0, {1}, b.data(), 0, {1, 1}, {2, 2}, 4).ok());
+}
+
+// Values that stress every conversion: halfway cases, subnormals, overflow,
+// NaN and infinities, integer extremes.
+std::vector<float> CastFloats(std::mt19937 &rng) {
+  std::vector<float> v = {0.0f, -0.0f, 1.0f, -1.5f, 2.5f, 65504.0f, 65520.0f, 65519.0f, 1e-8f,
+                          6e-8f, -3e-5f, 1.0009765625f, 1.00048828125f, 3.0e38f, -3.4e38f,
+                          std::numeric_limits<float>::infinity(),
+                          -std::numeric_limits<float>::infinity(), kNaN, 2147483520.0f,
+                          2147483648.0f, -2147483648.0f, 9.3e18f, -9.2233720e18f, 1.00390625f,
+                          std::numeric_limits<float>::denorm_min(), 1.17e-38f};
+  for (float x : RandomFloats(200, rng, 0.0f, 300.0f)) v.push_back(x);
+  for (float x : RandomFloats(50, rng, 0.0f, 1e-4f)) v.push_back(x);
+  return v;
+}
+
+std::vector<int64_t> CastInts(std::mt19937 &rng) {
+  std::vector<int64_t> v = {0, 1, -1, 255, 256, 257, 2049, -2049, 65519, 65520, 70000,
+                            (1 << 25) + (1 << 17) + 1, 2147483647, -2147483648LL,
+                            4294967297LL, INT64_MAX, INT64_MIN, 9007199254740993LL};
+  std::uniform_int_distribution<int64_t> dist(-(int64_t{1} << 40), int64_t{1} << 40);
+  for (int i = 0; i < 200; ++i) v.push_back(i % 2 ? dist(rng) : dist(rng) >> 20);
+  return v;
+}
+
+TEST_P(CudaKernelEmulationTest, CastMatchesTheCpuKernelBitForBit) {
+  const std::vector<float> floats = CastFloats(rng);
+  const std::vector<int64_t> ints = CastInts(rng);
+  const DType types[] = {DType::kF32, DType::kBF16, DType::kF16, DType::kI32, DType::kI64};
+  for (DType from : types) {
+    // The source values in `from`, made by the CPU kernel from f32 or i64.
+    const bool is_int = from == DType::kI32 || from == DType::kI64;
+    const int64_t n = is_int ? ints.size() : floats.size();
+    std::vector<char> src(n * DTypeSize(from));
+    if (is_int)
+      cpu::Cast(ints.data(), DType::kI64, src.data(), from, n);
+    else
+      cpu::Cast(floats.data(), DType::kF32, src.data(), from, n);
+    for (DType to : types) {
+      const size_t bytes = n * DTypeSize(to);
+      std::vector<char> want(bytes, 0x5a), got(bytes, 0x5a);
+      cpu::Cast(src.data(), from, want.data(), to, n);
+      ASSERT_TRUE(CastRun(launch(), src.data(), from, got.data(), to, n).ok());
+      for (int64_t i = 0; i < n; ++i) {
+        const size_t s = DTypeSize(to);
+        ASSERT_EQ(0, std::memcmp(got.data() + i * s, want.data() + i * s, s))
+            << DTypeName(from) << " -> " << DTypeName(to) << ", element " << i;
+      }
+    }
+  }
+}
+
+TEST_P(CudaKernelEmulationTest, PackAndUnpackMatchTheExecutorsBlocks) {
+  for (auto [outer, parts, width] : {std::tuple<int64_t, int, int64_t>{3, 4, 12}, {5, 3, 7},
+                                     {1, 1, 8}, {2, 5, 6}, {4, 2, 16}, {7, 3, 2}}) {
+    for (int shift : {0, 1}) {  // 1: misaligned, the byte path
+      const int64_t n = outer * parts * width;
+      std::vector<unsigned char> src(n + 1), want(n + 1, 0), got(n + 1, 0);
+      for (auto &b : src) b = static_cast<unsigned char>(rng());
+      PackSlices(src.data() + shift, want.data() + shift, outer, parts, width);
+      ASSERT_TRUE(PackSlicesRun(launch(), src.data() + shift, got.data() + shift, outer, parts,
+                                width, false).ok());
+      EXPECT_EQ(got, want) << "pack " << outer << "x" << parts << "x" << width;
+      UnpackSlices(src.data() + shift, want.data() + shift, outer, parts, width);
+      ASSERT_TRUE(PackSlicesRun(launch(), src.data() + shift, got.data() + shift, outer, parts,
+                                width, true).ok());
+      EXPECT_EQ(got, want) << "unpack " << outer << "x" << parts << "x" << width;
+    }
+  }
+}
+
+// ---------------------------------------------------------------- reduce
+
+TEST_P(CudaKernelEmulationTest, ReduceMatchesTheCpuKernel) {
+  const std::vector<std::vector<int64_t>> shapes = {{2, 3, 4}, {5, 1, 7, 3}, {1}, {9}, {0, 3}, {4, 1, 1, 6}};
+  for (const auto &shape : shapes) {
+    const size_t rank = shape.size();
+    int64_t n = 1;
+    for (int64_t s : shape) n *= s;
+    std::vector<float> x = RandomFloats(n, rng, 0.5f, 3.0f);
+    if (n > 5) x[5] = kNaN;  // max lets NaN through, as numpy
+    for (unsigned mask = 0; mask < (1u << rank); ++mask) {
+      std::vector<bool> red(rank);
+      int64_t out = 1;
+      for (size_t i = 0; i < rank; ++i) {
+        red[i] = mask >> i & 1;
+        if (!red[i]) out *= shape[i];
+      }
+      for (int kind : {0, 1, 2}) {
+        std::vector<float> want(out), got(out, kNaN);
+        cpu::Reduce(x.data(), want.data(), shape, red, static_cast<cpu::ReduceKind>(kind));
+        ASSERT_TRUE(ReduceRun(launch(), x.data(), got.data(), shape, red, kind).ok());
+        ExpectClose(got, want, "reduce kind " + std::to_string(kind) + " mask " + std::to_string(mask));
+      }
+    }
+  }
+}
+
+TEST_P(CudaKernelEmulationTest, ReduceIntMatchesTheCpuKernel) {
+  const std::vector<int64_t> shape = {3, 4, 5};
+  std::uniform_int_distribution<int64_t> dist(-(int64_t{1} << 31), (int64_t{1} << 31) - 1);
+  std::vector<int64_t> x64(60);
+  for (auto &v : x64) v = dist(rng);
+  x64[7] = INT64_MAX;  // i64 sums wrap
+  std::vector<int32_t> x32(x64.begin(), x64.end());
+  for (unsigned mask = 0; mask < 8; ++mask) {
+    const std::vector<bool> red = {bool(mask & 1), bool(mask & 2), bool(mask & 4)};
+    int64_t out = 1;
+    for (int i = 0; i < 3; ++i)
+      if (!red[i]) out *= shape[i];
+    for (int kind : {0, 1, 2}) {
+      std::vector<int32_t> w32(out), g32(out, 7);
+      cpu::ReduceInt(x32.data(), w32.data(), DType::kI32, shape, red, static_cast<cpu::ReduceKind>(kind));
+      ASSERT_TRUE(ReduceIntRun(launch(), x32.data(), g32.data(), DType::kI32, shape, red, kind).ok());
+      EXPECT_EQ(g32, w32) << "i32 kind " << kind << " mask " << mask;
+      std::vector<int64_t> w64(out), g64(out, 7);
+      cpu::ReduceInt(x64.data(), w64.data(), DType::kI64, shape, red, static_cast<cpu::ReduceKind>(kind));
+      ASSERT_TRUE(ReduceIntRun(launch(), x64.data(), g64.data(), DType::kI64, shape, red, kind).ok());
+      EXPECT_EQ(g64, w64) << "i64 kind " << kind << " mask " << mask;
+    }
+  }
+  int32_t y;
+  EXPECT_FALSE(ReduceIntRun(launch(), x32.data(), &y, DType::kF32, {2}, {true}, 0).ok());
+  EXPECT_FALSE(ReduceIntRun(launch(), x32.data(), &y, DType::kI32, {2}, {true}, 3).ok());
+}
+
+// ---------------------------------------------------------------- norms
+
+TEST_P(CudaKernelEmulationTest, SoftmaxGradMatchesTheCpuKernel) {
+  for (auto [outer, dim, inner] : {std::tuple<int64_t, int64_t, int64_t>{1, 1, 1}, {7, 33, 1},
+                                   {3, 17, 5}, {2, 1, 4}, {4, 128, 3}}) {
+    const int64_t n = outer * dim * inner;
+    std::vector<float> y(n);
+    const std::vector<float> x = RandomFloats(n, rng, 0, 3), dy = RandomFloats(n, rng);
+    cpu::Softmax(x.data(), y.data(), outer, dim, inner);
+    std::vector<float> want(n), got(n, kNaN);
+    cpu::SoftmaxGrad(y.data(), dy.data(), want.data(), outer, dim, inner);
+    SoftmaxGradRun(launch(), y.data(), dy.data(), got.data(), outer, dim, inner);
+    ExpectClose(got, want, "softmax grad");
+  }
+}
+
+const std::tuple<int64_t, int64_t> kNormShapes[] = {{1, 1}, {7, 33}, {16, 128}, {3, 1000}, {5, 2}};
+
+TEST_P(CudaKernelEmulationTest, LayerNormAndItsGradientMatchTheCpuKernels) {
+  for (auto [rows, d] : kNormShapes) {
+    const int64_t n = rows * d;
+    const std::vector<float> x = RandomFloats(n, rng, 1.0f, 2.0f), dy = RandomFloats(n, rng),
+                             gamma = RandomFloats(d, rng, 1.0f, 0.3f), beta = RandomFloats(d, rng);
+    std::vector<float> want(n), got(n, kNaN);
+    cpu::LayerNorm(x.data(), gamma.data(), beta.data(), want.data(), rows, d, 1e-5f);
+    LayerNormRun(launch(), x.data(), gamma.data(), beta.data(), got.data(), rows, d, 1e-5f);
+    ExpectClose(got, want, "layer norm");
+
+    std::vector<float> wdx(n), wdg(d), wdb(d), gdx(n, kNaN), gdg(d, kNaN), gdb(d, kNaN);
+    std::vector<double> stats(2 * rows, kNaN);
+    cpu::LayerNormGrad(x.data(), gamma.data(), dy.data(), wdx.data(), wdg.data(), wdb.data(), rows, d, 1e-5f);
+    LayerNormGradRun(launch(), x.data(), gamma.data(), dy.data(), gdx.data(), gdg.data(), gdb.data(),
+                     rows, d, 1e-5f, stats.data());
+    ExpectClose(gdx, wdx, "layer norm dx");
+    ExpectClose(gdg, wdg, "layer norm dgamma");
+    ExpectClose(gdb, wdb, "layer norm dbeta");
+
+    // dx in place of dy, as the executor may plan it.
+    std::vector<float> inplace = dy;
+    LayerNormGradRun(launch(), x.data(), gamma.data(), inplace.data(), inplace.data(), gdg.data(),
+                     gdb.data(), rows, d, 1e-5f, stats.data());
+    ExpectClose(inplace, wdx, "layer norm dx in place of dy");
+  }
+}
+
+TEST_P(CudaKernelEmulationTest, RmsNormAndItsGradientMatchTheCpuKernels) {
+  for (auto [rows, d] : kNormShapes) {
+    const int64_t n = rows * d;
+    const std::vector<float> x = RandomFloats(n, rng, 0.3f, 2.0f), dy = RandomFloats(n, rng),
+                             gamma = RandomFloats(d, rng, 1.0f, 0.3f);
+    std::vector<float> want(n), got(n, kNaN);
+    cpu::RmsNorm(x.data(), gamma.data(), want.data(), rows, d, 1e-6f);
+    RmsNormRun(launch(), x.data(), gamma.data(), got.data(), rows, d, 1e-6f);
+    ExpectClose(got, want, "rms norm");
+
+    std::vector<float> wdx(n), wdg(d), gdx(n, kNaN), gdg(d, kNaN);
+    std::vector<double> inv(rows, kNaN);
+    cpu::RmsNormGrad(x.data(), gamma.data(), dy.data(), wdx.data(), wdg.data(), rows, d, 1e-6f);
+    RmsNormGradRun(launch(), x.data(), gamma.data(), dy.data(), gdx.data(), gdg.data(), rows, d,
+                   1e-6f, inv.data());
+    ExpectClose(gdx, wdx, "rms norm dx");
+    ExpectClose(gdg, wdg, "rms norm dgamma");
+  }
+}
+
+// ---------------------------------------------------------------- embeddings and losses
+
+// ids (or labels) in [0, bound) in `type`'s layout.
+std::vector<char> Ids(const std::vector<int64_t> &v, DType type) {
+  std::vector<char> out(v.size() * DTypeSize(type));
+  cpu::Cast(v.data(), DType::kI64, out.data(), type, v.size());
+  return out;
+}
+
+std::vector<int64_t> RandomIds(int64_t n, int64_t bound, std::mt19937 &rng) {
+  std::uniform_int_distribution<int64_t> dist(0, bound - 1);
+  std::vector<int64_t> v(n);
+  for (auto &x : v) x = dist(rng);
+  return v;
+}
+
+TEST_P(CudaKernelEmulationTest, EmbeddingAndItsGradientMatchTheCpuKernels) {
+  for (DType type : {DType::kI32, DType::kI64}) {
+    for (int64_t d : {1, 5, 33}) {
+      for (auto [vocab, begin, total] : {std::tuple<int64_t, int64_t, int64_t>{11, 0, 0}, {4, 3, 11}}) {
+        const int64_t n = 17, ids_bound = total > 0 ? total : vocab;
+        const std::vector<int64_t> id_values = RandomIds(n, ids_bound, rng);
+        const std::vector<char> ids = Ids(id_values, type);
+        const std::vector<float> table = RandomFloats(vocab * d, rng), dy = RandomFloats(n * d, rng);
+        int32_t error = 0;
+        std::vector<float> want(n * d), got(n * d, kNaN);
+        ASSERT_TRUE(cpu::Embedding(table.data(), vocab, d, ids.data(), type, n, want.data(), begin, total).ok());
+        ASSERT_TRUE(EmbeddingRun(launch(), table.data(), vocab, d, ids.data(), type, n, got.data(),
+                                 begin, total, &error).ok());
+        EXPECT_EQ(error, 0);
+        ExpectClose(got, want, "embedding");
+
+        std::vector<float> wdt(vocab * d), gdt(vocab * d, kNaN);
+        ASSERT_TRUE(cpu::EmbeddingGrad(ids.data(), type, dy.data(), wdt.data(), vocab, d, n, begin, total).ok());
+        ASSERT_TRUE(EmbeddingGradRun(launch(), ids.data(), type, dy.data(), gdt.data(), vocab, d, n,
+                                     begin, total, &error).ok());
+        EXPECT_EQ(error, 0);
+        ExpectClose(gdt, wdt, "embedding grad");
+      }
+    }
+  }
+}
+
+TEST_P(CudaKernelEmulationTest, EmbeddingFlagsTheFirstBadIdAndZerosItsRow) {
+  const int64_t vocab = 6, d = 4, n = 10;
+  std::vector<int64_t> id_values = RandomIds(n, vocab, rng);
+  id_values[7] = -1;
+  id_values[4] = 6;  // the first bad one
+  const std::vector<float> table = RandomFloats(vocab * d, rng), dy = RandomFloats(n * d, rng);
+  for (DType type : {DType::kI32, DType::kI64}) {
+    const std::vector<char> ids = Ids(id_values, type);
+    // The CPU kernel names the same position.
+    std::vector<float> scratch(n * d);
+    const absl::Status cpu_says = cpu::Embedding(table.data(), vocab, d, ids.data(), type, n, scratch.data());
+    EXPECT_NE(cpu_says.message().find("at position 4"), std::string::npos) << cpu_says;
+
+    int32_t error = 0;
+    std::vector<float> got(n * d, kNaN);
+    ASSERT_TRUE(EmbeddingRun(launch(), table.data(), vocab, d, ids.data(), type, n, got.data(), 0, 0, &error).ok());
+    EXPECT_EQ(error, 1 + 4);
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t c = 0; c < d; ++c)
+        EXPECT_EQ(got[i * d + c], i == 4 || i == 7 ? 0.0f : table[id_values[i] * d + c]);
+
+    // The gradient skips the bad ids: the CPU kernel on the good ones.
+    std::vector<int64_t> good_ids = id_values;
+    std::vector<float> good_dy = dy;
+    for (int64_t i : {4, 7}) {
+      good_ids[i] = 0;
+      std::fill(good_dy.begin() + i * d, good_dy.begin() + (i + 1) * d, 0.0f);
+    }
+    const std::vector<char> good = Ids(good_ids, type);
+    std::vector<float> want(vocab * d), dt(vocab * d, kNaN);
+    ASSERT_TRUE(cpu::EmbeddingGrad(good.data(), type, good_dy.data(), want.data(), vocab, d, n).ok());
+    error = 0;
+    ASSERT_TRUE(EmbeddingGradRun(launch(), ids.data(), type, dy.data(), dt.data(), vocab, d, n, 0, 0, &error).ok());
+    EXPECT_EQ(error, 1 + 4);
+    ExpectClose(dt, want, "embedding grad with bad ids");
+  }
+  int32_t error = 0;
+  std::vector<float> out(n * d);
+  EXPECT_EQ(EmbeddingRun(launch(), table.data(), vocab, d, id_values.data(), DType::kF32, n,
+                         out.data(), 0, 0, &error).code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_P(CudaKernelEmulationTest, CrossEntropyAndItsGradientMatchTheCpuKernels) {
+  for (DType type : {DType::kI32, DType::kI64}) {
+    for (auto [rows, classes] : {std::tuple<int64_t, int64_t>{1, 1}, {7, 5}, {64, 1000}, {3, 50257}}) {
+      const std::vector<float> logits = RandomFloats(rows * classes, rng, 0.0f, 4.0f);
+      const std::vector<char> labels = Ids(RandomIds(rows, classes, rng), type);
+      float want = kNaN, got = kNaN;
+      int32_t error = 0;
+      std::vector<double> losses(rows, kNaN);
+      ASSERT_TRUE(cpu::CrossEntropy(logits.data(), labels.data(), type, rows, classes, &want).ok());
+      ASSERT_TRUE(CrossEntropyRun(launch(), logits.data(), labels.data(), type, rows, classes, &got,
+                                  &error, losses.data()).ok());
+      EXPECT_EQ(error, 0);
+      ExpectClose({got}, {want}, "cross-entropy");
+
+      const float dloss = 1.7f;
+      std::vector<float> wd(rows * classes), gd(rows * classes, kNaN);
+      ASSERT_TRUE(cpu::CrossEntropyGrad(logits.data(), labels.data(), type, &dloss, wd.data(), rows, classes).ok());
+      ASSERT_TRUE(CrossEntropyGradRun(launch(), logits.data(), labels.data(), type, &dloss, gd.data(),
+                                      rows, classes, &error).ok());
+      EXPECT_EQ(error, 0);
+      ExpectClose(gd, wd, "cross-entropy grad");
+    }
+  }
+}
+
+TEST_P(CudaKernelEmulationTest, CrossEntropyFlagsTheFirstBadLabel) {
+  const int64_t rows = 6, classes = 4;
+  const std::vector<float> logits = RandomFloats(rows * classes, rng);
+  std::vector<int64_t> label_values = RandomIds(rows, classes, rng);
+  label_values[5] = 4;
+  label_values[2] = -3;
+  for (DType type : {DType::kI32, DType::kI64}) {
+    const std::vector<char> labels = Ids(label_values, type);
+    float cpu_loss;
+    const absl::Status cpu_says = cpu::CrossEntropy(logits.data(), labels.data(), type, rows, classes, &cpu_loss);
+    EXPECT_NE(cpu_says.message().find("at row 2"), std::string::npos) << cpu_says;
+    int32_t error = 0;
+    float loss;
+    std::vector<double> losses(rows);
+    ASSERT_TRUE(CrossEntropyRun(launch(), logits.data(), labels.data(), type, rows, classes, &loss,
+                                &error, losses.data()).ok());
+    EXPECT_EQ(error, 1 + 2);
+    error = 0;
+    const float dloss = 1.0f;
+    std::vector<float> d(rows * classes, kNaN);
+    ASSERT_TRUE(CrossEntropyGradRun(launch(), logits.data(), labels.data(), type, &dloss, d.data(),
+                                    rows, classes, &error).ok());
+    EXPECT_EQ(error, 1 + 2);
+    for (int64_t j = 0; j < classes; ++j) {
+      EXPECT_EQ(d[2 * classes + j], 0.0f);
+      EXPECT_EQ(d[5 * classes + j], 0.0f);
+    }
+  }
+}
+
+TEST_P(CudaKernelEmulationTest, VocabShardStatsAndItsGradientMatchTheCpuKernels) {
+  for (DType type : {DType::kI32, DType::kI64}) {
+    for (auto [rows, classes, begin, total] : {std::tuple<int64_t, int64_t, int64_t, int64_t>{7, 5, 5, 20},
+                                               {1, 1, 0, 3}, {33, 100, 100, 300}}) {
+      const std::vector<float> logits = RandomFloats(rows * classes, rng, 0.0f, 3.0f);
+      std::vector<float> max(rows);
+      for (int64_t r = 0; r < rows; ++r)  // the global max is at least the shard's
+        max[r] = *std::max_element(logits.begin() + r * classes, logits.begin() + (r + 1) * classes) +
+                 std::abs(RandomFloats(1, rng)[0]);
+      std::vector<int64_t> label_values = RandomIds(rows, total, rng);
+      label_values[0] = begin;  // one label surely in the shard
+      const std::vector<char> labels = Ids(label_values, type);
+      std::vector<float> want(2 * rows), got(2 * rows, kNaN);
+      int32_t error = 0;
+      ASSERT_TRUE(cpu::VocabShardStats(logits.data(), labels.data(), type, max.data(), want.data(), rows,
+                                       classes, begin, total).ok());
+      ASSERT_TRUE(VocabShardStatsRun(launch(), logits.data(), labels.data(), type, max.data(), got.data(),
+                                     rows, classes, begin, total, &error).ok());
+      EXPECT_EQ(error, 0);
+      ExpectClose(got, want, "vocab shard stats");
+
+      const std::vector<float> dstats = RandomFloats(2 * rows, rng);
+      std::vector<float> wd(rows * classes), gd(rows * classes, kNaN);
+      ASSERT_TRUE(cpu::VocabShardStatsGrad(logits.data(), labels.data(), type, max.data(), dstats.data(),
+                                           wd.data(), rows, classes, begin, total).ok());
+      ASSERT_TRUE(VocabShardStatsGradRun(launch(), logits.data(), labels.data(), type, max.data(),
+                                         dstats.data(), gd.data(), rows, classes, begin, total, &error).ok());
+      EXPECT_EQ(error, 0);
+      ExpectClose(gd, wd, "vocab shard stats grad");
+
+      // A label outside [0, total) is flagged and its row left as zeros.
+      label_values[rows - 1] = total;
+      const std::vector<char> bad = Ids(label_values, type);
+      ASSERT_TRUE(VocabShardStatsRun(launch(), logits.data(), bad.data(), type, max.data(), got.data(),
+                                     rows, classes, begin, total, &error).ok());
+      EXPECT_EQ(error, rows);
+      EXPECT_EQ(got[2 * rows - 2], 0.0f);
+      error = 0;
+      ASSERT_TRUE(VocabShardStatsGradRun(launch(), logits.data(), bad.data(), type, max.data(),
+                                         dstats.data(), gd.data(), rows, classes, begin, total, &error).ok());
+      EXPECT_EQ(error, rows);
+      EXPECT_EQ(gd[(rows - 1) * classes], 0.0f);
+    }
+  }
+}
+
+// ---------------------------------------------------------------- attention
+
+// b, h, sq, sk, dh, dv
+using AttentionCase = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t>;
+const AttentionCase kAttentionCases[] = {
+    {1, 1, 1, 1, 1, 1}, {2, 3, 5, 5, 4, 4}, {1, 2, 7, 9, 3, 5}, {2, 1, 9, 6, 8, 2},
+    {1, 2, 16, 16, 2, 7}, {1, 1, 4, 4, 0, 3}, {1, 1, 3, 0, 4, 4}, {1, 1, 33, 40, 16, 16}};
+
+TEST_P(CudaKernelEmulationTest, AttentionAndItsGradientMatchTheCpuKernels) {
+  for (const AttentionCase &c : kAttentionCases) {
+    const auto [b, h, sq, sk, dh, dv] = c;
+    for (bool causal : {false, true}) {
+      const std::string what = "b" + std::to_string(b) + " h" + std::to_string(h) + " sq" +
+                               std::to_string(sq) + " sk" + std::to_string(sk) + " dh" +
+                               std::to_string(dh) + " dv" + std::to_string(dv) +
+                               (causal ? " causal" : "");
+      const float scale = 0.7f;
+      const std::vector<float> q = RandomFloats(b * h * sq * dh, rng),
+                               k = RandomFloats(b * h * sk * dh, rng),
+                               v = RandomFloats(b * h * sk * dv, rng),
+                               dout = RandomFloats(b * h * sq * dv, rng);
+      std::vector<float> want(b * h * sq * dv), got(want.size(), kNaN);
+      cpu::Attention(q.data(), k.data(), v.data(), want.data(), b, h, sq, sk, dh, dv, causal, scale);
+      const AttentionShape shape{b * h, sq, sk, dh, dv, causal, scale};
+      AttentionRun(launch(), q.data(), k.data(), v.data(), got.data(), shape);
+      ExpectClose(got, want, "attention " + what);
+
+      std::vector<float> wdq(q.size()), wdk(k.size()), wdv(v.size());
+      std::vector<float> gdq(q.size(), kNaN), gdk(k.size(), kNaN), gdv(v.size(), kNaN);
+      cpu::AttentionGrad(q.data(), k.data(), v.data(), dout.data(), wdq.data(), wdk.data(), wdv.data(),
+                         b, h, sq, sk, dh, dv, causal, scale);
+      AttentionGradRun(launch(), q.data(), k.data(), v.data(), dout.data(), gdq.data(), gdk.data(),
+                       gdv.data(), shape);
+      // The gradients are sums that cancel (dS = P (dP - D)): the CPU
+      // kernel's float GEMMs are themselves only ~1e-5 of the tensor's
+      // scale from a double reference (measured), so small elements are
+      // compared to 1e-5 of the largest.
+      ExpectClose(gdq, wdq, "attention dq " + what, 1e-5, std::max(1e-6, 1e-5 * MaxAbs(wdq)));
+      ExpectClose(gdk, wdk, "attention dk " + what, 1e-5, std::max(1e-6, 1e-5 * MaxAbs(wdk)));
+      ExpectClose(gdv, wdv, "attention dv " + what, 1e-5, std::max(1e-6, 1e-5 * MaxAbs(wdv)));
+    }
+  }
+}
+
+// ---------------------------------------------------------------- optimizers
+
+TEST_P(CudaKernelEmulationTest, OptimizerUpdatesMatchTheCpuKernels) {
+  for (int64_t n : {1, 1000, 4099}) {
+    for (float step : {1.0f, 5.0f}) {
+      const std::vector<float> p = RandomFloats(n, rng), g = RandomFloats(n, rng),
+                               buf = RandomFloats(n, rng), m = RandomFloats(n, rng, 0, 0.1f);
+      std::vector<float> v = RandomFloats(n, rng, 0, 0.01f);
+      for (float &x : v) x = x * x;
+      std::vector<float> wp(n), wb(n), gp(n, kNaN), gb(n, kNaN);
+      cpu::SgdUpdate(p.data(), g.data(), buf.data(), step, wp.data(), wb.data(), n, 0.1f, 0.9f, 0.01f);
+      SgdUpdateRun(launch(), p.data(), g.data(), buf.data(), &step, gp.data(), gb.data(), n, 0.1f, 0.9f, 0.01f);
+      ExpectClose(gp, wp, "sgd param");
+      ExpectClose(gb, wb, "sgd buffer");
+
+      std::vector<float> wm(n), wv(n), gm(n, kNaN), gv(n, kNaN);
+      cpu::AdamwUpdate(p.data(), g.data(), m.data(), v.data(), step, wp.data(), wm.data(), wv.data(), n,
+                       1e-3f, 0.9f, 0.999f, 1e-8f, 0.1f);
+      AdamwUpdateRun(launch(), p.data(), g.data(), m.data(), v.data(), &step, gp.data(), gm.data(),
+                     gv.data(), n, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.1f);
+      ExpectClose(gp, wp, "adamw param");
+      ExpectClose(gm, wm, "adamw m");
+      ExpectClose(gv, wv, "adamw v");
+
+      // In place, as the executor runs it.
+      std::vector<float> ip = p, im = m, iv = v;
+      AdamwUpdateRun(launch(), ip.data(), g.data(), im.data(), iv.data(), &step, ip.data(), im.data(),
+                     iv.data(), n, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.1f);
+      ExpectClose(ip, wp, "adamw param in place");
+    }
+  }
+}
+
+// ---------------------------------------------------------------- collectives
+
+// The in-process communicator's all-reduce of `bufs` (one rank each): the
+// oracle for ReduceBuffers.
+std::vector<char> InProcessAllReduce(const std::vector<std::vector<char>> &bufs, int64_t count,
+                                     DType dtype, ReduceKind kind) {
+  const int size = static_cast<int>(bufs.size());
+  auto group = CreateInProcessGroup(size);
+  std::vector<std::vector<char>> out(size, std::vector<char>(bufs[0].size()));
+  std::vector<std::thread> threads;
+  for (int r = 0; r < size; ++r)
+    threads.emplace_back([&, r] {
+      EXPECT_TRUE(group[r]->AllReduce(bufs[r].data(), out[r].data(), count, dtype, kind).ok());
+    });
+  for (auto &t : threads) t.join();
+  return out[0];
+}
+
+TEST_P(CudaKernelEmulationTest, ReduceBuffersMatchesTheInProcessCommunicator) {
+  const int64_t count = 301;
+  for (int parts : {1, 3, 8}) {
+    for (DType dtype : {DType::kF32, DType::kBF16, DType::kF16, DType::kI32, DType::kI64}) {
+      std::vector<std::vector<char>> bufs;
+      std::vector<const void *> ptrs;
+      for (int r = 0; r < parts; ++r) {
+        std::vector<float> f = RandomFloats(count, rng, 0.0f, 100.0f);
+        if (dtype == DType::kI32) f[0] = 2.0e9f;  // i32 sums wrap
+        bufs.emplace_back(count * DTypeSize(dtype));
+        cpu::Cast(f.data(), DType::kF32, bufs.back().data(), dtype, count);
+      }
+      for (auto &b : bufs) ptrs.push_back(b.data());
+      for (int kind = 0; kind < 4; ++kind) {
+        const std::vector<char> want = InProcessAllReduce(bufs, count, dtype, static_cast<ReduceKind>(kind));
+        std::vector<char> got(want.size(), 0x7f);
+        ASSERT_TRUE(ReduceBuffersRun(launch(), ptrs.data(), parts, got.data(), count, dtype, kind).ok());
+        EXPECT_EQ(got, want) << parts << " parts of " << DTypeName(dtype) << ", kind " << kind;
+      }
+    }
+  }
+  char out[4];
+  const void *none[1] = {out};
+  EXPECT_FALSE(ReduceBuffersRun(launch(), none, 0, out, 1, DType::kF32, 0).ok());
+  EXPECT_FALSE(ReduceBuffersRun(launch(), none, 1, out, 1, DType::kF32, 4).ok());
+}
+
+INSTANTIATE_TEST_SUITE_P(Grids, CudaKernelEmulationTest, ::testing::Values(false, true),
+                         [](const auto &info) { return info.param ? "TinyReversedGrid" : "LaunchersGrid"; });
+
+}  // namespace
+}  // namespace weft::cuda::kernels
