@@ -1,6 +1,7 @@
 // weft::Communicator: the collectives between the ranks of a program. One
 // interface, several implementations: `inprocess` (ranks on threads of one
-// process, always built), and later `nccl` (GPUs) and `mpi` (processes).
+// process, always built), `mpi` (processes), and on GPUs `nccl` (nccl.h)
+// and `cuda-inprocess` (virtual devices sharing one GPU, cuda_inprocess.h).
 // Every rank calls each collective in the same order with the same count;
 // results are bit-identical on every rank and from run to run (reductions
 // add the ranks' values in rank order).

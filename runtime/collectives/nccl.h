@@ -22,18 +22,11 @@
 #include <memory>
 #include <vector>
 
-#include "runtime/collectives/communicator.h"
+#include "runtime/collectives/device_communicator.h"
 
 namespace weft {
 
-class NcclCommunicator : public Communicator {
- public:
-  /// The GPU its buffers live on.
-  virtual int device() const = 0;
-  /// The stream its operations run on (a Device's communication stream when
-  /// one was given at creation).
-  virtual cudaStream_t stream() const = 0;
-};
+class NcclCommunicator : public DeviceCommunicator {};
 
 /// One process, one thread per GPU: rank i on GPU devices[i], created
 /// together by ncclCommInitAll. Each communicator is then driven by its own

@@ -1,7 +1,8 @@
 // The conformance checks (tests/runtime/CommunicatorChecks.h) hand host
-// buffers; the nccl communicator wants device buffers. HostStaged wraps one:
+// buffers; the device communicators (nccl, cuda-inprocess) want device
+// buffers. HostStaged wraps one:
 // each call copies its inputs to the rank's GPU, runs there, and copies the
-// result back, so the same checks run on NCCL unchanged.
+// result back, so the same checks run on device memory unchanged.
 #ifndef WEFT_TESTS_GPU_HOSTSTAGED_H
 #define WEFT_TESTS_GPU_HOSTSTAGED_H
 
@@ -9,7 +10,7 @@
 
 #include <functional>
 
-#include "runtime/collectives/nccl.h"
+#include "runtime/collectives/device_communicator.h"
 #include "runtime/cuda/check.h"
 
 namespace weft {
@@ -33,7 +34,7 @@ class DeviceBuffer {
 // Copies go on the communicator's stream, so they are ordered with its work.
 class HostStaged final : public Communicator {
  public:
-  explicit HostStaged(NcclCommunicator &inner) : inner_(inner) {}
+  explicit HostStaged(DeviceCommunicator &inner) : inner_(inner) {}
   int rank() const override { return inner_.rank(); }
   int size() const override { return inner_.size(); }
 
@@ -85,7 +86,7 @@ class HostStaged final : public Communicator {
     cudaStream_t s = inner_.stream();
     if (in_bytes)
       WEFT_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(d_in.get(), in, in_bytes, cudaMemcpyHostToDevice, s));
-    if (!in_place && out_bytes)  // poisoned: an element NCCL does not write shows up
+    if (!in_place && out_bytes)  // poisoned: an element the communicator does not write shows up
       WEFT_CUDA_RETURN_IF_ERROR(cudaMemsetAsync(d_out.get(), 0xFF, out_bytes, s));
     if (absl::Status st = op(d_in.get(), d_result); !st.ok()) return st;
     if (out_bytes)
@@ -93,7 +94,7 @@ class HostStaged final : public Communicator {
     WEFT_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(s));
     return absl::OkStatus();
   }
-  NcclCommunicator &inner_;
+  DeviceCommunicator &inner_;
 };
 
 }  // namespace weft

@@ -7,6 +7,7 @@
 #include "../runtime/CommunicatorChecks.h"
 #include "HostStaged.h"
 #include "RequireGpu.h"
+#include "runtime/collectives/nccl.h"
 
 namespace weft {
 namespace {

@@ -29,5 +29,9 @@ if getattr(config, "weft_mpi", "").upper() in ("TRUE", "ON", "1", "YES") and \
 if getattr(config, "weft_cuda", "").upper() in ("TRUE", "ON", "1", "YES"):
     config.available_features.add("cuda-toolkit")
 
+# Without an NVIDIA GPU (no /dev/nvidia0): the cuda backend's error path.
+if not os.path.exists("/dev/nvidia0"):
+    config.available_features.add("no-gpu")
+
 # Fresh runtime memory is poisoned (NaN) so results nobody wrote fail loudly.
 config.environment["WEFT_POISON_MEMORY"] = "1"
