@@ -21,10 +21,13 @@ struct GpuResources {
   ~GpuResources() {
     // Nothing can report a failure from here; a broken context shows up in
     // the next call that can.
+    int current = device;
+    (void)WEFT_CUDA_STATUS(cudaGetDevice(&current));
     (void)WEFT_CUDA_STATUS(cudaSetDevice(device));
     for (cudaStream_t s : owned_streams) (void)WEFT_CUDA_STATUS(cudaStreamDestroy(s));
     // Deferred by CUDA until frees still in flight on a stream complete.
     if (pool) (void)WEFT_CUDA_STATUS(cudaMemPoolDestroy(pool));
+    (void)WEFT_CUDA_STATUS(cudaSetDevice(current));  // the thread's GPU as it was
   }
   const int device;
   cudaMemPool_t pool = nullptr;
@@ -53,7 +56,10 @@ class DeviceMemory final : public collectives::MemoryOps {
 
   absl::Status CheckBuffer(const void *p, size_t bytes, const char *role) override {
     cudaPointerAttributes a;
-    WEFT_CUDA_RETURN_IF_ERROR(cudaPointerGetAttributes(&a, p));
+    if (absl::Status s = WEFT_CUDA_STATUS(cudaPointerGetAttributes(&a, p)); !s.ok()) {
+      cudaGetLastError();  // not sticky: keep it from a later launch's check
+      return s;
+    }
     if (a.type == cudaMemoryTypeManaged || (a.type == cudaMemoryTypeDevice && a.device == gpu_->device))
       return absl::OkStatus();
     return absl::InvalidArgumentError(absl::StrCat(

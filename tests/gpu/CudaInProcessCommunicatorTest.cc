@@ -184,7 +184,7 @@ TEST(CudaInProcessOnDevices, VirtualDevicesReduceWhatTheirComputeStreamsWrote) {
     streams.push_back((*dev)->comm_stream());
     devices.push_back(std::move(*dev));
   }
-  auto group = CreateCudaInProcessGroup(n, 0, streams);
+  auto group = CreateCudaInProcessGroup(n, 0, streams, /*timeout_s=*/120);
   ASSERT_TRUE(group.ok()) << group.status();
   std::vector<std::thread> threads;
   for (int r = 0; r < n; ++r)
