@@ -12,6 +12,7 @@
 #include "runtime/artifact/reader.h"
 #include "runtime/collectives/communicator.h"
 #include "runtime/cpu/fused.h"
+#include "runtime/executor/trace.h"
 #include "weft/runtime.h"
 
 namespace weft {
@@ -68,6 +69,7 @@ struct Rank {
   std::vector<std::unique_ptr<Communicator>> comms;
   std::vector<int64_t> calls;           // per instruction, when profiling
   std::vector<double> seconds;
+  trace::TraceRecorder trace;           // its timeline, when tracing (only its thread writes)
 
   const fb::ValueDesc &Value(uint32_t id) const { return *prog->values()->Get(id); }
   DType TypeOf(uint32_t id) const { return static_cast<DType>(Value(id).dtype()); }
