@@ -21,6 +21,7 @@
 #include "runtime/cuda/backend.h"
 #include "runtime/executor/blocks.h"
 #include "runtime/executor/chrome_trace.h"
+#include "runtime/executor/clock_sync.h"
 #include "runtime/executor/program_impl.h"
 #include "runtime/poison.h"
 
@@ -281,14 +282,17 @@ void Program::set_profiling(bool on) {
 absl::Status Program::set_tracing(bool on) {
   Impl &m = *impl_;
   // One clock for every rank of the job. In process the ranks are threads
-  // and share t0. Under MPI each process has its own steady clock (another
-  // node's is unrelated to this one's), so the processes meet at a barrier
-  // and each takes its own t0 as it leaves: their timelines line up to
-  // within the barrier's exit skew (microseconds on one node, about a
-  // network latency across nodes), not to the nanosecond.
-  if (on && m.process_comm != nullptr)
-    if (absl::Status s = m.process_comm->Barrier(); !s.ok()) return s;
-  const int64_t t0 = trace::SteadyNowNs();
+  // and share this process's clock and t0. Under MPI each process has its
+  // own clock: t0 is the same instant in each, found by exchanging
+  // timestamps with process 0 (clock_sync.h), to within half a message's
+  // round trip (microseconds on one node). Drift between the nodes' clocks
+  // over a trace's few seconds (parts per million) is not corrected.
+  int64_t t0 = trace::SteadyNowNs();
+  if (on && m.process_comm != nullptr) {
+    auto aligned = trace::AlignedNow(*m.process_comm);
+    if (!aligned.ok()) return aligned.status();
+    t0 = *aligned;
+  }
   for (Rank &rank : m.ranks) rank.trace.Start(on, t0);
   return absl::OkStatus();
 }

@@ -18,6 +18,9 @@ dump reads the artifact on its own; no trace code is involved):
   rank with this rank's coordinates but the stage the instruction names, one
   stage away; every send from r to q is matched by a receive on q from r;
 - per track, events do not overlap and their timestamps do not go back;
+- the ranks share one clock: each collective call overlaps the same call
+  on the other ranks of its group, and a message is received after it was
+  sent (under mpirun this checks the alignment of the processes' clocks);
 - the steps track has --steps events, "step 0" .. "step S-1".
 
 Usage: python3 tests/e2e/test_trace.py --bin build/bin [--tmp DIR]
@@ -37,6 +40,9 @@ EXAMPLES = os.path.join(HERE, "..", "..", "examples")
 COLLECTIVES = {"all_reduce", "reduce_scatter", "all_gather", "all_to_all"}
 P2P = {"send", "recv"}
 EPS_US = 1e-3  # timestamps are printed in microseconds with nanosecond digits
+# Processes align their clocks at a barrier; the barrier's exit times differ
+# by microseconds on one machine. Threads share one clock (EPS_US would do).
+SKEW_US = 500
 
 
 class Checker:
@@ -168,6 +174,36 @@ def check_trace(check, trace_path, dump, steps):
         recvs = collections.Counter((e["args"]["peer"], e["pid"], e["args"]["step"], e["args"]["bytes"])
                                     for e in msgs if e["name"] == "recv")
         check("every send is matched by a receive from its peer", sends == recvs and sends)
+
+    # One clock for all ranks (under mpirun, aligned between processes): a
+    # collective cannot end on one rank before every rank of its group has
+    # begun it, nor a message arrive before it was sent. The k-th collective
+    # along an axis in a step is the same call on every rank of the group
+    # (they call them in the same order); so is the k-th message r -> q.
+    def group_key(r, axis):
+        c = coords(r, axes)
+        return (axis, tuple(v for k, v in sorted(c.items()) if k != axis))
+
+    nth = collections.defaultdict(list)
+    for e in sorted(coll, key=lambda e: e["ts"]):
+        nth[(group_key(e["pid"], e["args"]["axis"]), e["args"]["step"], e["pid"])].append(e)
+    calls = collections.defaultdict(list)
+    for (group, step, _), evs in nth.items():
+        for k, e in enumerate(evs):
+            calls[(group, step, k)].append(e)
+    late = [(a["pid"], b["pid"], a["name"], b["ts"] - (a["ts"] + a["dur"]))
+            for evs in calls.values() for a in evs for b in evs if a["ts"] + a["dur"] < b["ts"] - SKEW_US]
+    sizes = {len(evs) for evs in calls.values()}
+    check(f"each collective overlaps its group's ({len(calls)} calls)", not late and
+          all(n > 1 for n in sizes), f"{late[:3]} sizes {sizes}")
+    if dict(axes).get("pp", 1) > 1:
+        sent, got = collections.defaultdict(list), collections.defaultdict(list)
+        for e in sorted(msgs, key=lambda e: e["ts"]):
+            key = (e["pid"], e["args"]["peer"]) if e["name"] == "send" else (e["args"]["peer"], e["pid"])
+            (sent if e["name"] == "send" else got)[key + (e["args"]["step"],)].append(e)
+        early = [(k, a["ts"], b["ts"] + b["dur"]) for k in sent for a, b in zip(sent[k], got[k])
+                 if b["ts"] + b["dur"] < a["ts"] - SKEW_US]
+        check("every message is received after it was sent", not early and sent, str(early[:3]))
 
     # Per track: in time order, no overlap.
     by_track = collections.defaultdict(list)

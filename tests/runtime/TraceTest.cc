@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "runtime/executor/chrome_trace.h"
+#include "runtime/executor/clock_sync.h"
 #include "runtime/executor/trace.h"
 
 namespace weft::trace {
@@ -57,6 +58,33 @@ TEST(Trace, GatherGivesEveryRankEveryonesEventsInRankOrder) {
         EXPECT_EQ(e.category, want.category);
       }
     EXPECT_EQ(got[r].size(), i);
+  }
+}
+
+TEST(Trace, AlignedNowIsOneInstantOnEveryMember) {
+  // Threads share one clock, so every member's answer must be process 0's
+  // (to within half a round trip of a message between threads), and it
+  // must be a time between the call's start and end.
+  const int n = 4;
+  auto group = CreateInProcessGroup(n);
+  std::vector<int64_t> now(n);
+  std::vector<absl::Status> status(n);
+  const int64_t before = SteadyNowNs();
+  std::vector<std::thread> threads;
+  for (int r = 0; r < n; ++r)
+    threads.emplace_back([&, r] {
+      auto t = AlignedNow(*group[r]);
+      status[r] = t.status();
+      if (t.ok()) now[r] = *t;
+    });
+  for (auto &t : threads) t.join();
+  const int64_t after = SteadyNowNs();
+  for (int r = 0; r < n; ++r) {
+    ASSERT_TRUE(status[r].ok()) << status[r];
+    EXPECT_GE(now[r], before);
+    EXPECT_LE(now[r], after);
+    EXPECT_LT(std::abs(now[r] - now[0]), 2'000'000) << "rank " << r << " is off by "
+                                                     << now[r] - now[0] << " ns";
   }
 }
 

@@ -137,7 +137,7 @@ class Program {
   /// Off by default; off, it costs one branch per instruction. Turning it on
   /// drops what was recorded before and restarts the clock at 0 and the
   /// step count at 0. Under MPI every process must call it: the processes'
-  /// clocks are aligned at a barrier.
+  /// clocks are aligned by exchanging timestamps with process 0.
   absl::Status set_tracing(bool on);
   /// Writes what was recorded since set_tracing(true) as a Chrome trace
   /// (JSON; open it in ui.perfetto.dev or chrome://tracing): a process per
