@@ -109,7 +109,7 @@ absl::StatusOr<std::vector<Event>> GatherEvents(Communicator &comm,
 }
 
 absl::Status WriteChromeTrace(const fb::Artifact &a, std::vector<Event> events,
-                              const std::string &path) {
+                              const std::vector<int64_t> &clock_error_ns, const std::string &path) {
   std::ofstream f(path);
   if (!f) return absl::NotFoundError(absl::StrCat("cannot write the trace '", path, "': ", std::strerror(errno)));
   const Mesh mesh(a);
@@ -135,6 +135,15 @@ absl::Status WriteChromeTrace(const fb::Artifact &a, std::vector<Event> events,
     emit({{"ph", "M"}, {"pid", r}, {"tid", 0}, {"name", "process_name"}, {"args", {{"name", name}}}});
     emit({{"ph", "M"}, {"pid", r}, {"tid", 0}, {"name", "process_sort_index"},
           {"args", {{"sort_index", r}}}});
+    if (r > 0 && r < static_cast<int>(clock_error_ns.size())) {
+      // Its own clock, aligned to rank 0's: how well, in the label Perfetto
+      // shows under the name, and as a number for tools.
+      const double us = clock_error_ns[r] / 1e3;
+      emit({{"ph", "M"}, {"pid", r}, {"tid", 0}, {"name", "process_labels"},
+            {"args", {{"labels", absl::StrCat("clock aligned to rank 0 within ",
+                                              static_cast<int64_t>(us + 0.5), " us")},
+                      {"clock_error_us", us}}}});
+    }
   }
   for (const auto &[r, t] : tracks) {
     emit({{"ph", "M"}, {"pid", r}, {"tid", t}, {"name", "thread_name"},

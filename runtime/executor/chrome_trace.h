@@ -21,9 +21,11 @@ absl::StatusOr<std::vector<Event>> GatherEvents(Communicator &comm, const std::v
 /// named "rank r (pp p, dp d, tp t)", one thread per track, and one complete
 /// ("X") event per recorded event, whose args name the source op, its
 /// location and sharding, the bytes a collective, message or copy moves, and
-/// a message's peer rank. Timestamps are microseconds.
+/// a message's peer rank. Timestamps are microseconds. `clock_error_ns`
+/// (per rank; empty when the ranks share one clock) says how far each
+/// rank's clock may be off from rank 0's: the process's label shows it.
 absl::Status WriteChromeTrace(const fb::Artifact &a, std::vector<Event> events,
-                              const std::string &path);
+                              const std::vector<int64_t> &clock_error_ns, const std::string &path);
 
 }  // namespace weft::trace
 

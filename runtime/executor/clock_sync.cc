@@ -8,7 +8,7 @@
 
 namespace weft::trace {
 
-absl::StatusOr<int64_t> AlignedNow(Communicator &comm, int rounds) {
+absl::StatusOr<AlignedClock> AlignedNow(Communicator &comm, int rounds) {
   // Nobody is still busy with something else when the exchanges start.
   if (absl::Status s = comm.Barrier(); !s.ok()) return s;
   if (comm.rank() != 0) {
@@ -21,9 +21,9 @@ absl::StatusOr<int64_t> AlignedNow(Communicator &comm, int rounds) {
     int64_t now = 0;  // process 0's instant in this clock
     if (absl::Status s = comm.Recv(&now, 1, DType::kI64, 0); !s.ok()) return s;
     if (absl::Status s = comm.FinishSends(); !s.ok()) return s;
-    return now;
+    return AlignedClock{now, {}};
   }
-  const int64_t now = SteadyNowNs();
+  AlignedClock out{SteadyNowNs(), std::vector<int64_t>(comm.size(), 0)};
   for (int peer = 1; peer < comm.size(); ++peer) {
     int64_t best_round_trip = std::numeric_limits<int64_t>::max(), offset = 0;
     for (int k = 0; k < rounds; ++k) {
@@ -37,11 +37,12 @@ absl::StatusOr<int64_t> AlignedNow(Communicator &comm, int rounds) {
         offset = theirs - (sent + back) / 2;  // their clock minus ours
       }
     }
-    const int64_t their_now = now + offset;
+    const int64_t their_now = out.now + offset;
     if (absl::Status s = comm.Send(&their_now, 1, DType::kI64, peer); !s.ok()) return s;
+    out.error_ns[peer] = (best_round_trip + 1) / 2;
   }
   if (absl::Status s = comm.FinishSends(); !s.ok()) return s;
-  return now;
+  return out;
 }
 
 }  // namespace weft::trace

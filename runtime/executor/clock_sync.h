@@ -5,6 +5,7 @@
 #define WEFT_RUNTIME_EXECUTOR_CLOCK_SYNC_H
 
 #include <cstdint>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "runtime/collectives/communicator.h"
@@ -23,7 +24,13 @@ namespace weft::trace {
 /// peer's clock minus process 0's is b - (a + c) / 2, off by at most half
 /// the round trip. Of `rounds` exchanges, the shortest round trip wins,
 /// which discards those a descheduled process stretched.
-absl::StatusOr<int64_t> AlignedNow(Communicator &comm, int rounds = 16);
+struct AlignedClock {
+  int64_t now = 0;
+  /// On process 0: per member, the most its `now` can be off from process
+  /// 0's (half the best round trip; 0 for process 0). Empty elsewhere.
+  std::vector<int64_t> error_ns;
+};
+absl::StatusOr<AlignedClock> AlignedNow(Communicator &comm, int rounds = 32);
 
 }  // namespace weft::trace
 

@@ -288,10 +288,12 @@ absl::Status Program::set_tracing(bool on) {
   // round trip (microseconds on one node). Drift between the nodes' clocks
   // over a trace's few seconds (parts per million) is not corrected.
   int64_t t0 = trace::SteadyNowNs();
+  m.clock_error_ns.clear();
   if (on && m.process_comm != nullptr) {
     auto aligned = trace::AlignedNow(*m.process_comm);
     if (!aligned.ok()) return aligned.status();
-    t0 = *aligned;
+    t0 = aligned->now;
+    m.clock_error_ns = aligned->error_ns;  // by process, which is by rank under MPI
   }
   for (Rank &rank : m.ranks) rank.trace.Start(on, t0);
   return absl::OkStatus();
@@ -308,7 +310,7 @@ absl::Status Program::WriteTrace(const std::string &path) const {
     events = std::move(*all);
   }
   if (process_rank() != 0) return absl::OkStatus();
-  return trace::WriteChromeTrace(m.root(), std::move(events), path);
+  return trace::WriteChromeTrace(m.root(), std::move(events), m.clock_error_ns, path);
 }
 
 std::vector<InstructionProfile> Program::profile() const {

@@ -92,6 +92,9 @@ struct Program::Impl {
   std::vector<Rank> ranks;
   std::vector<Tensor> constants;  // shared by the ranks, read only
   bool profiling = false;
+  // Tracing under MPI, on process 0: how far each rank's clock may be off
+  // from rank 0's (see trace::AlignedNow); empty in process.
+  std::vector<int64_t> clock_error_ns;
   int threads_per_rank = 0;
   int num_ranks = 1;          // of the mesh; more than ranks.size() under MPI
   int pp = 1, dp = 1, tp = 1;  // the mesh's axes: num_ranks = pp * dp * tp
