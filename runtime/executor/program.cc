@@ -287,15 +287,19 @@ absl::Status Program::set_tracing(bool on) {
   // timestamps with process 0 (clock_sync.h), to within half a message's
   // round trip (microseconds on one node). Drift between the nodes' clocks
   // over a trace's few seconds (parts per million) is not corrected.
+  if (!on) {
+    for (Rank &rank : m.ranks) rank.trace.Stop();
+    return absl::OkStatus();
+  }
   int64_t t0 = trace::SteadyNowNs();
   m.clock_error_ns.clear();
-  if (on && m.process_comm != nullptr) {
+  if (m.process_comm != nullptr) {
     auto aligned = trace::AlignedNow(*m.process_comm);
     if (!aligned.ok()) return aligned.status();
     t0 = aligned->now;
     m.clock_error_ns = aligned->error_ns;  // by process, which is by rank under MPI
   }
-  for (Rank &rank : m.ranks) rank.trace.Start(on, t0);
+  for (Rank &rank : m.ranks) rank.trace.Start(t0);
   return absl::OkStatus();
 }
 

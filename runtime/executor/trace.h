@@ -69,13 +69,15 @@ inline int64_t SteadyNowNs() {
 class TraceRecorder {
  public:
   bool on() const { return on_; }
-  // Drops what was recorded and starts (or stops) recording from t0_ns.
-  void Start(bool on, int64_t t0_ns) {
-    on_ = on;
+  // Drops what was recorded and records from t0_ns (a SteadyNowNs reading).
+  void Start(int64_t t0_ns) {
+    on_ = true;
     t0_ns_ = t0_ns;
     step_ = 0;
     events_.clear();
   }
+  // Records no more; keeps what it has.
+  void Stop() { on_ = false; }
   int64_t Now() const { return SteadyNowNs() - t0_ns_; }
   void Record(int32_t rank, int32_t instruction, Track track, Category category, int64_t start,
               int64_t end) {

@@ -92,10 +92,10 @@ TEST(Trace, AlignedNowIsOneInstantOnEveryMember) {
   }
 }
 
-TEST(Trace, RecorderNumbersStepsAndRestartsWhenTurnedOn) {
+TEST(Trace, RecorderNumbersStepsKeepsEventsWhenStoppedAndDropsThemWhenRestarted) {
   TraceRecorder rec;
   EXPECT_FALSE(rec.on());
-  rec.Start(true, SteadyNowNs());
+  rec.Start(SteadyNowNs());
   const int64_t a = rec.Now();
   rec.Record(2, 0, Track::kCompute, Category::kKernel, a, a + 5);
   rec.EndStep();
@@ -105,7 +105,10 @@ TEST(Trace, RecorderNumbersStepsAndRestartsWhenTurnedOn) {
   EXPECT_EQ(rec.events()[1].step, 1);
   EXPECT_EQ(rec.events()[1].duration_ns, 4);
   EXPECT_GE(a, 0);
-  rec.Start(true, SteadyNowNs());
+  rec.Stop();
+  EXPECT_FALSE(rec.on());
+  EXPECT_EQ(rec.events().size(), 2u);  // stopping keeps them
+  rec.Start(SteadyNowNs());
   EXPECT_TRUE(rec.events().empty());
   EXPECT_EQ(rec.step(), 0);
 }

@@ -136,8 +136,9 @@ class Program {
   /// streams on their own) and each Run as a step on the "steps" track.
   /// Off by default; off, it costs one branch per instruction. Turning it on
   /// drops what was recorded before and restarts the clock at 0 and the
-  /// step count at 0. Under MPI every process must call it: the processes'
-  /// clocks are aligned by exchanging timestamps with process 0.
+  /// step count at 0; under MPI every process must then call it (the
+  /// processes' clocks are aligned by exchanging timestamps with process 0).
+  /// Turning it off stops recording and keeps what was recorded.
   absl::Status set_tracing(bool on);
   /// Writes what was recorded since set_tracing(true) as a Chrome trace
   /// (JSON; open it in ui.perfetto.dev or chrome://tracing): a process per
