@@ -20,6 +20,8 @@
 #include "runtime/cpu/vocab_shard.h"
 #include "runtime/cuda/backend.h"
 #include "runtime/executor/blocks.h"
+#include "runtime/executor/chrome_trace.h"
+#include "runtime/executor/clock_sync.h"
 #include "runtime/executor/program_impl.h"
 #include "runtime/poison.h"
 
@@ -306,6 +308,44 @@ void Program::set_profiling(bool on) {
   }
 }
 
+absl::Status Program::set_tracing(bool on) {
+  Impl &m = *impl_;
+  // One clock for every rank of the job. In process the ranks are threads
+  // and share this process's clock and t0. Under MPI each process has its
+  // own clock: t0 is the same instant in each, found by exchanging
+  // timestamps with process 0 (clock_sync.h), to within half a message's
+  // round trip (microseconds on one node). Drift between the nodes' clocks
+  // over a trace's few seconds (parts per million) is not corrected.
+  if (!on) {
+    for (Rank &rank : m.ranks) rank.trace.Stop();
+    return absl::OkStatus();
+  }
+  int64_t t0 = trace::SteadyNowNs();
+  m.clock_error_ns.clear();
+  if (m.process_comm != nullptr) {
+    auto aligned = trace::AlignedNow(*m.process_comm);
+    if (!aligned.ok()) return aligned.status();
+    t0 = aligned->now;
+    m.clock_error_ns = aligned->error_ns;  // by process, which is by rank under MPI
+  }
+  for (Rank &rank : m.ranks) rank.trace.Start(t0);
+  return absl::OkStatus();
+}
+
+absl::Status Program::WriteTrace(const std::string &path) const {
+  const Impl &m = *impl_;
+  std::vector<trace::Event> events;
+  for (const Rank &rank : m.ranks)
+    events.insert(events.end(), rank.trace.events().begin(), rank.trace.events().end());
+  if (m.process_comm != nullptr) {  // one rank per process: process 0 gets them all
+    auto all = trace::GatherEvents(*m.process_comm, events);
+    if (!all.ok()) return all.status();
+    events = std::move(*all);
+  }
+  if (process_rank() != 0) return absl::OkStatus();
+  return trace::WriteChromeTrace(m.root(), std::move(events), m.clock_error_ns, path);
+}
+
 std::vector<InstructionProfile> Program::profile() const {
 
   std::vector<InstructionProfile> out;
@@ -516,11 +556,18 @@ absl::StatusOr<std::map<std::string, Tensor>> Program::Run(
 
 absl::Status Rank::RunAll(bool profiling) {
   const auto &instructions = *prog->instructions();
+  const bool tracing = trace.on();
+  const int64_t step_start = tracing ? trace.Now() : 0;
   for (size_t i = 0; i < instructions.size(); ++i) {
     const fb::Instruction &in = *instructions[i];
     const auto start =
         profiling ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
+    const int64_t trace_start = tracing ? trace.Now() : 0;
     absl::Status s = Execute(in, i);
+    if (tracing) {
+      const auto [track, category] = trace::CpuPlacement(in.op());
+      trace.Record(index, static_cast<int32_t>(i), track, category, trace_start, trace.Now());
+    }
     if (profiling) {
       calls[i] += 1;
       seconds[i] += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -530,9 +577,22 @@ absl::Status Rank::RunAll(bool profiling) {
                                            in.name() ? in.name()->str() : "?", ": ", s.message()));
   }
   // Sends overlap the instructions after them; none outlives the step.
+  const int64_t finish_start = tracing ? trace.Now() : 0;
   for (const auto &comm : comms)
     if (comm)
       if (absl::Status s = comm->FinishSends(); !s.ok()) return s;
+  if (tracing) {
+    // The wait for this step's messages to leave (under MPI), on the comm
+    // track, on a rank that sends any; then the step itself.
+    bool has_sends = false;
+    for (const fb::Instruction *in : instructions) has_sends |= in->op() == fb::Opcode::Send;
+    if (has_sends)
+      trace.Record(index, trace::kFinishSends, trace::Track::kComm, trace::Category::kP2P,
+                   finish_start, trace.Now());
+    trace.Record(index, trace::kNoInstruction, trace::Track::kSteps, trace::Category::kStep,
+                 step_start, trace.Now());
+    trace.EndStep();
+  }
   return absl::OkStatus();
 }
 

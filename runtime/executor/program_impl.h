@@ -13,6 +13,7 @@
 #include "runtime/collectives/communicator.h"
 #include "runtime/cpu/fused.h"
 #include "runtime/executor/device_backend.h"
+#include "runtime/executor/trace.h"
 #include "weft/runtime.h"
 
 namespace weft {
@@ -69,6 +70,7 @@ struct Rank {
   std::vector<std::unique_ptr<Communicator>> comms;
   std::vector<int64_t> calls;           // per instruction, when profiling
   std::vector<double> seconds;
+  trace::TraceRecorder trace;           // its timeline, when tracing (only its thread writes)
 
   const fb::ValueDesc &Value(uint32_t id) const { return *prog->values()->Get(id); }
   DType TypeOf(uint32_t id) const { return static_cast<DType>(Value(id).dtype()); }
@@ -94,6 +96,9 @@ struct Program::Impl {
   // parameters and state on the devices.
   std::unique_ptr<DeviceBackend> device;
   bool profiling = false;
+  // Tracing under MPI, on process 0: how far each rank's clock may be off
+  // from rank 0's (see trace::AlignedNow); empty in process.
+  std::vector<int64_t> clock_error_ns;
   int threads_per_rank = 0;
   int num_ranks = 1;          // of the mesh; more than ranks.size() under MPI
   int pp = 1, dp = 1, tp = 1;  // the mesh's axes: num_ranks = pp * dp * tp

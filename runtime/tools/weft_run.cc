@@ -5,6 +5,7 @@
 //   weft-run model.weft --weights=w.safetensors --inputs=batch.npz --outputs=out.npz
 //   weft-run train.weft --steps=300 --data=synthetic --save=final.safetensors --report=r.json
 //   weft-run train.weft --steps=100 --resume=final.safetensors   continues bit-exactly
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -45,6 +46,9 @@ ABSL_FLAG(double, timeout, 600,
           "seconds a rank may wait for the others in a collective before every rank stops with an "
           "error (ranks in one process, or processes under mpirun)");
 ABSL_FLAG(bool, profile, false, "Time every instruction; print the time per kernel and the top 10");
+ABSL_FLAG(std::string, trace, "",
+          "Write a Chrome/Perfetto trace of the steps to this JSON file: per rank, every kernel, "
+          "collective, copy and message on its track (open it in ui.perfetto.dev)");
 
 namespace {
 
@@ -69,9 +73,12 @@ int FailJob(weft::Program &p, const absl::Status &s) {
 }
 
 // A file we will write at the end must be writable now, not after hours of
-// training: its folder must exist and accept files.
+// training: its folder must exist and accept files, and it must not be a folder.
 absl::Status CheckWritable(const std::string &flag, const std::string &path) {
   if (path.empty()) return absl::OkStatus();
+  struct stat st;
+  if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+    return absl::InvalidArgumentError(absl::StrCat("--", flag, "=", path, ": is a folder, not a file"));
   const size_t slash = path.find_last_of('/');
   const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
   if (access(dir.c_str(), W_OK) != 0)
@@ -198,7 +205,8 @@ int main(int argc, char **argv) {
         "give --weights (fresh optimizer state) or --resume (continue a run), not both"));
   for (const auto &[flag, path] : {std::pair<std::string, std::string>{"save", absl::GetFlag(FLAGS_save)},
                                    {"outputs", absl::GetFlag(FLAGS_outputs)},
-                                   {"report", absl::GetFlag(FLAGS_report)}})
+                                   {"report", absl::GetFlag(FLAGS_report)},
+                                   {"trace", absl::GetFlag(FLAGS_trace)}})
     if (absl::Status w = CheckWritable(flag, path); !w.ok()) return Fail(w);
   auto start = std::chrono::steady_clock::now();
   if (absl::GetFlag(FLAGS_timeout) <= 0)
@@ -251,6 +259,9 @@ int main(int argc, char **argv) {
                  static_cast<long long>(first), steps, source->kind().c_str(),
                  p.num_ranks() > 1 ? absl::StrCat(", ", p.num_ranks(), " ranks").c_str() : "");
   p.set_profiling(absl::GetFlag(FLAGS_profile));
+  const std::string trace = absl::GetFlag(FLAGS_trace);
+  if (!trace.empty())
+    if (absl::Status t = p.set_tracing(true); !t.ok()) return FailJob(p, t);
   std::vector<double> step_s, losses;
   std::map<std::string, weft::Tensor> outputs;
   double total_s = 0;
@@ -276,6 +287,9 @@ int main(int argc, char **argv) {
   // Every rank takes part in saving (ZeRO-1 state is gathered); rank 0 writes.
   if (!absl::GetFlag(FLAGS_save).empty())
     if (auto w = p.SaveParameters(absl::GetFlag(FLAGS_save)); !w.ok()) return FailJob(p, w);
+  // Every process hands its ranks' events to process 0, which writes the file.
+  if (!trace.empty())
+    if (auto w = p.WriteTrace(trace); !w.ok()) return FailJob(p, w);
   if (!root) return 0;
 
   for (const weft::TensorInfo &o : p.outputs()) {
@@ -328,6 +342,11 @@ int main(int argc, char **argv) {
     }
   }
 
+  if (!trace.empty())
+    std::printf("trace of %d step%s on %d rank%s written to %s: open it in https://ui.perfetto.dev "
+                "(or chrome://tracing)\n",
+                steps, steps == 1 ? "" : "s", p.num_ranks(), p.num_ranks() == 1 ? "" : "s",
+                trace.c_str());
   if (!absl::GetFlag(FLAGS_outputs).empty())
     if (auto w = weft::io::WriteNpz(absl::GetFlag(FLAGS_outputs), outputs); !w.ok()) return Fail(w);
   if (!absl::GetFlag(FLAGS_report).empty()) {
@@ -352,6 +371,7 @@ int main(int argc, char **argv) {
       report["loss"] = losses.back();
     }
     if (absl::GetFlag(FLAGS_profile)) report["profile"] = profile_json;
+    if (!trace.empty()) report["trace"] = trace;
     std::ofstream f(absl::GetFlag(FLAGS_report));
     if (!f)
       return Fail(absl::NotFoundError(absl::StrCat("cannot write '", absl::GetFlag(FLAGS_report),

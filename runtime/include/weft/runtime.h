@@ -136,6 +136,23 @@ class Program {
   /// Per instruction, in program order.
   std::vector<InstructionProfile> profile() const;
 
+  /// Records a timeline of the following runs for WriteTrace: on every rank,
+  /// each instruction (kernels on the "compute" track, collectives and
+  /// pipeline sends/receives on "comm", copies on "copy"; the CUDA backend's
+  /// streams on their own) and each Run as a step on the "steps" track.
+  /// Off by default; off, it costs one branch per instruction. Turning it on
+  /// drops what was recorded before and restarts the clock at 0 and the
+  /// step count at 0; under MPI every process must then call it (the
+  /// processes' clocks are aligned by exchanging timestamps with process 0).
+  /// Turning it off stops recording and keeps what was recorded.
+  absl::Status set_tracing(bool on);
+  /// Writes what was recorded since set_tracing(true) as a Chrome trace
+  /// (JSON; open it in ui.perfetto.dev or chrome://tracing): a process per
+  /// rank, named "rank r (pp p, dp d, tp t)", a thread per track. Under MPI
+  /// every process must call it; process 0 gathers every rank's events and
+  /// writes the one file.
+  absl::Status WriteTrace(const std::string &path) const;
+
   /// Per device (the one that needs the most, where pipeline stages
   /// differ): bytes of the activation arena (the compiler's memory plan), of
   /// the parameters, and the sum of both with the optimizer state and the
