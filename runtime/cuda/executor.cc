@@ -20,6 +20,7 @@
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -141,26 +142,65 @@ struct GpuRank {
   }
   absl::Status Execute(const Rank &host, const fb::Instruction &in, size_t index);
   absl::Status Collective(const Rank &host, const fb::Instruction &in);
-  absl::Status Steps(const Rank &host, bool profiling);
+  absl::Status Steps(Rank &host, bool profiling);
 };
 
-absl::Status GpuRank::Steps(const Rank &host, bool profiling) {
+// The events that time a traced step: one before every instruction and one
+// after the last, on the compute stream (a collective's span is the time
+// the compute stream waited for it).
+struct StepEvents {
+  std::vector<cudaEvent_t> marks;
+  ~StepEvents() {
+    for (cudaEvent_t e : marks) cudaEventDestroy(e);
+  }
+};
+
+absl::Status GpuRank::Steps(Rank &host, bool profiling) {
   const auto &instructions = *host.prog->instructions();
   const cudaStream_t s = device->compute_stream();
+  const bool tracing = host.trace.on();
+  StepEvents timing;
+  int64_t t0 = 0;
+  if (tracing) {
+    // Start from an idle stream, so that the first event is "now" on the
+    // trace's clock; the others are GPU time after it.
+    WEFT_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(s));
+    timing.marks.resize(instructions.size() + 1);
+    for (cudaEvent_t &e : timing.marks) WEFT_CUDA_RETURN_IF_ERROR(cudaEventCreate(&e));
+    t0 = host.trace.Now();
+  }
   WEFT_CUDA_RETURN_IF_ERROR(cudaMemsetAsync(errors.ptr, 0, errors.bytes, s));
   for (size_t i = 0; i < instructions.size(); ++i) {
     const fb::Instruction &in = *instructions[i];
     const auto start = std::chrono::steady_clock::now();
+    if (tracing) WEFT_CUDA_RETURN_IF_ERROR(cudaEventRecord(timing.marks[i], s));
     absl::Status st = Execute(host, in, i);
     if (st.ok() && profiling) st = WEFT_CUDA_STATUS(cudaStreamSynchronize(s));
     if (profiling) {
-      Rank &r = const_cast<Rank &>(host);
-      r.calls[i] += 1;
-      r.seconds[i] += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      host.calls[i] += 1;
+      host.seconds[i] += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     }
     if (!st.ok())
       return absl::Status(st.code(), StrCat(in.loc() ? in.loc()->str() : "?", ": ",
                                             in.name() ? in.name()->str() : "?", ": ", st.message()));
+  }
+  if (tracing) {
+    WEFT_CUDA_RETURN_IF_ERROR(cudaEventRecord(timing.marks.back(), s));
+    WEFT_CUDA_RETURN_IF_ERROR(cudaEventSynchronize(timing.marks.back()));
+    auto at = [&](size_t i) -> absl::StatusOr<int64_t> {
+      float ms = 0;
+      WEFT_CUDA_RETURN_IF_ERROR(cudaEventElapsedTime(&ms, timing.marks[0], timing.marks[i]));
+      return t0 + static_cast<int64_t>(ms * 1e6);
+    };
+    for (size_t i = 0; i < instructions.size(); ++i) {
+      auto begin = at(i), end = at(i + 1);
+      if (!begin.ok()) return begin.status();
+      if (!end.ok()) return end.status();
+      const auto [cpu_track, category] = trace::CpuPlacement(instructions[i]->op());
+      const trace::Track track = cpu_track == trace::Track::kComm ? trace::Track::kCommStream
+                                                                  : trace::Track::kComputeStream;
+      host.trace.Record(host.index, static_cast<int32_t>(i), track, category, *begin, *end);
+    }
   }
   return absl::OkStatus();
 }
@@ -402,8 +442,9 @@ class CudaBackend : public DeviceBackend {
   DeviceBackendContext ctx_;
   std::unique_ptr<KernelModule> module_;
   std::vector<std::unique_ptr<GpuRank>> ranks_;
-  bool host_newer_ = true;     // the devices need the host's parameters and state
-  bool device_newer_ = false;  // a step changed them on the devices
+  // Written by the rank threads of a step and read by the host after it.
+  std::atomic<bool> host_newer_{true};     // the devices need the host's parameters and state
+  std::atomic<bool> device_newer_{false};  // a step changed them on the devices
   std::mutex push_mu_;
 };
 
@@ -619,7 +660,10 @@ absl::Status CudaBackend::RunRank(size_t local, Rank &host, bool profiling) {
   // One device, not profiled: the second step is captured as a graph and
   // replayed from then on (the first warms cuBLASLt's choices and loads).
   const char *graphs_env = std::getenv("WEFT_CUDA_GRAPHS");
-  const bool graphs = !g.has_collectives && !profiling && !(graphs_env && std::string(graphs_env) == "0");
+  const bool tracing = host.trace.on();
+  const int64_t step_start = tracing ? host.trace.Now() : 0;
+  const bool graphs = !g.has_collectives && !profiling && !tracing &&
+                      !(graphs_env && std::string(graphs_env) == "0");
   if (graphs && g.graph) {
     WEFT_CUDA_RETURN_IF_ERROR(cudaGraphLaunch(g.graph, s));
   } else if (graphs && g.eager_steps >= 1) {
@@ -660,6 +704,11 @@ absl::Status CudaBackend::RunRank(size_t local, Rank &host, bool profiling) {
   for (const auto &comm : g.comms)
     if (comm)
       if (absl::Status st = comm->FinishSends(); !st.ok()) return st;
+  if (tracing) {
+    host.trace.Record(host.index, trace::kNoInstruction, trace::Track::kSteps,
+                      trace::Category::kStep, step_start, host.trace.Now());
+    host.trace.EndStep();
+  }
   return absl::OkStatus();
 }
 
