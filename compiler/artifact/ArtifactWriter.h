@@ -5,7 +5,19 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <string>
+
 namespace mlir::weft {
+
+/// The module attribute weftc --precision sets: "f32" (also when absent) or
+/// "bf16", which marks every Matmul, Attention and AttentionGrad instruction
+/// bf16_inputs (autocast; see runtime/artifact/artifact.fbs).
+inline constexpr llvm::StringLiteral kPrecisionAttr = "weft.precision";
+
+/// --precision's names, "f32" and "bf16", and the line that describes each
+/// (runtime/artifact/precision.h: weft-dump prints the same).
+bool isPrecision(StringRef precision);
+std::string precisionSummary(StringRef precision);
 
 /// Serialises a module that went through the lowering pipeline (fused
 /// regions, a memory plan) into the artifact format of
