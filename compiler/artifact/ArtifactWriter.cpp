@@ -16,6 +16,7 @@
 #include "dialects/weft/IR/WeftShapes.h"
 #include "runtime/artifact/artifact_generated.h"
 #include "runtime/artifact/format.h"
+#include "runtime/artifact/precision.h"
 
 #include "mlir/Dialect/Shard/IR/ShardOps.h"
 #include "llvm/ADT/TypeSwitch.h"
@@ -187,10 +188,13 @@ private:
         return op->emitError() << op->getName()
                                << " on " << v.getType()
                                << " is not supported by the CPU backend yet; "
-                                  "cast to f32 (bf16 compute arrives with "
-                                  "--precision=bf16)";
+                                  "keep the model f32 and compile with "
+                                  "--precision=bf16 for bf16 matmuls";
     return success();
   }
+  // --precision=bf16 (the module's weft.precision): matmuls and attention
+  // read bf16-rounded inputs; the trailing bf16_inputs int says so.
+  bool bf16 = false;
 
   // The artifact's mesh axis of grid axis g: the artifact lists pp first
   // (ranks are numbered pp-major), the grid has it last.
@@ -274,7 +278,7 @@ LogicalResult Writer::lower(Operation *op) {
         bool bBatched = rhs.getRank() > 2;
         Instr in{fb::Opcode::Matmul, operandIds(), arenaResults()};
         in.ints = {batch, mm, n, k, m.getTransposeA(), m.getTransposeB(),
-                   bBatched};
+                   bBatched, bf16};
         emit(op, std::move(in));
         return success();
       })
@@ -401,7 +405,7 @@ LogicalResult Writer::lower(Operation *op) {
         float scale = a.getScale() ? a.getScale()->convertToFloat()
                                    : 1.0f / std::sqrt(static_cast<float>(q[3]));
         Instr in{fb::Opcode::Attention, operandIds(), arenaResults()};
-        in.ints = {q[0], q[1], q[2], k[2], q[3], v[3], a.getCausal()};
+        in.ints = {q[0], q[1], q[2], k[2], q[3], v[3], a.getCausal(), bf16};
         in.floats = {scale};
         emit(op, std::move(in));
         return success();
@@ -471,7 +475,7 @@ LogicalResult Writer::lower(Operation *op) {
         float scale = a.getScale() ? a.getScale()->convertToFloat()
                                    : 1.0f / std::sqrt(static_cast<float>(q[3]));
         Instr in{fb::Opcode::AttentionGrad, operandIds(), arenaResults()};
-        in.ints = {q[0], q[1], q[2], k[2], q[3], v[3], a.getCausal()};
+        in.ints = {q[0], q[1], q[2], k[2], q[3], v[3], a.getCausal(), bf16};
         in.floats = {scale};
         emit(op, std::move(in));
         return success();
@@ -794,6 +798,15 @@ LogicalResult Writer::run(ArrayRef<func::FuncOp> fns, StringRef source, llvm::ra
     auto d = f.getArgAttrOfType<IntegerAttr>(i, "weft.split_dim");
     return d ? static_cast<int32_t>(d.getInt()) : -1;
   };
+  std::string precision(artifact::kPrecisionF32);
+  ModuleOp module = func::FuncOp(fns.front())->getParentOfType<ModuleOp>();
+  if (auto p = module->getAttrOfType<StringAttr>(kPrecisionAttr)) {
+    if (!isPrecision(p.getValue()))
+      return module.emitError() << kPrecisionAttr << " = \"" << p.getValue()
+                                << "\": expected \"f32\" or \"bf16\"";
+    precision = p.getValue().str();
+  }
+  bf16 = precision == artifact::kPrecisionBf16;
   unsigned numInputs = 0;
   for (auto [r, cf] : llvm::enumerate(fns)) {
     func::FuncOp f = cf;
@@ -843,7 +856,6 @@ LogicalResult Writer::run(ArrayRef<func::FuncOp> fns, StringRef source, llvm::ra
   }
 
   // The mesh, outermost axis first: pp, dp, tp. The grid lists pp last.
-  ModuleOp module = func::FuncOp(fns.front())->getParentOfType<ModuleOp>();
   std::vector<std::pair<std::string, int64_t>> gridAxes; // in the grid's order
   if (auto m = module->getAttrOfType<DictionaryAttr>("weft.mesh"))
     for (StringRef name : {"dp", "tp", "pp"})
@@ -1024,7 +1036,8 @@ LogicalResult Writer::run(ArrayRef<func::FuncOp> fns, StringRef source, llvm::ra
     return failure();
   auto root = fb::CreateArtifactDirect(fbb, artifact::kFormatVersion, source.str().c_str(), &inputs,
                                        &params, &outputs, &states, &constants, &mesh, &ranks,
-                                       kernels.empty() ? nullptr : &kernels, pipeline, plan);
+                                       kernels.empty() ? nullptr : &kernels, pipeline, plan,
+                                       precision.c_str());
   fb::FinishArtifactBuffer(fbb, root);
   std::string header = artifact::MakeHeader(fbb.GetBufferPointer(), fbb.GetSize());
   os.write(header.data(), header.size());
@@ -1035,6 +1048,15 @@ LogicalResult Writer::run(ArrayRef<func::FuncOp> fns, StringRef source, llvm::ra
 } // namespace
 
 bool mlir::weft::haveCudaTarget() { return ::weft::cuda::HaveNvrtc(); }
+
+bool mlir::weft::isPrecision(StringRef precision) {
+  return artifact::IsPrecision(std::string_view(precision.data(), precision.size()));
+}
+
+std::string mlir::weft::precisionSummary(StringRef precision) {
+  return std::string(
+      artifact::PrecisionSummary(std::string_view(precision.data(), precision.size())));
+}
 
 LogicalResult mlir::weft::writeArtifact(ModuleOp module, StringRef source,
                                         llvm::raw_ostream &os,

@@ -20,6 +20,16 @@ struct ArtifactOptions {
 /// Whether this weftc can write --target=cuda (it was built with NVRTC).
 bool haveCudaTarget();
 
+/// The module attribute weftc --precision sets: "f32" (also when absent) or
+/// "bf16", which marks every Matmul, Attention and AttentionGrad instruction
+/// bf16_inputs (autocast; see runtime/artifact/artifact.fbs).
+inline constexpr llvm::StringLiteral kPrecisionAttr = "weft.precision";
+
+/// --precision's names, "f32" and "bf16", and the line that describes each
+/// (runtime/artifact/precision.h: weft-dump prints the same).
+bool isPrecision(StringRef precision);
+std::string precisionSummary(StringRef precision);
+
 /// Serialises a module that went through the lowering pipeline (fused
 /// regions, a memory plan) into the artifact format of
 /// runtime/artifact/artifact.fbs: the value table, the instruction list, the

@@ -171,6 +171,8 @@ PlanDecision mlir::weft::runPlanCommand(ModuleOp module, const PlanRequest &req)
     o.bf16 = req.precision == "bf16";
   else
     return failWith("--plan-precision=" + req.precision + ": expected auto, bf16 or f32");
+  if (o.bf16 && o.cluster.device.peakBf16 <= 0 && req.precisionFromProgram)
+    o.bf16 = false;
   if (o.bf16 && o.cluster.device.peakBf16 <= 0)
     return failWith("--plan-precision=bf16: cluster " + o.cluster.name +
                     " gives no bf16 peak (peak_tflops_bf16)");

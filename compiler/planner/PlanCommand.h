@@ -21,6 +21,10 @@ struct PlanRequest {
   std::string cluster;   // --cluster: a preset or FILE.json (default cpu-sim-8)
   std::string calibration; // --calibration: FILE.json from bench/gpu/calibrate
   std::string precision; // --plan-precision: auto, bf16 or f32
+  // The precision came from --precision (the program's), not --plan-precision:
+  // bf16 on a cluster without a bf16 peak costs at the f32 peak, which is what
+  // such a device runs bf16-input matmuls at (the CPU backend does).
+  bool precisionFromProgram = false;
   bool planOnly = false; // --plan-only
   bool explain = false, explainJson = false;
   std::string train;     // --train

@@ -170,7 +170,8 @@ static cl::opt<bool> planOnly("plan-only", cl::desc("Print the --plan=auto plan;
                               cl::cat(meshCategory));
 static cl::opt<std::string> planPrecision("plan-precision",
                                           cl::desc("Precision the planner costs: auto (bf16 where "
-                                                   "the cluster has it), bf16 or f32"),
+                                                   "the cluster has it), bf16 or f32 (default: "
+                                                   "--precision where given, else auto)"),
                                           cl::init("auto"), cl::cat(meshCategory));
 
 // The pipeline stage plan of --mesh=...,pp=P: the cut, then the schedule
@@ -262,18 +263,15 @@ static cl::opt<bool> recompute("recompute",
 static cl::opt<float> clipNorm("clip-norm", cl::desc("Clip gradients to this global L2 norm (0: off)"),
                                cl::init(0.0f), cl::cat(trainCategory));
 
-// Flags of later phases: declared, answered with "not yet".
-struct Pending {
-  cl::opt<std::string> *flag;
-  const char *phase;
-};
-static cl::OptionCategory later("weftc options of later phases (not yet implemented)");
-#define WEFT_PENDING(var, name, help)                                          \
-  static cl::opt<std::string> var(name, cl::desc(help), cl::cat(later))
-WEFT_PENDING(precision, "precision", "Matmul precision: f32 or bf16");
-static const Pending pending[] = {
-    {&precision, "the CUDA backend (issue 7)"},
-};
+// Mixed precision, as PyTorch autocast: every matmul (the backward ones too)
+// and attention reads bf16-rounded inputs and accumulates in f32; parameters,
+// gradients, optimizer state and all other ops stay f32.
+static cl::opt<std::string> precision("precision",
+                                      cl::desc("Matmul precision: f32 (the default) or bf16 "
+                                               "(bf16 matmul and attention inputs, f32 "
+                                               "accumulation and master weights)"),
+                                      cl::init("f32"), cl::cat(category));
+
 static cl::opt<std::string> target(
     "target",
     cl::desc("Code generation target: cpu (the instruction list) or cuda (also the fused "
@@ -312,6 +310,18 @@ static void printModel(ModuleOp module, llvm::raw_ostream &os) {
   os << text << "\n";
 }
 
+// The --precision line of --stats and --explain (weft-dump prints the same).
+static void printPrecision(llvm::raw_ostream &os) {
+  os << "precision: " << weft::precisionSummary(precision) << "\n";
+}
+
+// --stats --json: the model's numbers and the precision it compiles to.
+static llvm::json::Value statsJson(func::FuncOp forward) {
+  llvm::json::Value out = weft::modelStatsToJson(weft::computeModelStats(forward));
+  out.getAsObject()->insert({"precision", precision.getValue()});
+  return out;
+}
+
 static int fail(const llvm::Twine &msg) {
   llvm::errs() << "weftc: error: " << msg << "\n";
   return 1;
@@ -344,14 +354,19 @@ int main(int argc, char **argv) {
   static cl::opt<bool> stats("stats",
                              cl::desc("Print parameters, FLOPs and bytes"),
                              cl::cat(category));
-  cl::HideUnrelatedOptions({&category, &meshCategory, &trainCategory, &later});
+  cl::HideUnrelatedOptions({&category, &meshCategory, &trainCategory});
   (void)0;
   cl::ParseCommandLineOptions(argc, argv, "Weft compiler\n");
 
-  for (const Pending &p : pending)
-    if (p.flag->getNumOccurrences())
-      return fail("--" + p.flag->ArgStr +
-                  " is not implemented yet; it arrives with " + p.phase);
+  if (!weft::isPrecision(precision))
+    return fail("--precision=" + precision + ": expected f32 or bf16");
+  // The planner costs the precision the program will run in, unless told
+  // (without --precision it keeps "auto": bf16 where the cluster has it).
+  const bool planPrecisionFromProgram =
+      precision.getNumOccurrences() && !planPrecision.getNumOccurrences();
+  if (planPrecisionFromProgram)
+    planPrecision = precision.getValue();
+
   if (target != "cpu" && target != "cuda")
     return fail("unknown --target '" + target + "'; expected cpu or cuda");
   if (target == "cuda" && !weft::haveCudaTarget())
@@ -413,12 +428,16 @@ int main(int argc, char **argv) {
       return 1;
   }
 
+  if (precision == "bf16")
+    (*module)->setAttr(weft::kPrecisionAttr, StringAttr::get(&ctx, precision));
+
   if (plan.getNumOccurrences() || devices.getNumOccurrences() || cluster.getNumOccurrences() ||
       calibration.getNumOccurrences() || planOnly) {
     weft::PlanRequest request;
     request.plan = plan, request.devices = devices, request.cluster = cluster;
     request.calibration = calibration;
     request.precision = planPrecision, request.planOnly = planOnly, request.train = train;
+    request.precisionFromProgram = planPrecisionFromProgram;
     request.explain = explain.getNumOccurrences() > 0, request.explainJson = explain == "json";
     request.mesh = mesh, request.schedule = schedule;
     request.microbatches = microbatches.getNumOccurrences() ? microbatches.getValue() : 0;
@@ -489,7 +508,7 @@ int main(int argc, char **argv) {
       FailureOr<PipelinePlanView> view = planPipeline(forward, meshSpec.pp, meshSpec.dp);
       if (failed(view))
         return 1; // reported at the model
-      llvm::json::Value out = weft::modelStatsToJson(weft::computeModelStats(forward));
+      llvm::json::Value out = statsJson(forward);
       out.getAsObject()->insert({"pipeline", pipelinePlanJson(*view, meshSpec.pp)});
       return failed(writeOutput([&](llvm::raw_ostream &os) {
                os << llvm::formatv("{0:2}", out) << "\n";
@@ -505,17 +524,20 @@ int main(int argc, char **argv) {
         return 1; // reported at the model
       return failed(writeOutput([&](llvm::raw_ostream &os) {
                weft::printModelStats(weft::computeModelStats(forward), os);
+               printPrecision(os);
                os << plan;
              }))
                  ? 1
                  : 0;
     }
-    weft::ModelStats s = weft::computeModelStats(weft::getForward(*module));
+    func::FuncOp forward = weft::getForward(*module);
     return failed(writeOutput([&](llvm::raw_ostream &os) {
-             if (json)
-               os << llvm::formatv("{0:2}", weft::modelStatsToJson(s)) << "\n";
-             else
-               weft::printModelStats(s, os);
+             if (json) {
+               os << llvm::formatv("{0:2}", statsJson(forward)) << "\n";
+             } else {
+               weft::printModelStats(weft::computeModelStats(forward), os);
+               printPrecision(os);
+             }
            }))
                ? 1
                : 0;
@@ -647,6 +669,8 @@ int main(int argc, char **argv) {
     if (explaining)
       return failed(writeOutput([&](llvm::raw_ostream &os) {
                weft::printShardingExplanation(weft::getForward(*module), os, explain == "json");
+               if (explain != "json")
+                 printPrecision(os);
                if (explain != "json" && !stagePlan.empty())
                  os << "\n" << stagePlan;
              }))

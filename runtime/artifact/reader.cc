@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "runtime/artifact/format.h"
+#include "runtime/artifact/precision.h"
 #include "weft/tensor.h"
 
 namespace weft::artifact {
@@ -47,7 +48,8 @@ int64_t Prod(std::initializer_list<int64_t> xs) {
 class RankChecker {
  public:
   RankChecker(const fb::Artifact &a, const fb::RankProgram &r, const std::string &name)
-      : a_(a), r_(r), name_(name) {}
+      : a_(a), r_(r), name_(name),
+        bf16_(a.precision() && a.precision()->string_view() == kPrecisionBf16) {}
 
   // Ranks along mesh axis k (a collective's grid axis); -1 when there is no
   // such axis. With no mesh, axis 0 is the one rank.
@@ -286,6 +288,16 @@ class RankChecker {
       return true;
     };
     auto mismatch = absl::InvalidArgumentError("its sizes do not match its operands");
+    // Matmul and attention: an optional 8th int, bf16_inputs (0/1), set only
+    // in an artifact compiled with --precision=bf16.
+    auto bf16_flag_ok = [&]() -> absl::Status {
+      if (n_ints > 8 || (n_ints == 8 && I(7) != 0 && I(7) != 1))
+        return absl::InvalidArgumentError("its bf16_inputs flag (integer 8) is not 0 or 1");
+      if (n_ints == 8 && I(7) == 1 && !bf16_)
+        return absl::InvalidArgumentError(
+            "it takes bf16 inputs but the artifact's precision is f32");
+      return absl::OkStatus();
+    };
     // An optional trailing vocabulary axis: absent or -1 (whole), or a mesh axis.
     auto vocab_axis_ok = [&](size_t k) { return n_ints <= k || I(k) == -1 || AxisSize(I(k)) >= 1; };
     switch (in.op()) {
@@ -309,6 +321,7 @@ class RankChecker {
         return absl::OkStatus();
       case fb::Opcode::Matmul: {
         if (auto s = need(2, 1, 7); !s.ok()) return s;
+        if (auto s = bf16_flag_ok(); !s.ok()) return s;
         int64_t b = I(0), m = I(1), n = I(2), k = I(3);
         if (Prod({b, m, n, k}) < 0 || !all_f32() || elems(ops[0]) != Prod({b, m, k}) ||
             elems(ops[1]) != Prod({I(6) ? b : 1, k, n}) || elems(res[0]) != Prod({b, m, n}))
@@ -352,6 +365,7 @@ class RankChecker {
         return absl::OkStatus();
       case fb::Opcode::Attention: {
         if (auto s = need(3, 1, 7); !s.ok()) return s;
+        if (auto s = bf16_flag_ok(); !s.ok()) return s;
         int64_t b = I(0), h = I(1), sq = I(2), sk = I(3), dh = I(4), dv = I(5);
         if (!all_f32() || !floats_at_least(1) || elems(ops[0]) != Prod({b, h, sq, dh}) ||
             elems(ops[1]) != Prod({b, h, sk, dh}) || elems(ops[2]) != Prod({b, h, sk, dv}) ||
@@ -416,6 +430,7 @@ class RankChecker {
       }
       case fb::Opcode::AttentionGrad: {
         if (auto s = need(4, 3, 7); !s.ok()) return s;
+        if (auto s = bf16_flag_ok(); !s.ok()) return s;
         int64_t b = I(0), h = I(1), sq = I(2), sk = I(3), dh = I(4), dv = I(5);
         if (!all_f32() || !floats_at_least(1) || elems(ops[0]) != Prod({b, h, sq, dh}) ||
             elems(ops[1]) != Prod({b, h, sk, dh}) || elems(ops[2]) != Prod({b, h, sk, dv}) ||
@@ -553,6 +568,7 @@ class RankChecker {
   const fb::Artifact &a_;
   const fb::RankProgram &r_;
   const std::string &name_;
+  const bool bf16_;  // --precision=bf16: instructions may take bf16 inputs
 };
 
 // The mesh's axes are pp, dp and tp, each at most once, outermost first in
@@ -715,6 +731,9 @@ absl::StatusOr<std::shared_ptr<const Artifact>> ParseArtifact(std::string bytes,
     return Bad(name, StrCat("the mesh has ", mesh_ranks, " ranks, the artifact ", a.ranks()->size(),
                             " programs"));
   if (absl::Status s = CheckMeshAxes(a, name); !s.ok()) return s;
+  // Absent in artifacts written before --precision: f32.
+  if (a.precision() && !IsPrecision(a.precision()->string_view()))
+    return Bad(name, StrCat("precision \"", a.precision()->str(), "\" is neither f32 nor bf16"));
   for (const fb::RankProgram *r : *a.ranks()) {
     RankChecker checker(a, *r, name);
     if (absl::Status s = checker.Check(); !s.ok()) return s;

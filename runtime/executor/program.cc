@@ -14,6 +14,7 @@
 #include "absl/strings/str_join.h"
 #include "runtime/artifact/holdings.h"
 #include "runtime/artifact/names.h"
+#include "runtime/cpu/bf16_inputs.h"
 #include "runtime/cpu/grad_kernels.h"
 #include "runtime/cpu/kernels.h"
 #include "runtime/cpu/optimizers.h"
@@ -603,6 +604,8 @@ absl::Status Rank::Execute(const fb::Instruction &in, size_t index) {
   auto f_res = [&](unsigned k) { return static_cast<float *>(res(k)); };
   auto I = [&](unsigned k) { return in.ints()->Get(k); };
   auto F = [&](unsigned k) { return in.floats()->Get(k); };
+  // Matmul and attention's optional 8th int (--precision=bf16; absent: f32).
+  auto bf16_inputs = [&]() { return in.ints()->size() > 7 && I(7) != 0; };
   switch (in.op()) {
     case fb::Opcode::Fused: {
       std::vector<const void *> ops;
@@ -631,7 +634,8 @@ absl::Status Rank::Execute(const fb::Instruction &in, size_t index) {
       cpu::Cast(op(0), TypeOf(in.operands()->Get(0)), res(0), TypeOf(in.results()->Get(0)), I(0));
       return absl::OkStatus();
     case fb::Opcode::Matmul:
-      cpu::Matmul(f_op(0), f_op(1), f_res(0), I(0), I(1), I(2), I(3), I(4), I(5), I(6));
+      (bf16_inputs() ? cpu::MatmulBf16Inputs : cpu::Matmul)(f_op(0), f_op(1), f_res(0), I(0), I(1),
+                                                            I(2), I(3), I(4), I(5), I(6));
       return absl::OkStatus();
     case fb::Opcode::Reduce: {
       std::vector<int64_t> shape = ShapeOf(Value(in.operands()->Get(0)).shape());
@@ -663,8 +667,8 @@ absl::Status Rank::Execute(const fb::Instruction &in, size_t index) {
                             axis < 0 ? 0 : SizeOf(axis) * I(0));
     }
     case fb::Opcode::Attention:
-      cpu::Attention(f_op(0), f_op(1), f_op(2), f_res(0), I(0), I(1), I(2), I(3), I(4), I(5),
-                     I(6) != 0, F(0));
+      (bf16_inputs() ? cpu::AttentionBf16Inputs : cpu::Attention)(
+          f_op(0), f_op(1), f_op(2), f_res(0), I(0), I(1), I(2), I(3), I(4), I(5), I(6) != 0, F(0));
       return absl::OkStatus();
     case fb::Opcode::CrossEntropy:
       return cpu::CrossEntropy(f_op(0), op(1), TypeOf(in.operands()->Get(1)), I(0), I(1),
@@ -704,8 +708,9 @@ absl::Status Rank::Execute(const fb::Instruction &in, size_t index) {
                                       f_op(3), f_res(0), I(0), I(1), CoordOf(I(2)) * I(1),
                                       SizeOf(I(2)) * I(1));
     case fb::Opcode::AttentionGrad:
-      cpu::AttentionGrad(f_op(0), f_op(1), f_op(2), f_op(3), f_res(0), f_res(1), f_res(2), I(0),
-                         I(1), I(2), I(3), I(4), I(5), I(6) != 0, F(0));
+      (bf16_inputs() ? cpu::AttentionGradBf16Inputs : cpu::AttentionGrad)(
+          f_op(0), f_op(1), f_op(2), f_op(3), f_res(0), f_res(1), f_res(2), I(0), I(1), I(2), I(3),
+          I(4), I(5), I(6) != 0, F(0));
       return absl::OkStatus();
     case fb::Opcode::CrossEntropyGrad:
       return cpu::CrossEntropyGrad(f_op(0), op(1), TypeOf(in.operands()->Get(1)), f_op(2),

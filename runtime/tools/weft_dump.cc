@@ -20,6 +20,7 @@
 #include "nlohmann/json.hpp"
 #include "runtime/artifact/holdings.h"
 #include "runtime/artifact/names.h"
+#include "runtime/artifact/precision.h"
 #include "runtime/artifact/reader.h"
 #include "runtime/pipeline/artifact_schedule.h"
 #include "runtime/pipeline/render.h"
@@ -207,6 +208,8 @@ json ToJson(const weft::artifact::Artifact &art) {
   j["artifact"] = art.name;
   j["format_version"] = a.format_version();
   j["source"] = a.source() ? a.source()->str() : "";
+  // Older artifacts have none: f32.
+  j["precision"] = a.precision() ? a.precision()->str() : std::string(weft::artifact::kPrecisionF32);
   for (const fb::InputSpec *in : *a.inputs())
     j["inputs"].push_back({{"name", in->tensor()->name()->str()},
                            {"type", TypeStr(in->tensor()->dtype(), in->tensor()->shape())},
@@ -287,6 +290,11 @@ json ToJson(const weft::artifact::Artifact &art) {
                  {"operands", List(in->operands())},
                  {"results", List(in->results())}};
       if (in->ints() && in->ints()->size()) ji["ints"] = List(in->ints());
+      // Matmul and attention's 8th int (--precision=bf16).
+      if ((in->op() == fb::Opcode::Matmul || in->op() == fb::Opcode::Attention ||
+           in->op() == fb::Opcode::AttentionGrad) &&
+          in->ints() && in->ints()->size() > 7 && in->ints()->Get(7) != 0)
+        ji["bf16_inputs"] = true;
       if (in->floats() && in->floats()->size()) ji["floats"] = List(in->floats());
       if (const fb::FusedProgram *p = in->fused()) {
         json steps = json::array();
@@ -371,6 +379,8 @@ void PrintText(const json &j) {
     std::printf("cuda: %zu generated fused kernels; %s (weft-dump --kernels prints them)\n",
                 generated.size(), absl::StrJoin(binaries, ", ").c_str());
   }
+  std::printf("precision: %s\n",
+              std::string(weft::artifact::PrecisionSummary(j["precision"].get<std::string>())).c_str());
   std::printf("\ninputs:\n");
   for (const json &in : j.value("inputs", json::array()))
     std::printf("  %-24s %s%s\n", in["name"].get<std::string>().c_str(),
@@ -466,6 +476,7 @@ void PrintText(const json &j) {
       } else if (in.contains("ints")) {
         detail = absl::StrCat(" [", Join(in["ints"]), "]");
       }
+      if (in.value("bf16_inputs", false)) detail += " bf16-inputs";
       std::printf("  #%-3d %-24s = %-13s %s%s   %s\n", i++, absl::StrJoin(res, ", ").c_str(),
                   in["op"].get<std::string>().c_str(), absl::StrJoin(ops, ", ").c_str(),
                   detail.c_str(), in["loc"].get<std::string>().c_str());
