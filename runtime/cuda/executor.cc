@@ -288,6 +288,13 @@ absl::Status GpuRank::Collective(const Rank &host, const fb::Instruction &in) {
   }
 }
 
+// Elements of q, k, v (and dout) of an attention instruction.
+int64_t AttentionOperandElements(const fb::Instruction &in) {
+  auto I = [&](unsigned k) { return in.ints()->Get(k); };
+  const int64_t b = I(0), h = I(1), sq = I(2), sk = I(3), dh = I(4), dv = I(5);
+  return b * h * (sq * dh + sk * dh + sk * dv + (in.op() == fb::Opcode::AttentionGrad ? sq * dv : 0));
+}
+
 absl::Status GpuRank::Execute(const Rank &host, const fb::Instruction &in, size_t index) {
   auto op = [&](unsigned k) { return ptr[in.operands()->Get(k)]; };
   auto f_op = [&](unsigned k) { return static_cast<const float *>(op(k)); };
@@ -363,8 +370,32 @@ absl::Status GpuRank::Execute(const Rank &host, const fb::Instruction &in, size_
                        axis < 0 ? 0 : host.SizeOf(axis) * I(0), error, s);
     }
     case fb::Opcode::Attention:
-      return Attention(f_op(0), f_op(1), f_op(2), f_res(0), I(0), I(1), I(2), I(3), I(4), I(5),
-                       I(6) != 0, F(0), s);
+    case fb::Opcode::AttentionGrad: {
+      // --precision=bf16: q, k, v (and dout) as bf16 would hold them, in
+      // scratch; the attention itself stays f32 (docs/precision.md).
+      const bool grad = in.op() == fb::Opcode::AttentionGrad;
+      const int64_t b = I(0), h = I(1), sq = I(2), sk = I(3), dh = I(4), dv = I(5);
+      const float *q = f_op(0), *k = f_op(1), *v = f_op(2), *dout = grad ? f_op(3) : nullptr;
+      if (in.ints()->size() > 7 && I(7) != 0) {
+        float *next = static_cast<float *>(scratch.ptr);
+        uint16_t *half = reinterpret_cast<uint16_t *>(next + AttentionOperandElements(in));
+        for (const float **x : {&q, &k, &v, &dout}) {
+          if (*x == nullptr) continue;
+          const int64_t n = x == &q ? b * h * sq * dh
+                            : x == &k ? b * h * sk * dh
+                            : x == &v ? b * h * sk * dv
+                                      : b * h * sq * dv;
+          if (absl::Status st = Cast(*x, DType::kF32, half, DType::kBF16, n, s); !st.ok()) return st;
+          if (absl::Status st = Cast(half, DType::kBF16, next, DType::kF32, n, s); !st.ok()) return st;
+          *x = next;
+          next += n;
+        }
+      }
+      if (!grad)
+        return Attention(q, k, v, f_res(0), b, h, sq, sk, dh, dv, I(6) != 0, F(0), s);
+      return AttentionGrad(q, k, v, dout, f_res(0), f_res(1), f_res(2), b, h, sq, sk, dh, dv,
+                           I(6) != 0, F(0), s);
+    }
     case fb::Opcode::CrossEntropy:
       return CrossEntropy(f_op(0), op(1), type(1), I(0), I(1), f_res(0), error, s);
     case fb::Opcode::SoftmaxGrad: return SoftmaxGrad(f_op(0), f_op(1), f_res(0), I(0), I(1), I(2), s);
@@ -384,9 +415,6 @@ absl::Status GpuRank::Execute(const Rank &host, const fb::Instruction &in, size_
     case fb::Opcode::VocabShardStatsGrad:
       return VocabShardStatsGrad(f_op(0), op(1), type(1), f_op(2), f_op(3), f_res(0), I(0), I(1),
                                  host.CoordOf(I(2)) * I(1), host.SizeOf(I(2)) * I(1), error, s);
-    case fb::Opcode::AttentionGrad:
-      return AttentionGrad(f_op(0), f_op(1), f_op(2), f_op(3), f_res(0), f_res(1), f_res(2), I(0),
-                           I(1), I(2), I(3), I(4), I(5), I(6) != 0, F(0), s);
     case fb::Opcode::CrossEntropyGrad:
       return CrossEntropyGrad(f_op(0), op(1), type(1), f_op(2), f_res(0), I(0), I(1), error, s);
     case fb::Opcode::SgdUpdate:
@@ -420,6 +448,12 @@ size_t ScratchBytes(const Rank &host, const fb::Instruction &in, int parts_of_ax
     case fb::Opcode::Matmul:
       if (in.ints()->size() > 7 && I(7) != 0)
         return 2 * (I(0) * I(1) * I(3) + (I(6) ? I(0) : 1) * I(3) * I(2));
+      return 0;
+    case fb::Opcode::Attention:
+    case fb::Opcode::AttentionGrad:
+      // f32 copies of the rounded operands, and one bf16 staging area.
+      if (in.ints()->size() > 7 && I(7) != 0)
+        return 6 * AttentionOperandElements(in);
       return 0;
     default: return 0;
   }
