@@ -5,15 +5,18 @@
 // output rounding.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
 #include "../runtime/RandomFloats.h"
 #include "RequireGpu.h"
+#include "runtime/cpu/bf16_inputs.h"
 #include "runtime/cpu/kernels.h"
 #include "runtime/cuda/check.h"
 #include "runtime/cuda/device.h"
 #include "runtime/cuda/gemm.h"
+#include "runtime/cuda/kernels.h"
 
 namespace weft::cuda {
 namespace {
@@ -84,6 +87,53 @@ TEST_P(CudaGemmVsCpu, Matches) {
     ref += double(want[i]) * want[i];
   }
   EXPECT_LE(std::sqrt(err / ref), bf16 ? 8e-3 : 1e-5);
+}
+
+// --precision=bf16's matmul as the executor runs it: the f32 operands cast
+// to bf16 on the device, a bf16 GEMM with f32 accumulation and an f32
+// result, against cpu::MatmulBf16Inputs (the CPU backend's): only the order
+// of the f32 sums differs.
+TEST_P(CudaGemmVsCpu, Bf16InputsF32Output) {
+  WEFT_REQUIRE_GPUS(1);
+  const GemmShape s = GetParam().shape;
+  if (GetParam().dtype != DType::kF32) GTEST_SKIP() << "one run per shape (the f32 cases)";
+  const int64_t na = s.batch * s.m * s.k, nb = (s.b_batched ? s.batch : 1) * s.k * s.n,
+                nc = s.batch * s.m * s.n;
+  std::mt19937 rng(static_cast<uint32_t>(3 * na + nb + nc));
+  std::vector<float> a = cpu::RandomFloats(na, rng), b = cpu::RandomFloats(nb, rng);
+  std::vector<float> want(nc);
+  cpu::MatmulBf16Inputs(a.data(), b.data(), want.data(), s.batch, s.m, s.n, s.k, s.transpose_a,
+                        s.transpose_b, s.b_batched);
+  auto d = Device::Create(0, (na + nb) * 6 + nc * 4 + 4096);
+  ASSERT_TRUE(d.ok()) << d.status();
+  int64_t at = 0;
+  auto take = [&](int64_t bytes) {
+    void *p = *(*d)->ArenaAt(at, bytes);
+    at += (bytes + 255) / 256 * 256;
+    return p;
+  };
+  void *da = take(na * 4), *db = take(nb * 4), *a16 = take(na * 2), *b16 = take(nb * 2),
+       *dc = take(nc * 4);
+  ASSERT_TRUE((*d)->CopyToDevice(da, a.data(), na * 4).ok());
+  ASSERT_TRUE((*d)->CopyToDevice(db, b.data(), nb * 4).ok());
+  const cudaStream_t stream = (*d)->compute_stream();
+  ASSERT_TRUE(WEFT_CUDA_STATUS(cudaMemsetAsync(dc, 0xFF, nc * 4, stream)).ok());
+  ASSERT_TRUE(Cast(da, DType::kF32, a16, DType::kBF16, na, stream).ok());
+  ASSERT_TRUE(Cast(db, DType::kF32, b16, DType::kBF16, nb, stream).ok());
+  auto gemm = Gemm::Create();
+  ASSERT_TRUE(gemm.ok()) << gemm.status();
+  const absl::Status run = (*gemm)->Run(a16, b16, dc, s, DType::kBF16, DType::kF32, stream);
+  ASSERT_TRUE(run.ok()) << run;
+  ASSERT_TRUE((*d)->Synchronize().ok());
+  std::vector<float> got(nc);
+  ASSERT_TRUE((*d)->CopyToHost(got.data(), dc, nc * 4).ok());
+  double err = 0, ref = 0;
+  for (int64_t i = 0; i < nc; ++i) {
+    ASSERT_FALSE(std::isnan(got[i])) << "element " << i << " was not written";
+    err += double(got[i] - want[i]) * (got[i] - want[i]);
+    ref += double(want[i]) * want[i];
+  }
+  EXPECT_LE(std::sqrt(err / std::max(ref, 1e-30)), 1e-5);
 }
 
 std::vector<GemmCase> Cases() {
