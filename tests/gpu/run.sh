@@ -41,6 +41,12 @@ pack() {
   "$weftc" $gpt --train=adamw --target=cuda --mesh=dp=2,tp=2 -o .gpu/programs/gpt_tiny_dp2_tp2.weft
   "$weftc" $gpt --train=adamw --target=cuda --mesh=pp=2 --microbatches=2 -o .gpu/programs/gpt_tiny_pp2.weft
   "$weftc" $gpt --train=adamw -o .gpu/programs/gpt_tiny_cpu.weft
+  # bench/gpu/gpt2_train's Weft peer: GPT-2 124M, AdamW as workload.py has it, bf16.
+  "$weftc" --generate=gpt --layers=12 --hidden=768 --heads=12 --vocab=50257 --seq=1024 --batch=8 \
+    -o .gpu/gpt2.mlir
+  "$weftc" .gpu/gpt2.mlir --train=adamw --lr=6e-4 --beta1=0.9 --beta2=0.95 --eps=1e-8 \
+    --weight-decay=0.1 --precision=bf16 --target=cuda -o .gpu/gpt2_train.weft
+  rm .gpu/gpt2.mlir
   # Every shared library the binaries load, except the C and C++ runtimes
   # (the GPU machine's are newer, and its CUDA libraries may need them) and
   # CUDA's (the GPU machine's own, matching its driver).
@@ -53,7 +59,7 @@ pack() {
         *) cp -L "$path" .gpu/lib/ ;;
       esac
     done
-  tar -C .gpu -cJf "$bundle" bin lib gpu_dp2.weft mlp.weft programs
+  tar -C .gpu -cJf "$bundle" bin lib gpu_dp2.weft mlp.weft programs gpt2_train.weft
   rm -rf .gpu/bin .gpu/lib .gpu/*.weft .gpu/programs
   grep -qx '/.gpu/' .gitignore 2>/dev/null || grep -qx '/.gpu/' .git/info/exclude 2>/dev/null ||
     echo '/.gpu/' >> .git/info/exclude
@@ -122,10 +128,31 @@ test_there() {
   exit "$rc"
 }
 
+# There: a bundled binary with the GPU machine's libraries, e.g.
+#   bash tests/gpu/run.sh exec weft-run /tmp/weft-gpu/gpt2_train.weft --backend=cuda
+# (bench/gpu/gpt2_train/weft_peer.py runs it so). Unpacks into /tmp/weft-gpu once.
+exec_there() {
+  [ -f "$bundle" ] || { echo "run.sh exec: no $bundle; run 'tests/gpu/run.sh pack' here and carry .gpu" >&2; exit 1; }
+  local work=/tmp/weft-gpu libpath dir
+  if [ ! -x "$work/bin/weft-run" ]; then
+    rm -rf "$work" && mkdir -p "$work"
+    python3 -m tarfile -e "$bundle" "$work"
+  fi
+  libpath=$work/lib
+  for lib in libcudart.so.13 libcublasLt.so.13 libnccl.so.2; do
+    dir=$(find_lib "$lib") || { echo "run.sh exec: $lib not found on this machine" >&2; exit 1; }
+    libpath=$libpath:$dir
+  done
+  local bin=$1; shift
+  LD_LIBRARY_PATH=$libpath${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} exec "$work/bin/$bin" "$@"
+}
+
 case "${1:-}" in
   pack) pack ;;
   test) test_there ;;
+  exec) shift; exec_there "$@" ;;
   *) echo "usage: tests/gpu/run.sh pack   (here: build and pack .gpu/)" >&2
+     echo "       tests/gpu/run.sh exec BIN ARGS...   (there: a bundled binary)" >&2
      echo "       tests/gpu/run.sh test   (on the GPU machine, with .gpu carried)" >&2
      exit 2 ;;
 esac

@@ -6,8 +6,8 @@ that peak memory is its own. Prints tokens/s, step time, MFU against the
 bf16 matrix peak measured in the same run, and peak memory, as a Markdown
 table, and keeps every number in results.jsonl.
 
-Weft's own row stays empty until `weftc --target=cuda` exists (issue 7: the
-CUDA lowering and executor are still to come); the table says so.
+Weft's row (weft_peer.py) needs weft-run and the artifact: built here, or on
+the GPU machine from the bundle `tests/gpu/run.sh pack` makes (carry .gpu).
 
 Usage: python3 bench/gpu/gpt2_train/bench.py [--out DIR] [--smoke] [--peers gemm_peak,pytorch_eager,...]
 """
@@ -26,6 +26,7 @@ PEERS = {
     "pytorch_eager": ["torch_peer.py", "--mode", "eager"],
     "pytorch_compile": ["torch_peer.py", "--mode", "compile"],
     "jax_jit": ["jax_peer.py"],
+    "weft": ["weft_peer.py"],
 }
 
 ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -70,19 +71,25 @@ lines = [
     "| peer | tokens/s | step | MFU | peak memory | vs PyTorch eager | loss first -> last |",
     "|---|---|---|---|---|---|---|",
 ]
-for peer in ("pytorch_eager", "pytorch_compile", "jax_jit"):
+compiled = records.get("pytorch_compile", {}).get("tokens_per_s")
+for peer in ("pytorch_eager", "pytorch_compile", "jax_jit", "weft"):
     r = records.get(peer)
     if not r:
         lines.append(f"| {peer} | failed or not run | | | | | |")
         continue
     mfu = r["flops_per_step"] / r["step_s"] / peak if peak else None
     mem = f"{r['peak_bytes'] / 2**30:.2f} GiB" if r.get("peak_bytes") else "?"
+    if r.get("peak_is_plan"):
+        mem += " (plan)"
     lines.append(
         f"| {peer} ({r['version']}) | {r['tokens_per_s']:,.0f} | {r['step_s'] * 1e3:.1f} ms | "
         + (f"{100 * mfu:.1f}%" if mfu else "?") + f" | {mem} | "
         + (f"{r['tokens_per_s'] / eager:.2f}x" if eager else "?")
         + f" | {r['loss_first']:.3f} -> {r['loss_last']:.3f} |")
-lines.append("| weft | TODO: `weftc --target=cuda` and the CUDA executor do not exist yet (issue 7) | | | | | |")
+weft = records.get("weft", {}).get("tokens_per_s")
+if weft and eager and compiled:
+    lines += ["", f"Weft vs PyTorch eager: {weft / eager:.2f}x (goal 1.3x); vs torch.compile: "
+              f"{weft / compiled:.2f}x (goal 1.0x)."]
 table = "\n".join(lines)
 print("\n" + table)
 with open(os.path.join(a.out, "results.md"), "w") as f:
