@@ -17,7 +17,7 @@ Peak memory is the compiler's plan for the device (arena, parameters,
 optimizer state, inputs and outputs), without cuBLASLt's workspace and the
 CUDA context: the other peers' allocator peaks also leave the context out.
 
-Usage: weft_peer.py [--smoke] [--out results.jsonl] [--warmup 5] [--steps 20]
+Usage: weft_peer.py [--smoke] [--out results.jsonl] [--warmup 5] [--steps 20] [--bin build/bin]
 """
 import json
 import os
@@ -34,7 +34,8 @@ import timing  # noqa: E402
 import workload  # noqa: E402
 import safetensors_np  # noqa: E402
 
-a = timing.peer_args(__doc__)
+a = timing.peer_args(__doc__, extra=lambda ap: ap.add_argument(
+    "--bin", default=os.path.join(repo, "build", "bin"), help="where weftc and weft-run are (here)"))
 c = workload.SMOKE if a.smoke else workload.FULL
 
 
@@ -55,9 +56,9 @@ def weft_name(name):
 
 work = tempfile.mkdtemp(prefix="weft-peer-")
 bundle = os.path.join(repo, ".gpu", "bundle.tar.xz")
-local_weftc = os.path.join(repo, "build", "bin", "weftc")
+local_weftc = os.path.join(a.bin, "weftc")
 if os.path.exists(local_weftc):
-    weft_run = [os.path.join(repo, "build", "bin", "weft-run")]
+    weft_run = [os.path.join(a.bin, "weft-run")]
     model = os.path.join(work, "gpt2.mlir")
     artifact = os.path.join(work, "gpt2_train.weft")
     subprocess.run([local_weftc, "--generate=gpt", f"--layers={c['layers']}", f"--hidden={c['hidden']}",
@@ -71,7 +72,7 @@ elif os.path.exists(bundle):
     weft_run = ["bash", os.path.join(repo, "tests", "gpu", "run.sh"), "exec", "weft-run"]
     artifact = "/tmp/weft-gpu/gpt2_train.weft"  # where run.sh exec unpacks the bundle
 else:
-    sys.exit("weft_peer: neither build/bin/weftc (build here) nor .gpu/bundle.tar.xz "
+    sys.exit(f"weft_peer: neither {local_weftc} (build here) nor .gpu/bundle.tar.xz "
              "(tests/gpu/run.sh pack) exists")
 
 weights = os.path.join(work, "init.safetensors")
