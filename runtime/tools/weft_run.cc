@@ -24,6 +24,7 @@
 #include "nlohmann/json.hpp"
 #include "runtime/executor/synthetic.h"
 #include "runtime/io/npy.h"
+#include "runtime/cuda/backend.h"
 #include "weft/runtime.h"
 
 ABSL_FLAG(std::string, backend, "cpu", "cpu or cuda");
@@ -258,6 +259,8 @@ int main(int argc, char **argv) {
     std::fprintf(stderr, "training %s from step %lld for %d steps on %s data%s\n", model.c_str(),
                  static_cast<long long>(first), steps, source->kind().c_str(),
                  p.num_ranks() > 1 ? absl::StrCat(", ", p.num_ranks(), " ranks").c_str() : "");
+  if (root && absl::GetFlag(FLAGS_backend) == "cuda")
+    std::fprintf(stderr, "on the cuda backend: %s\n", weft::cuda::DescribeGpus().c_str());
   p.set_profiling(absl::GetFlag(FLAGS_profile));
   const std::string trace = absl::GetFlag(FLAGS_trace);
   if (!trace.empty())
