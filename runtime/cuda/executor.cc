@@ -22,6 +22,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
@@ -88,16 +89,24 @@ class KernelModule {
       }
     auto m = std::unique_ptr<KernelModule>(new KernelModule());
     if (!sass && !ptx) return m;  // no fused programs, or compiled for cpu (checked by the caller)
+    // SASS runs only on its own architecture (a mismatch may surface only
+    // at launch, with lazy loading): take it when GPU 0 is that one.
+    cudaDeviceProp prop;
+    WEFT_CUDA_RETURN_IF_ERROR(cudaGetDeviceProperties(&prop, 0));
+    const std::string arch = StrCat("sm_", prop.major, prop.minor);
     cudaError_t e = cudaErrorInvalidValue;
-    if (sass) e = cudaLibraryLoadData(&m->library_, sass->data()->data(), nullptr, nullptr, 0,
-                                      nullptr, nullptr, 0);
+    if (sass && sass->target()->str() == arch)
+      e = cudaLibraryLoadData(&m->library_, sass->data()->data(), nullptr, nullptr, 0, nullptr,
+                              nullptr, 0);
     if (e != cudaSuccess && ptx) {
       cudaGetLastError();
       std::string text(reinterpret_cast<const char *>(ptx->data()->data()), ptx->data()->size());
       WEFT_CUDA_RETURN_IF_ERROR(
           cudaLibraryLoadData(&m->library_, text.c_str(), nullptr, nullptr, 0, nullptr, nullptr, 0));
     } else if (e != cudaSuccess) {
-      return WEFT_CUDA_STATUS(e);
+      return absl::FailedPreconditionError(StrCat(
+          "the artifact's CUDA kernels are for ", sass->target()->str(), " and have no PTX; this GPU is ",
+          arch, ": compile with weftc --target=cuda --cuda-arch=", arch));
     }
     return m;
   }
@@ -124,7 +133,17 @@ class KernelModule {
 struct GpuRank {
   std::unique_ptr<Device> device;
   std::unique_ptr<Gemm> gemm;
-  std::vector<Buffer> params, states, constants, staging;
+  std::vector<Buffer> params, states, constants;
+  // Inputs and outputs by their index in the artifact (views of one share it).
+  std::vector<Buffer> input_staging, output_staging;
+  // Per value id: an artifact input or output's index, or -1.
+  std::vector<int> input_of, output_of;
+  // Outputs whose bytes the step leaves in the arena, a parameter or a
+  // state (a view of one, or an update target also returned): copied back
+  // into these host buffers, which Program::Run reads (rank.ptr).
+  std::vector<std::pair<uint32_t, std::vector<uint8_t>>> device_outputs;
+  bool writes_state = false;  // a step updates parameters or state
+  bool graph_failed = false;  // capture failed once: eager from then on
   std::vector<void *> ptr;             // value id -> device bytes
   std::vector<cudaKernel_t> kernels;   // per instruction: its generated kernel (Fused)
   Buffer scratch;                      // packing for collectives, bf16 operands
@@ -345,7 +364,9 @@ absl::Status GpuRank::Execute(const Rank &host, const fb::Instruction &in, size_
       // written in f32 (the CPU backend's rounding, then a bf16 GEMM).
       if (in.ints()->size() > 7 && I(7) != 0) {
         const int64_t a_n = g.batch * g.m * g.k, b_n = (g.b_batched ? g.batch : 1) * g.k * g.n;
-        uint16_t *a16 = static_cast<uint16_t *>(scratch.ptr), *b16 = a16 + a_n;
+        // cuBLASLt wants its operands aligned (256 bytes is its default).
+        uint16_t *a16 = static_cast<uint16_t *>(scratch.ptr);
+        uint16_t *b16 = a16 + (a_n + 127) / 128 * 128;
         if (absl::Status st = Cast(op(0), DType::kF32, a16, DType::kBF16, a_n, s); !st.ok()) return st;
         if (absl::Status st = Cast(op(1), DType::kF32, b16, DType::kBF16, b_n, s); !st.ok()) return st;
         return gemm->Run(a16, b16, res(0), g, DType::kBF16, DType::kF32, s);
@@ -447,7 +468,7 @@ size_t ScratchBytes(const Rank &host, const fb::Instruction &in, int parts_of_ax
       return 2 * parts_of_axis_max * I(0) * DTypeSize(host.TypeOf(in.operands()->Get(0)));
     case fb::Opcode::Matmul:
       if (in.ints()->size() > 7 && I(7) != 0)
-        return 2 * (I(0) * I(1) * I(3) + (I(6) ? I(0) : 1) * I(3) * I(2));
+        return 2 * (I(0) * I(1) * I(3) + 128 + (I(6) ? I(0) : 1) * I(3) * I(2));
       return 0;
     case fb::Opcode::Attention:
     case fb::Opcode::AttentionGrad:
@@ -465,7 +486,12 @@ class CudaBackend : public DeviceBackend {
                                                                const std::string &communicator);
   absl::Status RunRank(size_t local, Rank &rank, bool profiling) override;
   absl::Status PullState() override;
-  void StateChangedOnHost() override { host_newer_ = true; }
+  // The host's values win: every caller that changes part of them pulls
+  // the devices' first, and InitParameters replaces them all.
+  void StateChangedOnHost() override {
+    host_newer_ = true;
+    device_newer_ = false;
+  }
   void Abort(size_t local, const std::string &why) override {
     for (auto &c : ranks_[local]->comms)
       if (c) c->Abort(why);
@@ -505,6 +531,10 @@ absl::StatusOr<std::unique_ptr<DeviceBackend>> CudaBackend::Create(const DeviceB
         StrCat("the nccl communicator needs a GPU per rank: the program has ", local, " ranks and ",
                "this machine ", *gpus, " GPU(s); use --communicator=cuda-inprocess to run them as "
                "virtual devices on one GPU"));
+  if (mpi && comm_kind == "cuda-inprocess")
+    return absl::InvalidArgumentError(
+        "--communicator=cuda-inprocess runs the ranks as threads of one process; under mpirun "
+        "each process is one rank: use nccl (or run without mpirun)");
   const char *local_rank_env = std::getenv("OMPI_COMM_WORLD_LOCAL_RANK");
   if (!local_rank_env) local_rank_env = std::getenv("SLURM_LOCALID");
   const int local_rank = local_rank_env ? std::atoi(local_rank_env) : 0;
@@ -536,19 +566,32 @@ absl::StatusOr<std::unique_ptr<DeviceBackend>> CudaBackend::Create(const DeviceB
           !s.ok())
         return s;
     }
-    // Every value's device bytes; inputs and outputs get staging buffers.
+    // Every value's device bytes. Inputs and outputs get staging buffers,
+    // one per artifact input or output: a view (reshape) has its source's
+    // storage and index, and must see the same bytes.
     const auto &values = *host.prog->values();
     g->ptr.assign(values.size(), nullptr);
-    g->staging.resize(values.size());
+    g->input_of.assign(values.size(), -1);
+    g->output_of.assign(values.size(), -1);
+    g->input_staging.resize(a.inputs()->size());
+    g->output_staging.resize(a.outputs()->size());
     for (uint32_t id = 0; id < values.size(); ++id) {
       const fb::ValueDesc &v = *values[id];
       const size_t bytes = Elements(v.shape()) * DTypeSize(static_cast<DType>(v.dtype()));
       switch (v.storage()) {
         case fb::Storage::Input:
-        case fb::Storage::Output:
-          if (absl::Status s = g->staging[id].Allocate(bytes); !s.ok()) return s;
-          g->ptr[id] = g->staging[id].ptr;
+        case fb::Storage::Output: {
+          const bool input = v.storage() == fb::Storage::Input;
+          Buffer &b = (input ? g->input_staging : g->output_staging).at(v.index());
+          if (!b.ptr)
+            if (absl::Status s = b.Allocate(bytes); !s.ok()) return s;
+          if (b.bytes < bytes)
+            return absl::InternalError(StrCat("value ", id, " is larger than the ",
+                                              input ? "input" : "output", " it views"));
+          (input ? g->input_of : g->output_of)[id] = static_cast<int>(v.index());
+          g->ptr[id] = b.ptr;
           break;
+        }
         case fb::Storage::Param: g->ptr[id] = g->params[v.index()].ptr; break;
         case fb::Storage::State: g->ptr[id] = g->states[v.index()].ptr; break;
         case fb::Storage::Constant: g->ptr[id] = g->constants[v.index()].ptr; break;
@@ -559,6 +602,14 @@ absl::StatusOr<std::unique_ptr<DeviceBackend>> CudaBackend::Create(const DeviceB
           break;
         }
       }
+    }
+    // Returned values that live in device memory of another kind.
+    for (uint32_t id : *host.prog->outputs()) {
+      const fb::ValueDesc &v = *values[id];
+      if (v.storage() == fb::Storage::Arena || v.storage() == fb::Storage::Param ||
+          v.storage() == fb::Storage::State)
+        g->device_outputs.push_back(
+            {id, std::vector<uint8_t>(Elements(v.shape()) * DTypeSize(static_cast<DType>(v.dtype())))});
     }
     // Kernels of the fused programs; scratch; the error flags.
     size_t scratch = 0;
@@ -586,6 +637,10 @@ absl::StatusOr<std::unique_ptr<DeviceBackend>> CudaBackend::Create(const DeviceB
                              o == fb::Opcode::Send || o == fb::Opcode::Recv) &&
                             mesh_ranks > 1;
       scratch = std::max(scratch, ScratchBytes(host, in, widest));
+      for (uint32_t id : *in.results()) {
+        const fb::Storage st = values[id]->storage();
+        g->writes_state |= st == fb::Storage::Param || st == fb::Storage::State;
+      }
     }
     if (absl::Status s = g->scratch.Allocate(scratch); !s.ok()) return s;
     if (absl::Status s = g->errors.Allocate(instructions.size() * sizeof(int32_t)); !s.ok()) return s;
@@ -687,16 +742,21 @@ absl::Status CudaBackend::RunRank(size_t local, Rank &host, bool profiling) {
   auto bytes_of = [&](uint32_t id) {
     return Elements(values[id]->shape()) * DTypeSize(static_cast<DType>(values[id]->dtype()));
   };
-  for (uint32_t id = 0; id < values.size(); ++id)
-    if (values[id]->storage() == fb::Storage::Input)
-      WEFT_CUDA_RETURN_IF_ERROR(
-          cudaMemcpyAsync(g.ptr[id], host.ptr[id], bytes_of(id), cudaMemcpyHostToDevice, s));
+  // Each input once (its views share the staging buffer), at its full size.
+  std::vector<bool> copied(g.input_staging.size(), false);
+  for (uint32_t id = 0; id < values.size(); ++id) {
+    const int i = g.input_of[id];
+    if (i < 0 || copied[i] || bytes_of(id) != g.input_staging[i].bytes) continue;
+    copied[i] = true;
+    WEFT_CUDA_RETURN_IF_ERROR(
+        cudaMemcpyAsync(g.ptr[id], host.ptr[id], bytes_of(id), cudaMemcpyHostToDevice, s));
+  }
   // One device, not profiled: the second step is captured as a graph and
   // replayed from then on (the first warms cuBLASLt's choices and loads).
   const char *graphs_env = std::getenv("WEFT_CUDA_GRAPHS");
   const bool tracing = host.trace.on();
   const int64_t step_start = tracing ? host.trace.Now() : 0;
-  const bool graphs = !g.has_collectives && !profiling && !tracing &&
+  const bool graphs = !g.has_collectives && !profiling && !tracing && !g.graph_failed &&
                       !(graphs_env && std::string(graphs_env) == "0");
   if (graphs && g.graph) {
     WEFT_CUDA_RETURN_IF_ERROR(cudaGraphLaunch(g.graph, s));
@@ -709,24 +769,45 @@ absl::Status CudaBackend::RunRank(size_t local, Rank &host, bool profiling) {
       if (graph) cudaGraphDestroy(graph);
       return st;
     }
-    WEFT_CUDA_RETURN_IF_ERROR(end);
-    const cudaError_t made = cudaGraphInstantiate(&g.graph, graph, 0);
-    cudaGraphDestroy(graph);
-    WEFT_CUDA_RETURN_IF_ERROR(made);
-    WEFT_CUDA_RETURN_IF_ERROR(cudaGraphLaunch(g.graph, s));
+    cudaError_t made = end;
+    if (made == cudaSuccess) made = cudaGraphInstantiate(&g.graph, graph, 0);
+    if (graph) cudaGraphDestroy(graph);
+    if (made != cudaSuccess) {
+      // Capture failed (something in the step cannot be captured): say so
+      // once and run this rank eagerly from now on.
+      cudaGetLastError();
+      g.graph = nullptr;
+      g.graph_failed = true;
+      std::fprintf(stderr, "weft: rank %d: no CUDA graph (%s); running eagerly\n", host.index,
+                   cudaGetErrorString(made));
+      if (absl::Status eager = g.Steps(host, false); !eager.ok()) return eager;
+    } else {
+      WEFT_CUDA_RETURN_IF_ERROR(cudaGraphLaunch(g.graph, s));
+    }
   } else {
     if (absl::Status st = g.Steps(host, profiling); !st.ok()) return st;
     ++g.eager_steps;
   }
-  for (uint32_t id = 0; id < values.size(); ++id)
-    if (values[id]->storage() == fb::Storage::Output)
-      WEFT_CUDA_RETURN_IF_ERROR(
-          cudaMemcpyAsync(host.ptr[id], g.ptr[id], bytes_of(id), cudaMemcpyDeviceToHost, s));
+  // Each output once, from the value that has its full size (the host
+  // pointer of a view is its source's).
+  std::vector<bool> returned(g.output_staging.size(), false);
+  for (uint32_t id = 0; id < values.size(); ++id) {
+    const int o = g.output_of[id];
+    if (o < 0 || returned[o] || bytes_of(id) != g.output_staging[o].bytes) continue;
+    returned[o] = true;
+    WEFT_CUDA_RETURN_IF_ERROR(
+        cudaMemcpyAsync(host.ptr[id], g.ptr[id], bytes_of(id), cudaMemcpyDeviceToHost, s));
+  }
+  for (auto &[id, bytes] : g.device_outputs) {
+    WEFT_CUDA_RETURN_IF_ERROR(
+        cudaMemcpyAsync(bytes.data(), g.ptr[id], bytes.size(), cudaMemcpyDeviceToHost, s));
+    host.ptr[id] = bytes.data();  // where Program::Run copies it from
+  }
   std::vector<int32_t> errors(g.errors.bytes / sizeof(int32_t));
   WEFT_CUDA_RETURN_IF_ERROR(
       cudaMemcpyAsync(errors.data(), g.errors.ptr, g.errors.bytes, cudaMemcpyDeviceToHost, s));
   if (absl::Status st = g.device->Synchronize(); !st.ok()) return st;
-  device_newer_ = true;
+  if (g.writes_state) device_newer_ = true;
   for (size_t i = 0; i < errors.size(); ++i)
     if (errors[i] != 0) {
       const fb::Instruction &in = *host.prog->instructions()->Get(i);

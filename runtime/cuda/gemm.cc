@@ -4,6 +4,9 @@
 // with B as cuBLASLt's first operand and A as its second, no copies.
 #include "runtime/cuda/gemm.h"
 
+#include <cstdint>
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 #include "runtime/cuda/check.h"
 
@@ -109,6 +112,23 @@ absl::Status Gemm::Run(const void *a, const void *b, void *c, const GemmShape &s
   WEFT_CUDA_RETURN_IF_ERROR(lt_->MatmulPreferenceCreate(&d.pref));
   WEFT_CUDA_RETURN_IF_ERROR(lt_->MatmulPreferenceSetAttribute(
       d.pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace_bytes_, sizeof(workspace_bytes_)));
+  // cuBLASLt assumes 256-byte aligned operands unless told: the arena's
+  // values are 64-byte aligned, scratch and views may be less.
+  auto alignment = [](const void *p) {
+    uint32_t align = 256;
+    while (align > 1 && reinterpret_cast<uintptr_t>(p) % align != 0) align /= 2;
+    return align;
+  };
+  // cuBLASLt's A is our b and its B our a (see the top); C and D are our c.
+  const std::pair<cublasLtMatmulPreferenceAttributes_t, const void *> aligned[] = {
+      {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, b},
+      {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, a},
+      {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, c},
+      {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, c}};
+  for (const auto &[attribute, pointer] : aligned) {
+    const uint32_t bytes = alignment(pointer);
+    WEFT_CUDA_RETURN_IF_ERROR(lt_->MatmulPreferenceSetAttribute(d.pref, attribute, &bytes, sizeof(bytes)));
+  }
   cublasLtMatmulHeuristicResult_t best{};
   int found = 0;
   WEFT_CUDA_RETURN_IF_ERROR(

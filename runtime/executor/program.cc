@@ -158,8 +158,10 @@ absl::StatusOr<std::unique_ptr<Program>> Runtime::LoadFromBytes(std::string byte
   // rank's arena and the parameters and state it holds (all of the ranks,
   // since the processes of an MPI job may share this machine).
   uint64_t need = 0;
+  // (On cuda the arenas are on the GPUs, which check their own memory.)
+  const bool host_arena = options_.backend == "cpu";
   for (int r = 0; r < num_ranks; ++r)
-    need += a.ranks()->Get(r)->arena_bytes() + artifact::HeldBytes(a, r, false) +
+    need += (host_arena ? a.ranks()->Get(r)->arena_bytes() : 0) + artifact::HeldBytes(a, r, false) +
             artifact::HeldBytes(a, r, true);
   const uint64_t have = static_cast<uint64_t>(sysconf(_SC_PHYS_PAGES)) * sysconf(_SC_PAGESIZE);
   if (need > have)

@@ -25,6 +25,7 @@ std::string FloatLiteral(float f) {
   if (s.find_first_of(".eEn") == std::string::npos) s.insert(s.size() - 1, ".0");
   if (s == "inff") return "__int_as_float(0x7f800000)";
   if (s == "-inff") return "__int_as_float(0xff800000)";
+  if (f != f) return "__int_as_float(0x7fc00000)";  // NaN
   return s;
 }
 
@@ -118,12 +119,13 @@ std::string Body(const FusedProgramSpec &spec) {
   for (const auto &l : spec.loads) need_index |= l.strides != contiguous;
 
   std::string s = "extern \"C\" __global__ void __launch_bounds__(256) @NAME@(";
+  // No __restrict__: an in-place update (a parameter's new value written
+  // over it) makes a result alias an operand.
   for (size_t k = 0; k < spec.operand_types.size(); ++k)
-    s += "const " + std::string(PointerType(spec.operand_types[k])) + " *__restrict__ p" +
-         std::to_string(k) + ", ";
-  for (size_t k = 0; k < spec.result_types.size(); ++k)
-    s += std::string(PointerType(spec.result_types[k])) + " *__restrict__ y" + std::to_string(k) +
+    s += "const " + std::string(PointerType(spec.operand_types[k])) + " *p" + std::to_string(k) +
          ", ";
+  for (size_t k = 0; k < spec.result_types.size(); ++k)
+    s += std::string(PointerType(spec.result_types[k])) + " *y" + std::to_string(k) + ", ";
   s += "long long n) {\n";
   s += "  for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < n;\n"
        "       i += (long long)gridDim.x * blockDim.x) {\n";
