@@ -18,6 +18,9 @@ constexpr size_t kWorkspaceBytes = size_t{32} << 20;
 
 // The descriptors of one call, destroyed however it ends.
 struct Descriptors {
+  explicit Descriptors(const CublasLt *l) : lt(l) {}
+  Descriptors(const Descriptors &) = delete;
+  Descriptors &operator=(const Descriptors &) = delete;
   const CublasLt *lt;
   cublasLtMatmulDesc_t op = nullptr;
   cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr;
@@ -45,6 +48,12 @@ absl::Status Layout(const CublasLt &lt, cublasLtMatrixLayout_t *out, cudaDataTyp
 }
 
 }  // namespace
+
+struct Gemm::Plan {
+  explicit Plan(const CublasLt *lt) : d(lt) {}
+  Descriptors d;
+  cublasLtMatmulAlgo_t algo{};
+};
 
 absl::StatusOr<std::unique_ptr<Gemm>> Gemm::Create() {
   absl::StatusOr<const CublasLt *> lt = LoadCublasLt();
@@ -85,33 +94,6 @@ absl::Status Gemm::Run(const void *a, const void *b, void *c, const GemmShape &s
     return absl::InvalidArgumentError(absl::StrCat("a batch of ", batch, " matrices"));
   const cudaDataType_t type = dtype == DType::kF32 ? CUDA_R_32F : CUDA_R_16BF;
   const cudaDataType_t out_type = out_dtype == DType::kF32 ? CUDA_R_32F : CUDA_R_16BF;
-
-  Descriptors d{lt_};
-  WEFT_CUDA_RETURN_IF_ERROR(lt_->MatmulDescCreate(&d.op, CUBLAS_COMPUTE_32F, CUDA_R_32F));
-  // cuBLASLt's first operand is our b, its second our a (see the top).
-  const cublasOperation_t op_first = s.transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N;
-  const cublasOperation_t op_second = s.transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N;
-  WEFT_CUDA_RETURN_IF_ERROR(lt_->MatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_TRANSA,
-                                                        &op_first, sizeof(op_first)));
-  WEFT_CUDA_RETURN_IF_ERROR(lt_->MatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_TRANSB,
-                                                        &op_second, sizeof(op_second)));
-  const int32_t batch32 = static_cast<int32_t>(batch);
-  // Our b: stored [k, n] (column-major [n, k]) or, transposed, [n, k].
-  if (absl::Status st = s.transpose_b
-                            ? Layout(*lt_, &d.a, type, s.k, s.n, s.k, batch32, s.b_batched ? s.k * s.n : 0)
-                            : Layout(*lt_, &d.a, type, s.n, s.k, s.n, batch32, s.b_batched ? s.k * s.n : 0);
-      !st.ok())
-    return st;
-  // Our a: stored [m, k] (column-major [k, m]) or, transposed, [k, m].
-  if (absl::Status st = s.transpose_a ? Layout(*lt_, &d.b, type, m, s.k, m, batch32, m * s.k)
-                                      : Layout(*lt_, &d.b, type, s.k, m, s.k, batch32, m * s.k);
-      !st.ok())
-    return st;
-  if (absl::Status st = Layout(*lt_, &d.c, out_type, s.n, m, s.n, batch32, m * s.n); !st.ok()) return st;
-
-  WEFT_CUDA_RETURN_IF_ERROR(lt_->MatmulPreferenceCreate(&d.pref));
-  WEFT_CUDA_RETURN_IF_ERROR(lt_->MatmulPreferenceSetAttribute(
-      d.pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace_bytes_, sizeof(workspace_bytes_)));
   // cuBLASLt assumes 256-byte aligned operands unless told: the arena's
   // values are 64-byte aligned, scratch and views may be less.
   auto alignment = [](const void *p) {
@@ -119,27 +101,66 @@ absl::Status Gemm::Run(const void *a, const void *b, void *c, const GemmShape &s
     while (align > 1 && reinterpret_cast<uintptr_t>(p) % align != 0) align /= 2;
     return align;
   };
-  // cuBLASLt's A is our b and its B our a (see the top); C and D are our c.
-  const std::pair<cublasLtMatmulPreferenceAttributes_t, const void *> aligned[] = {
-      {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, b},
-      {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, a},
-      {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, c},
-      {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, c}};
-  for (const auto &[attribute, pointer] : aligned) {
-    const uint32_t bytes = alignment(pointer);
-    WEFT_CUDA_RETURN_IF_ERROR(lt_->MatmulPreferenceSetAttribute(d.pref, attribute, &bytes, sizeof(bytes)));
+  const uint32_t align_a = alignment(a), align_b = alignment(b), align_c = alignment(c);
+  const std::string key = absl::StrCat(s.batch, ",", s.m, ",", s.n, ",", s.k, ",", s.transpose_a,
+                                       s.transpose_b, s.b_batched, ",", static_cast<int>(dtype), ",",
+                                       static_cast<int>(out_dtype), ",", align_a, ",", align_b, ",",
+                                       align_c);
+  std::unique_ptr<Plan> &plan = plans_[key];
+  if (!plan) {
+    auto made = std::make_unique<Plan>(lt_);
+    Descriptors &d = made->d;
+    WEFT_CUDA_RETURN_IF_ERROR(lt_->MatmulDescCreate(&d.op, CUBLAS_COMPUTE_32F, CUDA_R_32F));
+    // cuBLASLt's first operand is our b, its second our a (see the top).
+    const cublasOperation_t op_first = s.transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N;
+    const cublasOperation_t op_second = s.transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N;
+    WEFT_CUDA_RETURN_IF_ERROR(lt_->MatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_TRANSA,
+                                                          &op_first, sizeof(op_first)));
+    WEFT_CUDA_RETURN_IF_ERROR(lt_->MatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_TRANSB,
+                                                          &op_second, sizeof(op_second)));
+    const int32_t batch32 = static_cast<int32_t>(batch);
+    // Our b: stored [k, n] (column-major [n, k]) or, transposed, [n, k].
+    if (absl::Status st = s.transpose_b
+                              ? Layout(*lt_, &d.a, type, s.k, s.n, s.k, batch32, s.b_batched ? s.k * s.n : 0)
+                              : Layout(*lt_, &d.a, type, s.n, s.k, s.n, batch32, s.b_batched ? s.k * s.n : 0);
+        !st.ok())
+      return st;
+    // Our a: stored [m, k] (column-major [k, m]) or, transposed, [k, m].
+    if (absl::Status st = s.transpose_a ? Layout(*lt_, &d.b, type, m, s.k, m, batch32, m * s.k)
+                                        : Layout(*lt_, &d.b, type, s.k, m, s.k, batch32, m * s.k);
+        !st.ok())
+      return st;
+    if (absl::Status st = Layout(*lt_, &d.c, out_type, s.n, m, s.n, batch32, m * s.n); !st.ok())
+      return st;
+    WEFT_CUDA_RETURN_IF_ERROR(lt_->MatmulPreferenceCreate(&d.pref));
+    WEFT_CUDA_RETURN_IF_ERROR(lt_->MatmulPreferenceSetAttribute(
+        d.pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace_bytes_, sizeof(workspace_bytes_)));
+    // cuBLASLt's A is our b and its B our a (see the top); C and D are our c.
+    const std::pair<cublasLtMatmulPreferenceAttributes_t, uint32_t> aligned[] = {
+        {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, align_b},
+        {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, align_a},
+        {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, align_c},
+        {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, align_c}};
+    for (const auto &[attribute, bytes] : aligned)
+      WEFT_CUDA_RETURN_IF_ERROR(
+          lt_->MatmulPreferenceSetAttribute(d.pref, attribute, &bytes, sizeof(bytes)));
+    cublasLtMatmulHeuristicResult_t best{};
+    int found = 0;
+    WEFT_CUDA_RETURN_IF_ERROR(
+        lt_->MatmulAlgoGetHeuristic(handle_, d.op, d.a, d.b, d.c, d.c, d.pref, 1, &best, &found));
+    if (found == 0) {
+      plans_.erase(key);
+      return absl::UnimplementedError(absl::StrCat(
+          "cuBLASLt has no algorithm for a ", DTypeName(dtype), " matmul of batch ", batch, ", m ",
+          m, ", n ", s.n, ", k ", s.k));
+    }
+    made->algo = best.algo;
+    plan = std::move(made);
   }
-  cublasLtMatmulHeuristicResult_t best{};
-  int found = 0;
-  WEFT_CUDA_RETURN_IF_ERROR(
-      lt_->MatmulAlgoGetHeuristic(handle_, d.op, d.a, d.b, d.c, d.c, d.pref, 1, &best, &found));
-  if (found == 0)
-    return absl::UnimplementedError(absl::StrCat(
-        "cuBLASLt has no algorithm for a ", DTypeName(dtype), " matmul of batch ", batch, ", m ", m,
-        ", n ", s.n, ", k ", s.k));
+  const Descriptors &d = plan->d;
   const float alpha = 1.0f, beta = 0.0f;
   WEFT_CUDA_RETURN_IF_ERROR(lt_->Matmul(handle_, d.op, &alpha, b, d.a, a, d.b, &beta, c, d.c, c,
-                                        d.c, &best.algo, workspace_, workspace_bytes_, stream));
+                                        d.c, &plan->algo, workspace_, workspace_bytes_, stream));
   return absl::OkStatus();
 }
 

@@ -11,7 +11,9 @@
 #include <cuda_runtime_api.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "runtime/cuda/cublaslt.h"
@@ -48,6 +50,11 @@ class Gemm {
 
  private:
   Gemm() = default;
+  // Descriptors and the heuristic's algorithm for one shape, types and
+  // operand alignment: built on the first GEMM of its kind, reused after
+  // (a training step repeats the same few dozen shapes every step).
+  struct Plan;
+  std::map<std::string, std::unique_ptr<Plan>> plans_;
   const CublasLt *lt_ = nullptr;
   cublasLtHandle_t handle_ = nullptr;
   void *workspace_ = nullptr;
