@@ -35,6 +35,7 @@
 #include "runtime/artifact/holdings.h"
 #include "runtime/collectives/cuda_inprocess.h"
 #include "runtime/collectives/nccl.h"
+#include "runtime/cuda/attention_gemm.h"
 #include "runtime/cuda/backend.h"
 #include "runtime/cuda/check.h"
 #include "runtime/cuda/device.h"
@@ -314,6 +315,28 @@ int64_t AttentionOperandElements(const fb::Instruction &in) {
   return b * h * (sq * dh + sk * dh + sk * dv + (in.op() == fb::Opcode::AttentionGrad ? sq * dv : 0));
 }
 
+// Attention runs as GEMMs (attention_gemm.h) when its scores fit in a few
+// GiB of scratch, else as the one-thread-per-query kernel;
+// WEFT_CUDA_ATTENTION=gemm or kernel forces one.
+bool AttentionByGemms(const AttentionShape &shape, bool grad) {
+  const char *env = std::getenv("WEFT_CUDA_ATTENTION");
+  if (env && std::string(env) == "kernel") return false;
+  if (env && std::string(env) == "gemm") return true;
+  return (grad ? 3 : 1) * ScoresBytes(shape) <= (int64_t{4} << 30);
+}
+
+AttentionShape ShapeOfAttention(const fb::Instruction &in) {
+  auto I = [&](unsigned k) { return in.ints()->Get(k); };
+  return {I(0), I(1), I(2), I(3), I(4), I(5), I(6) != 0, in.floats()->Get(0)};
+}
+
+// Bytes of --precision=bf16's rounded attention operands (f32 copies and a
+// bf16 staging area), rounded up to keep what follows aligned.
+int64_t AttentionRoundedBytes(const fb::Instruction &in) {
+  const bool bf16 = in.ints()->size() > 7 && in.ints()->Get(7) != 0;
+  return bf16 ? (6 * AttentionOperandElements(in) + 255) / 256 * 256 : 0;
+}
+
 absl::Status GpuRank::Execute(const Rank &host, const fb::Instruction &in, size_t index) {
   auto op = [&](unsigned k) { return ptr[in.operands()->Get(k)]; };
   auto f_op = [&](unsigned k) { return static_cast<const float *>(op(k)); };
@@ -412,6 +435,14 @@ absl::Status GpuRank::Execute(const Rank &host, const fb::Instruction &in, size_
           next += n;
         }
       }
+      AttentionShape shape{b, h, sq, sk, dh, dv, I(6) != 0, F(0)};
+      if (AttentionByGemms(shape, grad)) {
+        // The scores go after the rounded operands (ScratchBytes).
+        char *scores = static_cast<char *>(scratch.ptr) + AttentionRoundedBytes(in);
+        if (!grad) return AttentionByGemm(*gemm, q, k, v, f_res(0), shape, scores, s);
+        return AttentionGradByGemm(*gemm, q, k, v, dout, f_res(0), f_res(1), f_res(2), shape,
+                                   scores, s);
+      }
       if (!grad)
         return Attention(q, k, v, f_res(0), b, h, sq, sk, dh, dv, I(6) != 0, F(0), s);
       return AttentionGrad(q, k, v, dout, f_res(0), f_res(1), f_res(2), b, h, sq, sk, dh, dv,
@@ -471,11 +502,13 @@ size_t ScratchBytes(const Rank &host, const fb::Instruction &in, int parts_of_ax
         return 2 * (I(0) * I(1) * I(3) + 128 + (I(6) ? I(0) : 1) * I(3) * I(2));
       return 0;
     case fb::Opcode::Attention:
-    case fb::Opcode::AttentionGrad:
-      // f32 copies of the rounded operands, and one bf16 staging area.
-      if (in.ints()->size() > 7 && I(7) != 0)
-        return 6 * AttentionOperandElements(in);
-      return 0;
+    case fb::Opcode::AttentionGrad: {
+      // The rounded operands (bf16), then the scores (GEMM attention).
+      const bool grad = in.op() == fb::Opcode::AttentionGrad;
+      const AttentionShape shape = ShapeOfAttention(in);
+      return AttentionRoundedBytes(in) +
+             (AttentionByGemms(shape, grad) ? (grad ? 3 : 1) * ScoresBytes(shape) : 0);
+    }
     default: return 0;
   }
 }

@@ -158,7 +158,7 @@ absl::Status Gemm::Run(const void *a, const void *b, void *c, const GemmShape &s
     plan = std::move(made);
   }
   const Descriptors &d = plan->d;
-  const float alpha = 1.0f, beta = 0.0f;
+  const float alpha = s.alpha, beta = 0.0f;
   WEFT_CUDA_RETURN_IF_ERROR(lt_->Matmul(handle_, d.op, &alpha, b, d.a, a, d.b, &beta, c, d.c, c,
                                         d.c, &plan->algo, workspace_, workspace_bytes_, stream));
   return absl::OkStatus();

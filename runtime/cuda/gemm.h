@@ -25,6 +25,7 @@ struct GemmShape {
   int64_t batch = 1, m = 0, n = 0, k = 0;
   bool transpose_a = false, transpose_b = false;
   bool b_batched = false;  // false: one b shared by every batch entry
+  float alpha = 1.0f;      // c = alpha * (a x b)
 };
 
 /// A cuBLASLt handle and its workspace on one GPU; one per device, used by

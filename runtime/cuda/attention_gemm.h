@@ -1,0 +1,51 @@
+// Attention as cuBLASLt GEMMs and a masked row softmax, the way the CPU
+// backend computes it (cpu::Attention: scores = scale q k^T, the causal
+// softmax, then times v) and PyTorch's "math" SDPA does: the scores of every
+// (batch, head) are materialised in scratch, so it needs
+// ScoresBytes() (forward) or 3 x ScoresBytes() (backward) of device memory,
+// and in exchange runs at GEMM speed, where the one-thread-per-query kernel
+// of kernels.h is a correctness reference. A fused flash-attention kernel
+// (no scores in memory) is the next step.
+//
+// Shapes as kernels.h's Attention: q [b, h, sq, dh], k [b, h, sk, dh],
+// v [b, h, sk, dv]; causal: query i sees keys 0..i.
+#ifndef WEFT_RUNTIME_CUDA_ATTENTION_GEMM_H
+#define WEFT_RUNTIME_CUDA_ATTENTION_GEMM_H
+
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+
+#include "absl/status/status.h"
+#include "runtime/cuda/gemm.h"
+
+namespace weft::cuda {
+
+struct AttentionShape {
+  int64_t b = 1, h = 1, sq = 0, sk = 0, dh = 0, dv = 0;
+  bool causal = false;
+  float scale = 1.0f;
+};
+
+/// Bytes of one f32 scores matrix for every (batch, head): b h sq sk 4.
+inline int64_t ScoresBytes(const AttentionShape &s) { return s.b * s.h * s.sq * s.sk * 4; }
+
+/// out = softmax(scale q k^T, causal) v. `scratch`: ScoresBytes(s) bytes.
+absl::Status AttentionByGemm(Gemm &gemm, const float *q, const float *k, const float *v, float *out,
+                             const AttentionShape &s, void *scratch, cudaStream_t stream);
+
+/// The gradients of AttentionByGemm's out (recomputing the scores):
+/// dq, dk, dv from dout. `scratch`: 3 x ScoresBytes(s) bytes.
+absl::Status AttentionGradByGemm(Gemm &gemm, const float *q, const float *k, const float *v,
+                                 const float *dout, float *dq, float *dk, float *dv,
+                                 const AttentionShape &s, void *scratch, cudaStream_t stream);
+
+/// In place over `rows` rows of `sk` scores: row r is query r % sq; under
+/// `causal` it keeps keys 0..query (the rest become 0) and takes the
+/// softmax of those.
+absl::Status MaskedSoftmaxRows(float *x, int64_t rows, int64_t sq, int64_t sk, bool causal,
+                               cudaStream_t stream);
+
+}  // namespace weft::cuda
+
+#endif
