@@ -26,6 +26,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -525,6 +526,7 @@ class CudaBackend : public DeviceBackend {
     host_newer_ = true;
     device_newer_ = false;
   }
+  int64_t MeasuredPeakBytes() const override;
   void Abort(size_t local, const std::string &why) override {
     for (auto &c : ranks_[local]->comms)
       if (c) c->Abort(why);
@@ -533,6 +535,11 @@ class CudaBackend : public DeviceBackend {
  private:
   absl::Status Push();
   DeviceBackendContext ctx_;
+  // Per GPU used: the bytes this program allocated up front (arenas,
+  // parameters, buffers, workspaces, communicators), measured with
+  // cudaMemGetInfo around the setup; the stream-ordered pool's high-water
+  // mark adds the transient scratch of the steps.
+  std::map<int, int64_t> static_bytes_;
   std::unique_ptr<KernelModule> module_;
   std::vector<std::unique_ptr<GpuRank>> ranks_;
   // Written by the rank threads of a step and read by the host after it.
@@ -569,12 +576,26 @@ absl::StatusOr<std::unique_ptr<DeviceBackend>> CudaBackend::Create(const DeviceB
         "--communicator=cuda-inprocess runs the ranks as threads of one process; under mpirun "
         "each process is one rank: use nccl (or run without mpirun)");
   const char *local_rank_env = std::getenv("OMPI_COMM_WORLD_LOCAL_RANK");
+  // What each GPU had in use before this program (its context included).
+  std::map<int, int64_t> before;
+  auto in_use = [](int gpu) -> absl::StatusOr<int64_t> {
+    WEFT_CUDA_RETURN_IF_ERROR(cudaSetDevice(gpu));
+    WEFT_CUDA_RETURN_IF_ERROR(cudaFree(nullptr));  // creates the context first
+    size_t free = 0, total = 0;
+    WEFT_CUDA_RETURN_IF_ERROR(cudaMemGetInfo(&free, &total));
+    return static_cast<int64_t>(total - free);
+  };
   if (!local_rank_env) local_rank_env = std::getenv("SLURM_LOCALID");
   const int local_rank = local_rank_env ? std::atoi(local_rank_env) : 0;
 
   for (size_t l = 0; l < local; ++l) {
     const Rank &host = ranks[l];
     const int gpu = mpi ? local_rank % *gpus : (comm_kind == "nccl" ? static_cast<int>(l) : 0);
+    if (!before.count(gpu)) {
+      auto used = in_use(gpu);
+      if (!used.ok()) return used.status();
+      before[gpu] = *used;
+    }
     auto g = std::make_unique<GpuRank>();
     auto device = Device::Create(gpu, std::max<int64_t>(host.prog->arena_bytes(), 64));
     if (!device.ok()) return device.status();
@@ -717,7 +738,27 @@ absl::StatusOr<std::unique_ptr<DeviceBackend>> CudaBackend::Create(const DeviceB
         backend->ranks_[members[i]]->comms[k] = std::move(group[i]);
     }
   }
+  for (const auto &[gpu, used_before] : before) {
+    auto used = in_use(gpu);
+    if (!used.ok()) return used.status();
+    backend->static_bytes_[gpu] = *used - used_before;
+  }
   return std::unique_ptr<DeviceBackend>(std::move(backend));
+}
+
+int64_t CudaBackend::MeasuredPeakBytes() const {
+  int64_t peak = 0;
+  for (const auto &[gpu, bytes] : static_bytes_) {
+    cudaMemPool_t pool = nullptr;
+    cuuint64_t high = 0;
+    if (cudaDeviceGetDefaultMemPool(&pool, gpu) != cudaSuccess ||
+        cudaMemPoolGetAttribute(pool, cudaMemPoolAttrReservedMemHigh, &high) != cudaSuccess) {
+      cudaGetLastError();
+      high = 0;
+    }
+    peak = std::max(peak, bytes + static_cast<int64_t>(high));
+  }
+  return peak;
 }
 
 // The host's parameters and state to the devices.

@@ -9,6 +9,7 @@
 #define WEFT_RUNTIME_EXECUTOR_DEVICE_BACKEND_H
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,9 @@ class DeviceBackend {
   /// After the host wrote parameters or state: copied to the devices before
   /// the next step.
   virtual void StateChangedOnHost() = 0;
+  /// Device memory the program has used at most on its busiest device,
+  /// measured (not the compiler's plan): 0 where unknown.
+  virtual int64_t MeasuredPeakBytes() const { return 0; }
   /// Local rank `local` failed: its groups' other ranks stop waiting for it.
   virtual void Abort(size_t local, const std::string &why) = 0;
 };

@@ -377,6 +377,10 @@ int64_t Program::parameter_bytes() const {
   for (int r = 0; r < impl_->num_ranks; ++r) n = std::max(n, artifact::HeldBytes(impl_->root(), r, false));
   return n;
 }
+int64_t Program::device_peak_bytes() const {
+  return impl_->device ? impl_->device->MeasuredPeakBytes() : 0;
+}
+
 int64_t Program::peak_bytes() const {
   const fb::Artifact &a = impl_->root();
   int64_t n = 0;

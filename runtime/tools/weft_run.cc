@@ -306,6 +306,10 @@ int main(int argc, char **argv) {
   std::printf("step time: %.3f ms (best of %d), %.0f %s; peak memory %.2f MB%s (arena %.2f MB)\n",
               best * 1e3, steps, per_step / best, unit, p.peak_bytes() / 1e6,
               p.num_ranks() > 1 ? " per device" : "", p.arena_bytes() / 1e6);
+  if (p.device_peak_bytes() > 0)
+    std::printf("device memory: %.2f MB at most on the busiest GPU (measured; the plan above "
+                "leaves out workspaces and scratch)\n",
+                p.device_peak_bytes() / 1e6);
   if (p.is_training() && steps > 1)
     std::printf("loss: %.6g at step %lld -> %.6g at step %lld\n", losses.front(),
                 static_cast<long long>(first), losses.back(), static_cast<long long>(first + steps - 1));
@@ -367,6 +371,7 @@ int main(int argc, char **argv) {
         {"peak_bytes", p.peak_bytes()},
         {"arena_bytes", p.arena_bytes()},
         {"parameter_bytes", p.parameter_bytes()},
+        {"device_peak_bytes", p.device_peak_bytes()},
         {"ranks", p.num_ranks()},
     };
     if (!p.loss_output().empty()) {

@@ -13,9 +13,10 @@ Where the tools come from:
     and `tests/gpu/run.sh exec` runs the bundled weft-run with its libraries.
 --smoke: the tiny size on the CPU backend (checks that the peer works).
 
-Peak memory is the compiler's plan for the device (arena, parameters,
-optimizer state, inputs and outputs), without cuBLASLt's workspace and the
-CUDA context: the other peers' allocator peaks also leave the context out.
+Peak memory on the GPU is weft-run's measured device peak (its allocations,
+the stream-ordered scratch's high-water mark, cuBLASLt's workspace; not the
+CUDA context, which the other peers' allocator peaks also leave out); on the
+CPU (--smoke) the compiler's plan.
 
 Usage: weft_peer.py [--smoke] [--out results.jsonl] [--warmup 5] [--steps 20] [--bin build/bin]
 """
@@ -98,6 +99,7 @@ if not a.smoke:
 timing.emit(a.out, {
     "peer": "weft", "device": device, "version": "weft " + backend, "config": c,
     "step_s": step_s, "step_times_s": times, "tokens_per_s": workload.tokens_per_step(c) / step_s,
-    "flops_per_step": workload.train_flops(c), "peak_bytes": r["peak_bytes"],
-    "peak_is_plan": True, "loss_first": r["losses"][0], "loss_last": r["losses"][-1],
+    "flops_per_step": workload.train_flops(c),
+    "peak_bytes": r.get("device_peak_bytes") or r["peak_bytes"],
+    "peak_is_plan": not r.get("device_peak_bytes"), "loss_first": r["losses"][0], "loss_last": r["losses"][-1],
 })

@@ -160,6 +160,10 @@ class Program {
   int64_t arena_bytes() const;
   int64_t parameter_bytes() const;
   int64_t peak_bytes() const;
+  /// On the cuda backend, after a step: the device memory the program used
+  /// at most on its busiest GPU, measured (allocations up front, plus the
+  /// high-water mark of the steps' stream-ordered scratch); 0 on cpu.
+  int64_t device_peak_bytes() const;
 
  private:
   friend class Runtime;
