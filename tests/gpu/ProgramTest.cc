@@ -3,11 +3,13 @@
 // losses and the updated parameters compared. Then the parallel plans on
 // virtual devices that share the one GPU (cuda-inprocess) against one
 // device: dp=2 x tp=2 and pp=2 must give the same losses as 1 device.
+// AdamW with eps 1e-6 and lr 3e-3, as tests/e2e/test_data_parallel.py has it.
 // Artifacts: WEFT_GPU_PROGRAM_DIR (tests/gpu/CMakeLists.txt compiles them;
 // tests/gpu/run.sh carries them). Skips without a GPU.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <map>
@@ -78,22 +80,35 @@ Trained Train(const std::string &artifact, const std::string &backend,
   return out;
 }
 
-void ExpectClose(const Trained &got, const Trained &want, double rtol, double atol) {
+// Losses to `loss_rtol`; each parameter's worst element to `param_tol` of
+// the tensor's largest value (summation orders differ between the
+// backends and meshes: see tests/e2e/test_data_parallel.py, whose bounds
+// these are). The attention key bias has a zero gradient in exact
+// arithmetic (softmax ignores a constant added to every score), so AdamW
+// turns its rounding noise into steps: it must stay near zero instead.
+void ExpectClose(const Trained &got, const Trained &want, double loss_rtol, double param_tol) {
   ASSERT_EQ(got.losses.size(), want.losses.size());
   for (size_t s = 0; s < want.losses.size(); ++s)
-    EXPECT_NEAR(got.losses[s], want.losses[s], atol + rtol * std::fabs(want.losses[s]))
+    EXPECT_NEAR(got.losses[s], want.losses[s], loss_rtol * std::fabs(want.losses[s]))
         << "loss at step " << s;
   for (const auto &[name, w] : want.params) {
     auto it = got.params.find(name);
     ASSERT_NE(it, got.params.end()) << name;
     const float *a = it->second.data_as<float>(), *b = w.data_as<float>();
-    double worst = 0;
+    double scale = 0, worst = 0, largest = 0;
     int64_t where = 0;
     for (int64_t i = 0; i < w.num_elements(); ++i) {
-      const double err = std::fabs(a[i] - b[i]) - rtol * std::fabs(b[i]);
+      scale = std::max(scale, std::fabs(double(b[i])));
+      largest = std::max(largest, std::fabs(double(a[i])));
+      const double err = std::fabs(double(a[i]) - b[i]);
       if (err > worst) worst = err, where = i;
     }
-    EXPECT_LE(worst, atol) << name << " element " << where << ": " << a[where] << " vs " << b[where];
+    if (name.find("k_proj.bias") != std::string::npos) {
+      EXPECT_LT(largest, 1e-4) << name << " should stay near zero";
+      continue;
+    }
+    EXPECT_LE(worst, param_tol * std::max(scale, 1e-30))
+        << name << " element " << where << ": " << a[where] << " vs " << b[where];
   }
 }
 
@@ -104,7 +119,7 @@ TEST(CudaProgram, GptTinyTrainsAsOnTheCpu) {
   ASSERT_EQ(cpu.losses.size(), 5u);
   // Five AdamW steps in f32: summation orders differ (cuBLASLt, the
   // kernels' reductions), nothing else.
-  ExpectClose(gpu, cpu, 1e-4, 1e-5);
+  ExpectClose(gpu, cpu, 1e-5, 2e-4);
   EXPECT_LT(gpu.losses.back(), gpu.losses.front()) << "training lowers the loss";
 }
 
@@ -122,14 +137,14 @@ TEST(CudaProgram, DataAndTensorParallelOnVirtualDevicesMatchOneDevice) {
   WEFT_REQUIRE_GPUS(1);
   const Trained one = Train("gpt_tiny.weft", "cuda", "auto", 3);
   const Trained four = Train("gpt_tiny_dp2_tp2.weft", "cuda", "cuda-inprocess", 3);
-  ExpectClose(four, one, 1e-4, 1e-5);
+  ExpectClose(four, one, 1e-5, 2e-4);
 }
 
 TEST(CudaProgram, PipelineOnVirtualDevicesMatchesOneDevice) {
   WEFT_REQUIRE_GPUS(1);
   const Trained one = Train("gpt_tiny.weft", "cuda", "auto", 3);
   const Trained two = Train("gpt_tiny_pp2.weft", "cuda", "cuda-inprocess", 3);
-  ExpectClose(two, one, 1e-4, 1e-5);
+  ExpectClose(two, one, 1e-5, 2e-4);
 }
 
 TEST(CudaProgram, CpuArtifactIsRefusedWithTheFix) {

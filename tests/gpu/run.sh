@@ -37,10 +37,10 @@ pack() {
   # ProgramTest's artifacts (the same as tests/gpu/CMakeLists.txt compiles).
   mkdir -p .gpu/programs
   local gpt=examples/gpt_tiny.mlir
-  "$weftc" $gpt --train=adamw --target=cuda -o .gpu/programs/gpt_tiny.weft
-  "$weftc" $gpt --train=adamw --target=cuda --mesh=dp=2,tp=2 -o .gpu/programs/gpt_tiny_dp2_tp2.weft
-  "$weftc" $gpt --train=adamw --target=cuda --mesh=pp=2 --microbatches=2 -o .gpu/programs/gpt_tiny_pp2.weft
-  "$weftc" $gpt --train=adamw -o .gpu/programs/gpt_tiny_cpu.weft
+  "$weftc" $gpt --train=adamw --lr=3e-3 --eps=1e-6 --target=cuda -o .gpu/programs/gpt_tiny.weft
+  "$weftc" $gpt --train=adamw --lr=3e-3 --eps=1e-6 --target=cuda --mesh=dp=2,tp=2 -o .gpu/programs/gpt_tiny_dp2_tp2.weft
+  "$weftc" $gpt --train=adamw --lr=3e-3 --eps=1e-6 --target=cuda --mesh=pp=2 --microbatches=2 -o .gpu/programs/gpt_tiny_pp2.weft
+  "$weftc" $gpt --train=adamw --lr=3e-3 --eps=1e-6 -o .gpu/programs/gpt_tiny_cpu.weft
   # bench/gpu/gpt2_train's Weft peer: GPT-2 124M, AdamW as workload.py has it, bf16.
   "$weftc" --generate=gpt --layers=12 --hidden=768 --heads=12 --vocab=50257 --seq=1024 --batch=8 \
     -o .gpu/gpt2.mlir
