@@ -316,6 +316,14 @@ int64_t AttentionOperandElements(const fb::Instruction &in) {
   return b * h * (sq * dh + sk * dh + sk * dv + (in.op() == fb::Opcode::AttentionGrad ? sq * dv : 0));
 }
 
+// --precision=bf16's matmuls: by default both operands are rounded into
+// bf16 copies (exactly the CPU backend's numbers, then a bf16 GEMM);
+// WEFT_CUDA_BF16_GEMM=fast lets cuBLAS down-convert inside the GEMM instead.
+bool FastBf16Gemm() {
+  const char *env = std::getenv("WEFT_CUDA_BF16_GEMM");
+  return env && std::string(env) == "fast";
+}
+
 // Attention runs as GEMMs (attention_gemm.h) when its scores fit in a few
 // GiB of scratch, else as the one-thread-per-query kernel;
 // WEFT_CUDA_ATTENTION=gemm or kernel forces one.
@@ -386,6 +394,10 @@ absl::Status GpuRank::Execute(const Rank &host, const fb::Instruction &in, size_
       g.transpose_a = I(4) != 0, g.transpose_b = I(5) != 0, g.b_batched = I(6) != 0;
       // --precision=bf16: both inputs rounded to bf16, accumulated and
       // written in f32 (the CPU backend's rounding, then a bf16 GEMM).
+      if (in.ints()->size() > 7 && I(7) != 0 && FastBf16Gemm()) {
+        g.fast_bf16 = true;
+        return gemm->Run(op(0), op(1), res(0), g, DType::kF32, s);
+      }
       if (in.ints()->size() > 7 && I(7) != 0) {
         const int64_t a_n = g.batch * g.m * g.k, b_n = (g.b_batched ? g.batch : 1) * g.k * g.n;
         // cuBLASLt wants its operands aligned (256 bytes is its default).

@@ -103,14 +103,17 @@ absl::Status Gemm::Run(const void *a, const void *b, void *c, const GemmShape &s
   };
   const uint32_t align_a = alignment(a), align_b = alignment(b), align_c = alignment(c);
   const std::string key = absl::StrCat(s.batch, ",", s.m, ",", s.n, ",", s.k, ",", s.transpose_a,
-                                       s.transpose_b, s.b_batched, ",", static_cast<int>(dtype), ",",
+                                       s.transpose_b, s.b_batched, s.fast_bf16, ",",
+                                       static_cast<int>(dtype), ",",
                                        static_cast<int>(out_dtype), ",", align_a, ",", align_b, ",",
                                        align_c);
   std::unique_ptr<Plan> &plan = plans_[key];
   if (!plan) {
     auto made = std::make_unique<Plan>(lt_);
     Descriptors &d = made->d;
-    WEFT_CUDA_RETURN_IF_ERROR(lt_->MatmulDescCreate(&d.op, CUBLAS_COMPUTE_32F, CUDA_R_32F));
+    const cublasComputeType_t compute =
+        s.fast_bf16 && dtype == DType::kF32 ? CUBLAS_COMPUTE_32F_FAST_16BF : CUBLAS_COMPUTE_32F;
+    WEFT_CUDA_RETURN_IF_ERROR(lt_->MatmulDescCreate(&d.op, compute, CUDA_R_32F));
     // cuBLASLt's first operand is our b, its second our a (see the top).
     const cublasOperation_t op_first = s.transpose_b ? CUBLAS_OP_T : CUBLAS_OP_N;
     const cublasOperation_t op_second = s.transpose_a ? CUBLAS_OP_T : CUBLAS_OP_N;

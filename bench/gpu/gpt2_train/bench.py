@@ -27,6 +27,7 @@ PEERS = {
     "pytorch_compile": ["torch_peer.py", "--mode", "compile"],
     "jax_jit": ["jax_peer.py"],
     "weft": ["weft_peer.py"],
+    "weft_fast_bf16_gemm": ["weft_peer.py", "--fast-bf16-gemm"],
 }
 
 ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -72,7 +73,7 @@ lines = [
     "|---|---|---|---|---|---|---|",
 ]
 compiled = records.get("pytorch_compile", {}).get("tokens_per_s")
-for peer in ("pytorch_eager", "pytorch_compile", "jax_jit", "weft"):
+for peer in ("pytorch_eager", "pytorch_compile", "jax_jit", "weft", "weft_fast_bf16_gemm"):
     r = records.get(peer)
     if not r:
         lines.append(f"| {peer} | failed or not run | | | | | |")

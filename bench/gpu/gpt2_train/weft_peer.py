@@ -35,8 +35,15 @@ import timing  # noqa: E402
 import workload  # noqa: E402
 import safetensors_np  # noqa: E402
 
-a = timing.peer_args(__doc__, extra=lambda ap: ap.add_argument(
-    "--bin", default=os.path.join(repo, "build", "bin"), help="where weftc and weft-run are (here)"))
+def extra_args(ap):
+    ap.add_argument("--bin", default=os.path.join(repo, "build", "bin"),
+                    help="where weftc and weft-run are (here)")
+    ap.add_argument("--fast-bf16-gemm", action="store_true",
+                    help="WEFT_CUDA_BF16_GEMM=fast: cuBLAS down-converts f32 operands inside the "
+                         "GEMM instead of Weft rounding them into bf16 copies first")
+
+
+a = timing.peer_args(__doc__, extra=extra_args)
 c = workload.SMOKE if a.smoke else workload.FULL
 
 
@@ -87,7 +94,8 @@ backend = "cpu" if a.smoke else "cuda"
 cmd = weft_run + [artifact, f"--backend={backend}", f"--weights={weights}", f"--inputs={inputs}",
                   f"--steps={a.warmup + a.steps}", f"--report={report}"]
 print(" ".join(cmd), flush=True)
-subprocess.run(cmd, check=True)
+env = dict(os.environ, WEFT_CUDA_BF16_GEMM="fast") if a.fast_bf16_gemm else None
+subprocess.run(cmd, check=True, env=env)
 r = json.load(open(report))
 times = r["step_s"][a.warmup:]
 step_s = statistics.median(times)
@@ -97,7 +105,7 @@ if not a.smoke:
                        capture_output=True, text=True)
     device = q.stdout.strip().splitlines()[0] if q.returncode == 0 and q.stdout.strip() else "?"
 timing.emit(a.out, {
-    "peer": "weft", "device": device, "version": "weft " + backend, "config": c,
+    "peer": "weft_fast_bf16_gemm" if a.fast_bf16_gemm else "weft", "device": device, "version": "weft " + backend, "config": c,
     "step_s": step_s, "step_times_s": times, "tokens_per_s": workload.tokens_per_step(c) / step_s,
     "flops_per_step": workload.train_flops(c),
     "peak_bytes": r.get("device_peak_bytes") or r["peak_bytes"],
