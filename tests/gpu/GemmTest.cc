@@ -134,6 +134,23 @@ TEST_P(CudaGemmVsCpu, Bf16InputsF32Output) {
     ref += double(want[i]) * want[i];
   }
   EXPECT_LE(std::sqrt(err / std::max(ref, 1e-30)), 1e-5);
+
+  // WEFT_CUDA_BF16_GEMM=fast: cuBLAS down-converts the f32 operands itself
+  // (to bf16, or to TF32): within bf16's rounding of the same product.
+  GemmShape fast = s;
+  fast.fast_bf16 = true;
+  ASSERT_TRUE(WEFT_CUDA_STATUS(cudaMemsetAsync(dc, 0xFF, nc * 4, stream)).ok());
+  const absl::Status fast_run = (*gemm)->Run(da, db, dc, fast, DType::kF32, stream);
+  ASSERT_TRUE(fast_run.ok()) << fast_run;
+  ASSERT_TRUE((*d)->Synchronize().ok());
+  ASSERT_TRUE((*d)->CopyToHost(got.data(), dc, nc * 4).ok());
+  err = ref = 0;
+  for (int64_t i = 0; i < nc; ++i) {
+    ASSERT_FALSE(std::isnan(got[i])) << "element " << i << " was not written (fast)";
+    err += double(got[i] - want[i]) * (got[i] - want[i]);
+    ref += double(want[i]) * want[i];
+  }
+  EXPECT_LE(std::sqrt(err / std::max(ref, 1e-30)), 8e-3) << "fast bf16";
 }
 
 std::vector<GemmCase> Cases() {
