@@ -3,8 +3,10 @@
 // `inline`, the built-in index variables thread-locals, atomics plain
 // read-modify-writes, and Emulate() runs a launch by calling the kernel once
 // per (block, thread). Include it before any kernel header, and no CUDA
-// header in the same file. Kernels written for it must not need threads to
-// run concurrently (no __syncthreads, __shared__ or warp shuffles).
+// header in the same file. Emulate() is for kernels whose threads need not
+// run concurrently (no __syncthreads, __shared__ or warp shuffles);
+// block-cooperative kernels run with EmulateBlocks() (CudaBlockEmulation.h),
+// which makes a block's threads real threads.
 #ifndef WEFT_TESTS_RUNTIME_CUDAEMULATION_H
 #define WEFT_TESTS_RUNTIME_CUDAEMULATION_H
 
@@ -19,6 +21,10 @@
 #define __device__
 #define __host__
 #define __forceinline__ inline
+#define __launch_bounds__(...)
+// Blocks run one after another (EmulateBlocks), so static storage is one
+// block's shared memory.
+#define __shared__ static
 
 struct uint3 {
   unsigned x = 0, y = 0, z = 0;
@@ -74,5 +80,7 @@ void Emulate(unsigned blocks, unsigned threads, bool reverse, void (*kernel)(P..
 }
 
 }  // namespace weft::cuda::emulation
+
+#include "CudaBlockEmulation.h"
 
 #endif

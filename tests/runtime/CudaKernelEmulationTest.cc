@@ -1,10 +1,14 @@
 // The CUDA backend's kernel bodies (runtime/cuda/kernels/*.cuh) run on the
 // host through CudaEmulation.h, against the CPU kernels of the same names
-// (the oracle). Each case runs twice: with the launchers' own grid
-// (BlocksFor(work) x 256 threads), and on a grid of 2 x 3 threads walked in
-// reverse, so every grid-stride loop wraps and no result may depend on the
-// threads' order. Outputs start as NaN, so an element no thread writes
-// fails. Runs everywhere: it needs no CUDA.
+// (the oracle). Each case runs three times: with the launchers' own grid
+// (BlocksFor(work) x 256 threads; cooperative kernels on their own shape,
+// their threads running concurrently), and twice on a tiny grid, so every
+// grid-stride loop wraps and no result may depend on the threads' order:
+// 2 x 3 threads walked in reverse, and for cooperative kernels 2 blocks of
+// 64 threads, one thread running at a time in thread order (forward) or
+// reverse order, which makes a missing barrier fail every time (see
+// CudaBlockEmulation.h). Outputs start as NaN, so an element no thread
+// writes fails. Runs everywhere: it needs no CUDA.
 #include "CudaEmulation.h"
 
 #include "runtime/cuda/kernels/attention.cuh"
@@ -14,6 +18,7 @@
 #include "runtime/cuda/kernels/norms.cuh"
 #include "runtime/cuda/kernels/optimizers.cuh"
 #include "runtime/cuda/kernels/reduce.cuh"
+#include "runtime/cuda/kernels/softmax.cuh"
 
 #include <gtest/gtest.h>
 
@@ -40,17 +45,34 @@ namespace {
 
 using cpu::RandomFloats;
 
-/// The kernel headers' `launch`, emulated: the real grid, or a tiny one
-/// walked backwards.
+using emulation::Schedule;
+
+/// How a case runs: the launchers' grid (cooperative kernels' threads
+/// concurrent), or a tiny grid (cooperative kernels serialized forward or
+/// in reverse).
+enum class Grid { kLaunchers, kTinyForward, kTinyReverse };
+
+/// The kernel headers' `launch`, emulated.
 struct EmulatedLaunch {
-  bool tiny;
+  Grid grid;
   template <typename... P, typename... A>
   void operator()(void (*kernel)(P...), int64_t work, A... args) const {
     if (work <= 0) return;
-    if (tiny)
+    if (grid != Grid::kLaunchers)
       emulation::Emulate(2, 3, /*reverse=*/true, kernel, args...);
     else
       emulation::Emulate(BlocksFor(work), kThreads, /*reverse=*/false, kernel, args...);
+  }
+  template <typename... P, typename... A>
+  void Blocks(void (*kernel)(P...), BlockShape shape, A... args) const {
+    if (shape.blocks == 0) return;
+    if (grid == Grid::kLaunchers)
+      emulation::EmulateBlocks(shape.blocks, shape.threads, Schedule::kConcurrent,
+                               /*reverse_blocks=*/false, kernel, args...);
+    else
+      emulation::EmulateBlocks(std::min(shape.blocks, 2u), std::min(shape.threads, 64u),
+                               grid == Grid::kTinyForward ? Schedule::kForward : Schedule::kReverse,
+                               /*reverse_blocks=*/true, kernel, args...);
   }
 };
 
@@ -86,7 +108,7 @@ std::vector<T> Bytes(const void *p, size_t n) {
   return v;
 }
 
-class CudaKernelEmulationTest : public ::testing::TestWithParam<bool> {
+class CudaKernelEmulationTest : public ::testing::TestWithParam<Grid> {
  protected:
   EmulatedLaunch launch() const { return EmulatedLaunch{GetParam()}; }
   std::mt19937 rng{12345};
@@ -283,7 +305,28 @@ TEST_P(CudaKernelEmulationTest, SoftmaxGradMatchesTheCpuKernel) {
   }
 }
 
-const std::tuple<int64_t, int64_t> kNormShapes[] = {{1, 1}, {7, 33}, {16, 128}, {3, 1000}, {5, 2}};
+TEST_P(CudaKernelEmulationTest, SoftmaxMatchesTheCpuKernel) {
+  // Rows: one element, odd widths, rows fewer than a block's threads, a row
+  // of 50257 (a block of 1024); strided: inner > 1.
+  for (auto [outer, dim, inner] : {std::tuple<int64_t, int64_t, int64_t>{1, 1, 1}, {7, 33, 1},
+                                   {5, 1024, 1}, {2, 50257, 1}, {3, 17, 5}, {2, 1, 4}}) {
+    const int64_t n = outer * dim * inner;
+    const std::vector<float> x = RandomFloats(n, rng, 0.0f, 8.0f);
+    std::vector<float> want(n), got(n, kNaN);
+    cpu::Softmax(x.data(), want.data(), outer, dim, inner);
+    SoftmaxRun(launch(), x.data(), got.data(), outer, dim, inner);
+    ExpectClose(got, want, "softmax " + std::to_string(outer) + "x" + std::to_string(dim) + "x" +
+                               std::to_string(inner));
+    std::vector<float> in_place = x;  // y = x, as the executor may plan it
+    SoftmaxRun(launch(), in_place.data(), in_place.data(), outer, dim, inner);
+    ExpectClose(in_place, want, "softmax in place");
+  }
+}
+
+// Rows fewer than a block's warps, odd widths, GPT-2's 768, and more rows
+// than ParamGradChunks (so chunks hold several rows).
+const std::tuple<int64_t, int64_t> kNormShapes[] = {{1, 1},    {7, 33},  {16, 128}, {3, 1000},
+                                                    {5, 2},    {9, 768}, {2, 769},  {300, 31}};
 
 TEST_P(CudaKernelEmulationTest, LayerNormAndItsGradientMatchTheCpuKernels) {
   for (auto [rows, d] : kNormShapes) {
@@ -296,7 +339,7 @@ TEST_P(CudaKernelEmulationTest, LayerNormAndItsGradientMatchTheCpuKernels) {
     ExpectClose(got, want, "layer norm");
 
     std::vector<float> wdx(n), wdg(d), wdb(d), gdx(n, kNaN), gdg(d, kNaN), gdb(d, kNaN);
-    std::vector<double> stats(2 * rows, kNaN);
+    std::vector<double> stats(LayerNormGradScratch(rows, d), kNaN);
     cpu::LayerNormGrad(x.data(), gamma.data(), dy.data(), wdx.data(), wdg.data(), wdb.data(), rows, d, 1e-5f);
     LayerNormGradRun(launch(), x.data(), gamma.data(), dy.data(), gdx.data(), gdg.data(), gdb.data(),
                      rows, d, 1e-5f, stats.data());
@@ -323,7 +366,7 @@ TEST_P(CudaKernelEmulationTest, RmsNormAndItsGradientMatchTheCpuKernels) {
     ExpectClose(got, want, "rms norm");
 
     std::vector<float> wdx(n), wdg(d), gdx(n, kNaN), gdg(d, kNaN);
-    std::vector<double> inv(rows, kNaN);
+    std::vector<double> inv(RmsNormGradScratch(rows, d), kNaN);
     cpu::RmsNormGrad(x.data(), gamma.data(), dy.data(), wdx.data(), wdg.data(), rows, d, 1e-6f);
     RmsNormGradRun(launch(), x.data(), gamma.data(), dy.data(), gdx.data(), gdg.data(), rows, d,
                    1e-6f, inv.data());
@@ -420,7 +463,7 @@ TEST_P(CudaKernelEmulationTest, EmbeddingFlagsTheFirstBadIdAndZerosItsRow) {
 
 TEST_P(CudaKernelEmulationTest, CrossEntropyAndItsGradientMatchTheCpuKernels) {
   for (DType type : {DType::kI32, DType::kI64}) {
-    for (auto [rows, classes] : {std::tuple<int64_t, int64_t>{1, 1}, {7, 5}, {64, 1000}, {3, 50257}}) {
+    for (auto [rows, classes] : {std::tuple<int64_t, int64_t>{1, 1}, {7, 5}, {40, 77}, {64, 1000}, {3, 50257}}) {
       const std::vector<float> logits = RandomFloats(rows * classes, rng, 0.0f, 4.0f);
       const std::vector<char> labels = Ids(RandomIds(rows, classes, rng), type);
       float want = kNaN, got = kNaN;
@@ -439,6 +482,11 @@ TEST_P(CudaKernelEmulationTest, CrossEntropyAndItsGradientMatchTheCpuKernels) {
                                       rows, classes, &error).ok());
       EXPECT_EQ(error, 0);
       ExpectClose(gd, wd, "cross-entropy grad");
+
+      std::vector<float> in_place = logits;  // dlogits = logits, as the executor may plan it
+      ASSERT_TRUE(CrossEntropyGradRun(launch(), in_place.data(), labels.data(), type, &dloss,
+                                      in_place.data(), rows, classes, &error).ok());
+      ExpectClose(in_place, wd, "cross-entropy grad in place");
     }
   }
 }
@@ -476,7 +524,8 @@ TEST_P(CudaKernelEmulationTest, CrossEntropyFlagsTheFirstBadLabel) {
 TEST_P(CudaKernelEmulationTest, VocabShardStatsAndItsGradientMatchTheCpuKernels) {
   for (DType type : {DType::kI32, DType::kI64}) {
     for (auto [rows, classes, begin, total] : {std::tuple<int64_t, int64_t, int64_t, int64_t>{7, 5, 5, 20},
-                                               {1, 1, 0, 3}, {33, 100, 100, 300}}) {
+                                               {1, 1, 0, 3}, {33, 100, 100, 300},
+                                               {2, 50257, 0, 50257}, {3, 25129, 25128, 50257}}) {
       const std::vector<float> logits = RandomFloats(rows * classes, rng, 0.0f, 3.0f);
       std::vector<float> max(rows);
       for (int64_t r = 0; r < rows; ++r)  // the global max is at least the shard's
@@ -641,8 +690,187 @@ TEST_P(CudaKernelEmulationTest, ReduceBuffersMatchesTheInProcessCommunicator) {
   EXPECT_FALSE(ReduceBuffersRun(launch(), none, 1, out, 1, DType::kF32, 4).ok());
 }
 
-INSTANTIATE_TEST_SUITE_P(Grids, CudaKernelEmulationTest, ::testing::Values(false, true),
-                         [](const auto &info) { return info.param ? "TinyReversedGrid" : "LaunchersGrid"; });
+// ---------------------------------------------------------------- the emulation itself
+
+// Test kernels: a block sum done right (BlockSum), and two broken ones the
+// emulation must catch.
+
+__global__ void BlockSumKernel(const float *x, int64_t n, float *out) {
+  __shared__ float scratch[32];
+  float v = 0;
+  for (int64_t j = threadIdx.x; j < n; j += blockDim.x) v += x[j];
+  v = BlockSum(v, scratch);
+  out[threadIdx.x] = v;  // every thread's view
+}
+
+// The barrier between writing the warps' partials and reading them is missing.
+__global__ void BlockSumMissingBarrierKernel(const float *x, int64_t n, float *out) {
+  __shared__ float partial[32];
+  float v = 0;
+  for (int64_t j = threadIdx.x; j < n; j += blockDim.x) v += x[j];
+  v = WarpSum(v);
+  if (Lane() == 0) partial[threadIdx.x / 32] = v;
+  v = WarpSum(Lane() < blockDim.x / 32 ? partial[Lane()] : 0.0f);
+  out[threadIdx.x] = v;
+}
+
+// Two block sums in a row whose shared scratch is reused without the
+// trailing barrier: a warp ahead overwrites a partial another has not read.
+__global__ void TwoSumsMissingTrailingBarrierKernel(const float *x, int64_t n, float *out) {
+  __shared__ float partial[32];
+  float sums[2];
+  for (int k = 0; k < 2; ++k) {
+    float v = 0;
+    for (int64_t j = threadIdx.x; j < n; j += blockDim.x) v += x[j] * (k + 1);
+    v = WarpSum(v);
+    if (Lane() == 0) partial[threadIdx.x / 32] = v;
+    __syncthreads();
+    sums[k] = WarpSum(Lane() < blockDim.x / 32 ? partial[Lane()] : 0.0f);
+  }
+  out[2 * threadIdx.x] = sums[0];
+  out[2 * threadIdx.x + 1] = sums[1];
+}
+
+// A warp sum by shuffles, with offsets `first` down to 1 (16 is right).
+__global__ void WarpSumOffsetsKernel(const float *x, int first, bool down, float *out) {
+  float v = x[threadIdx.x];
+  for (int o = first; o > 0; o /= 2)
+    v += down ? __shfl_down_sync(kFullMask, v, o) : __shfl_xor_sync(kFullMask, v, o);
+  out[threadIdx.x] = v;
+}
+
+// Threads past the first warp leave before the barrier.
+__global__ void DivergentBarrierKernel(float *out) {
+  if (threadIdx.x >= 32) return;
+  __syncthreads();
+  out[threadIdx.x] = 1.0f;
+}
+
+constexpr Schedule kSchedules[] = {Schedule::kConcurrent, Schedule::kForward, Schedule::kReverse};
+
+// 1..n, so a sum of any strict subset differs from the whole.
+std::vector<float> Counting(int64_t n) {
+  std::vector<float> x(n);
+  std::iota(x.begin(), x.end(), 1.0f);
+  return x;
+}
+
+TEST(CudaBlockEmulationTest, ABlockSumIsExactUnderEverySchedule) {
+  const std::vector<float> x = Counting(1000);  // exact in float
+  for (Schedule schedule : kSchedules)
+    for (unsigned threads : {32u, 64u, 256u, 1024u}) {
+      std::vector<float> out(threads, kNaN);
+      emulation::EmulateBlocks(1, threads, schedule, false, BlockSumKernel, x.data(), int64_t{1000},
+                               out.data());
+      EXPECT_EQ(out, std::vector<float>(threads, 500500.0f)) << threads << " threads";
+    }
+}
+
+// Shared memory is not cleared between launches (static storage, as on a
+// GPU it holds whatever was there), so each launch here sums other values
+// than the one before: a stale partial is a wrong one.
+TEST(CudaBlockEmulationTest, AMissingBarrierGivesAWrongSum) {
+  std::vector<float> x = Counting(256), out(256, kNaN);
+  // Forward: warp 0 reads the other warps' partials before they exist.
+  emulation::EmulateBlocks(1, 256, Schedule::kForward, false, BlockSumMissingBarrierKernel, x.data(),
+                           int64_t{256}, out.data());
+  EXPECT_NE(out[0], 32896.0f);
+  // Reverse: the last warp (the first to run) does.
+  for (float &v : x) v *= 2;
+  emulation::EmulateBlocks(1, 256, Schedule::kReverse, false, BlockSumMissingBarrierKernel, x.data(),
+                           int64_t{256}, out.data());
+  EXPECT_NE(out[255], 2 * 32896.0f);
+  // With the barrier, both are right.
+  for (Schedule schedule : {Schedule::kForward, Schedule::kReverse}) {
+    emulation::EmulateBlocks(1, 256, schedule, false, BlockSumKernel, x.data(), int64_t{256}, out.data());
+    EXPECT_EQ(out, std::vector<float>(256, 2 * 32896.0f));
+  }
+}
+
+TEST(CudaBlockEmulationTest, AMissingTrailingBarrierGivesAWrongSum) {
+  std::vector<float> x = Counting(256), out(512, kNaN);
+  // Reverse: every warp overwrites its partial with the second sum's before
+  // warp 0 (the last to run) reads the first sum's.
+  emulation::EmulateBlocks(1, 256, Schedule::kReverse, false, TwoSumsMissingTrailingBarrierKernel,
+                           x.data(), int64_t{256}, out.data());
+  EXPECT_NE(out[0], 32896.0f);
+  // Forward: warp 0 overwrites partial[0] before warp 1 has read it.
+  for (float &v : x) v *= 3;
+  emulation::EmulateBlocks(1, 256, Schedule::kForward, false, TwoSumsMissingTrailingBarrierKernel,
+                           x.data(), int64_t{256}, out.data());
+  EXPECT_NE(out[2 * 32], 3 * 32896.0f);
+}
+
+TEST(CudaBlockEmulationTest, ShufflesFollowTheirLaneRules) {
+  const std::vector<float> x = Counting(64);  // two warps: 1..32 and 33..64
+  for (Schedule schedule : kSchedules) {
+    std::vector<float> out(64, kNaN);
+    // Right: xor from 16 gives every lane its warp's sum; down gives lane 0.
+    emulation::EmulateBlocks(1, 64, schedule, false, WarpSumOffsetsKernel, x.data(), 16, false, out.data());
+    EXPECT_EQ(out[5], 528.0f);
+    EXPECT_EQ(out[40], 1552.0f);
+    emulation::EmulateBlocks(1, 64, schedule, false, WarpSumOffsetsKernel, x.data(), 16, true, out.data());
+    EXPECT_EQ(out[0], 528.0f);
+    EXPECT_EQ(out[32], 1552.0f);
+    // shfl_down past the warp's end keeps the lane's own value: lane 31 adds
+    // itself at every step (5 steps: 32 * 32).
+    EXPECT_EQ(out[31], 1024.0f);
+    // A wrong offset (starting at 8) leaves half the warp out.
+    emulation::EmulateBlocks(1, 64, schedule, false, WarpSumOffsetsKernel, x.data(), 8, false, out.data());
+    EXPECT_NE(out[0], 528.0f);
+    EXPECT_EQ(out[0], 136.0f);  // lanes 0..15: 1 + ... + 16
+  }
+}
+
+TEST(CudaBlockEmulationTest, ABarrierNotEveryThreadReachesAborts) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  std::vector<float> out(64);
+  EXPECT_DEATH(emulation::EmulateBlocks(1, 64, Schedule::kConcurrent, false, DivergentBarrierKernel,
+                                        out.data()),
+               "not reached by every thread");
+  EXPECT_DEATH(emulation::EmulateBlocks(1, 64, Schedule::kForward, false, DivergentBarrierKernel,
+                                        out.data()),
+               "not reached by every thread");
+}
+
+// The launchers' reductions are in a fixed order: the same bits every run,
+// however the threads interleave.
+TEST(CudaBlockEmulationTest, CooperativeKernelsAreDeterministic) {
+  std::mt19937 rng(7);
+  const int64_t rows = 3, classes = 50257, d = 768, norm_rows = 20;
+  const std::vector<float> logits = RandomFloats(rows * classes, rng, 0.0f, 4.0f);
+  const std::vector<int32_t> labels = {5, 50000, 17};
+  const std::vector<float> x = RandomFloats(norm_rows * d, rng), dy = RandomFloats(norm_rows * d, rng),
+                           gamma = RandomFloats(d, rng, 1.0f, 0.3f);
+  const EmulatedLaunch launch{Grid::kLaunchers};
+  std::vector<float> first;
+  for (int run = 0; run < 3; ++run) {
+    std::vector<float> got(rows * classes + 2 * d + norm_rows * d + 1);
+    std::vector<double> losses(rows), scratch(LayerNormGradScratch(norm_rows, d));
+    int32_t error = 0;
+    const float dloss = 1.0f;
+    float *p = got.data();
+    ASSERT_TRUE(CrossEntropyRun(launch, logits.data(), labels.data(), DType::kI32, rows, classes, p,
+                                &error, losses.data()).ok());
+    ASSERT_TRUE(CrossEntropyGradRun(launch, logits.data(), labels.data(), DType::kI32, &dloss, p + 1,
+                                    rows, classes, &error).ok());
+    p += 1 + rows * classes;
+    LayerNormGradRun(launch, x.data(), gamma.data(), dy.data(), p, p + norm_rows * d,
+                     p + norm_rows * d + d, norm_rows, d, 1e-5f, scratch.data());
+    if (run == 0)
+      first = got;
+    else
+      EXPECT_EQ(0, std::memcmp(got.data(), first.data(), got.size() * sizeof(float))) << "run " << run;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Grids, CudaKernelEmulationTest,
+                         ::testing::Values(Grid::kLaunchers, Grid::kTinyForward, Grid::kTinyReverse),
+                         [](const auto &info) {
+                           return info.param == Grid::kLaunchers     ? "LaunchersGrid"
+                                  : info.param == Grid::kTinyForward ? "TinyGridForward"
+                                                                     : "TinyGridReverse";
+                         });
 
 }  // namespace
 }  // namespace weft::cuda::kernels

@@ -7,6 +7,7 @@
 #include <cuda_runtime.h>
 
 #include "runtime/cuda/check.h"
+#include "runtime/cuda/kernels/block_reduce.cuh"
 #include "runtime/cuda/kernels/prelude.cuh"
 
 namespace weft::cuda::kernels {
@@ -20,6 +21,13 @@ struct DeviceLaunch {
   void operator()(void (*kernel)(P...), int64_t work, A... args) const {
     if (work <= 0) return;
     kernel<<<BlocksFor(work), kThreads, 0, stream>>>(static_cast<P>(args)...);
+  }
+  /// A cooperative kernel (block_reduce.cuh) on `shape`; nothing for no
+  /// blocks.
+  template <typename... P, typename... A>
+  void Blocks(void (*kernel)(P...), BlockShape shape, A... args) const {
+    if (shape.blocks == 0) return;
+    kernel<<<shape.blocks, shape.threads, 0, stream>>>(static_cast<P>(args)...);
   }
 };
 

@@ -4,18 +4,19 @@
 // flag (ReportBadIndex: 1 + the first bad position, as the CPU kernel
 // names), its outputs are zeros, and nothing is read at it.
 //
-// Correctness first: one thread per row for the row reductions, and
-// EmbeddingGrad gives one thread a column and walks every id in order (a
-// repeated id's rows are added in id order, as on the CPU, so the result
-// does not depend on timing). The fast one should give a row of logits to a
-// block (shuffle reductions, one read for max and sum with an online
-// rescale), and EmbeddingGrad should sort the ids (or bucket them per row)
-// and give each table row's additions to one warp.
+// The row losses give a row of logits to a block (shuffle reductions, one
+// read for max and sum with an online rescale: block_reduce.cuh).
+// EmbeddingGrad is still correctness-first: it gives one thread a column and
+// walks every id in order (a repeated id's rows are added in id order, as on
+// the CPU, so the result does not depend on timing); the fast one should
+// sort the ids (or bucket them per row) and give each table row's additions
+// to one warp.
 #ifndef WEFT_RUNTIME_CUDA_KERNELS_LOSSES_CUH
 #define WEFT_RUNTIME_CUDA_KERNELS_LOSSES_CUH
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "runtime/cuda/kernels/block_reduce.cuh"
 #include "runtime/cuda/kernels/prelude.cuh"
 
 namespace weft::cuda::kernels {
@@ -108,45 +109,46 @@ absl::Status EmbeddingGradRun(const Launch &launch, const void *ids, DType id_ty
 }
 
 // ---------------------------------------------------------------- CrossEntropy
-
-__device__ __forceinline__ float RowMaxOf(const float *row, int64_t n) {
-  float m = -INFINITY;
-  for (int64_t j = 0; j < n; ++j) m = row[j] > m ? row[j] : m;
-  return m;
-}
-
-// sum_j exp(row[j] - shift), in double.
-__device__ __forceinline__ double ExpSum(const float *row, int64_t n, float shift) {
-  double s = 0;
-  for (int64_t j = 0; j < n; ++j) s += expf(row[j] - shift);
-  return s;
-}
+//
+// The row kernels give each row to a block (BlockPerRow: 1024 threads for a
+// 50257-wide row), which reads it once with coalesced loads for its max and
+// sum of exponentials (BlockRowMaxSum). A label is read by every thread of
+// the block, so a bad one sends the whole block down the same branch (no
+// thread skips a barrier); thread 0 reports it.
 
 /// losses[r] = logsumexp(row r) - row r's logit at its label (0 for a bad
 /// label).
 template <typename I>
-__global__ void CrossEntropyRowsKernel(const float *logits, const void *labels, int64_t rows,
-                                       int64_t classes, double *losses, int32_t *error) {
-  for (int64_t r = FirstItem(); r < rows; r += ItemStride()) {
+__global__ void __launch_bounds__(1024)
+    CrossEntropyRowsKernel(const float *logits, const void *labels, int64_t rows, int64_t classes,
+                           double *losses, int32_t *error) {
+  __shared__ float smax[32];
+  __shared__ double ssum[32];
+  for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
     const int64_t label = IdAt<I>(labels, r);
     if (label < 0 || label >= classes) {
-      ReportBadIndex(error, r);
-      losses[r] = 0;
+      if (threadIdx.x == 0) {
+        ReportBadIndex(error, r);
+        losses[r] = 0;
+      }
       continue;
     }
     const float *row = logits + r * classes;
-    const float max = RowMaxOf(row, classes);
-    losses[r] = max + log(ExpSum(row, classes, max)) - row[label];
+    const MaxSum ms = BlockRowMaxSum(row, classes, smax, ssum);
+    if (threadIdx.x == 0) losses[r] = ms.max + log(ms.sum) - row[label];
   }
 }
 
-/// One thread: the mean of the row losses, added in row order (NaN for no
-/// rows, as numpy's mean).
-__global__ void CrossEntropyMeanKernel(const double *losses, int64_t rows, float *loss) {
-  if (FirstItem() != 0) return;
+/// One block: the mean of the row losses (NaN for no rows, as numpy's
+/// mean), summed in a fixed order.
+__global__ void __launch_bounds__(1024)
+    CrossEntropyMeanKernel(const double *losses, int64_t rows, float *loss) {
+  __shared__ double scratch[32];
   double total = 0;
-  for (int64_t r = 0; r < rows; ++r) total += losses[r];
-  *loss = static_cast<float>(total / static_cast<double>(rows));
+  for (int64_t r = threadIdx.x; r < rows; r += blockDim.x) total += losses[r];
+  total = BlockSum(total, scratch);
+  if (threadIdx.x == 0 && blockIdx.x == 0)
+    *loss = static_cast<float>(total / static_cast<double>(rows));
 }
 
 /// `losses`: scratch for `rows` doubles.
@@ -157,32 +159,40 @@ absl::Status CrossEntropyRun(const Launch &launch, const float *logits, const vo
   if (absl::Status s = CheckIdType(label_type, "cross-entropy labels"); !s.ok()) return s;
   const int64_t r = rows > 0 ? rows : 0;
   WEFT_ID_DISPATCH(label_type, I,
-                   launch(CrossEntropyRowsKernel<I>, r, logits, labels, r, classes, losses, error));
-  launch(CrossEntropyMeanKernel, 1, static_cast<const double *>(losses), r, loss);
+                   launch.Blocks(CrossEntropyRowsKernel<I>, BlockPerRow(r, classes), logits, labels,
+                                 r, classes, losses, error));
+  launch.Blocks(CrossEntropyMeanKernel, BlockShape{1, 1024}, static_cast<const double *>(losses), r,
+                loss);
   return absl::OkStatus();
 }
 
-/// One thread per row: (softmax(row) - onehot(label)) * dloss / rows. The
-/// row's max and sum are taken before it is written, so dlogits may alias
-/// logits.
+/// A block per row: (softmax(row) - onehot(label)) * dloss / rows. The row's
+/// max and sum are taken (and the block synchronised) before it is written,
+/// and each element is then read and written by one thread, so dlogits may
+/// alias logits.
 template <typename I>
-__global__ void CrossEntropyGradKernel(const float *logits, const void *labels,
-                                       const float *dloss, float *dlogits, int64_t rows,
-                                       int64_t classes, int32_t *error) {
-  for (int64_t r = FirstItem(); r < rows; r += ItemStride()) {
+__global__ void __launch_bounds__(1024)
+    CrossEntropyGradKernel(const float *logits, const void *labels, const float *dloss,
+                           float *dlogits, int64_t rows, int64_t classes, int32_t *error) {
+  __shared__ float smax[32];
+  __shared__ double ssum[32];
+  for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
     const float *row = logits + r * classes;
     float *out = dlogits + r * classes;
     const int64_t label = IdAt<I>(labels, r);
     if (label < 0 || label >= classes) {
-      ReportBadIndex(error, r);
-      for (int64_t j = 0; j < classes; ++j) out[j] = 0.0f;
+      if (threadIdx.x == 0) ReportBadIndex(error, r);
+      for (int64_t j = threadIdx.x; j < classes; j += blockDim.x) out[j] = 0.0f;
       continue;
     }
     const float g = static_cast<float>(static_cast<double>(*dloss) / rows);
-    const float max = RowMaxOf(row, classes);
-    const float f = g / static_cast<float>(ExpSum(row, classes, max));
-    for (int64_t j = 0; j < classes; ++j) out[j] = expf(row[j] - max) * f;
-    out[label] -= g;
+    const MaxSum ms = BlockRowMaxSum(row, classes, smax, ssum);
+    const float f = g / static_cast<float>(ms.sum);
+    for (int64_t j = threadIdx.x; j < classes; j += blockDim.x) {
+      float v = expf(row[j] - ms.max) * f;
+      if (j == label) v -= g;
+      out[j] = v;
+    }
   }
 }
 
@@ -192,30 +202,40 @@ absl::Status CrossEntropyGradRun(const Launch &launch, const float *logits, cons
                                  int64_t rows, int64_t classes, int32_t *error) {
   if (absl::Status s = CheckIdType(label_type, "cross-entropy labels"); !s.ok()) return s;
   WEFT_ID_DISPATCH(label_type, I,
-                   launch(CrossEntropyGradKernel<I>, rows, logits, labels, dloss, dlogits, rows,
-                          classes, error));
+                   launch.Blocks(CrossEntropyGradKernel<I>, BlockPerRow(rows, classes), logits,
+                                 labels, dloss, dlogits, rows, classes, error));
   return absl::OkStatus();
 }
 
 // ---------------------------------------------------------------- VocabShardStats
 
-/// One thread per row: stats[r] = (sum_j exp(logits[r, j] - max[r]), the
+/// A block per row: stats[r] = (sum_j exp(logits[r, j] - max[r]), the
 /// label's shifted logit if the label is in the shard, else 0).
 template <typename I>
-__global__ void VocabShardStatsKernel(const float *logits, const void *labels, const float *max,
-                                      float *stats, int64_t rows, int64_t classes, int64_t begin,
-                                      int64_t total, int32_t *error) {
-  for (int64_t r = FirstItem(); r < rows; r += ItemStride()) {
+__global__ void __launch_bounds__(1024)
+    VocabShardStatsKernel(const float *logits, const void *labels, const float *max, float *stats,
+                          int64_t rows, int64_t classes, int64_t begin, int64_t total,
+                          int32_t *error) {
+  __shared__ double scratch[32];
+  for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
     const int64_t label = IdAt<I>(labels, r);
     if (label < 0 || label >= total) {
-      ReportBadIndex(error, r);
-      stats[2 * r] = stats[2 * r + 1] = 0.0f;
+      if (threadIdx.x == 0) {
+        ReportBadIndex(error, r);
+        stats[2 * r] = stats[2 * r + 1] = 0.0f;
+      }
       continue;
     }
     const float *row = logits + r * classes;
-    stats[2 * r] = static_cast<float>(ExpSum(row, classes, max[r]));
-    const int64_t j = label - begin;
-    stats[2 * r + 1] = j >= 0 && j < classes ? row[j] - max[r] : 0.0f;
+    const float m = max[r];
+    double s = 0;
+    for (int64_t j = threadIdx.x; j < classes; j += blockDim.x) s += expf(row[j] - m);
+    s = BlockSum(s, scratch);
+    if (threadIdx.x == 0) {
+      stats[2 * r] = static_cast<float>(s);
+      const int64_t j = label - begin;
+      stats[2 * r + 1] = j >= 0 && j < classes ? row[j] - m : 0.0f;
+    }
   }
 }
 
@@ -225,29 +245,35 @@ absl::Status VocabShardStatsRun(const Launch &launch, const float *logits, const
                                 int64_t classes, int64_t begin, int64_t total, int32_t *error) {
   if (absl::Status s = CheckIdType(label_type, "cross-entropy labels"); !s.ok()) return s;
   WEFT_ID_DISPATCH(label_type, I,
-                   launch(VocabShardStatsKernel<I>, rows, logits, labels, max, stats, rows,
-                          classes, begin, total, error));
+                   launch.Blocks(VocabShardStatsKernel<I>, BlockPerRow(rows, classes), logits,
+                                 labels, max, stats, rows, classes, begin, total, error));
   return absl::OkStatus();
 }
 
-/// One thread per element: dlogits[r, j] = dstats[r, 0] * exp(logits[r, j]
-/// - max[r]) (+ dstats[r, 1] at the label's column).
+/// A block per row: dlogits[r, j] = dstats[r, 0] * exp(logits[r, j] -
+/// max[r]) (+ dstats[r, 1] at the label's column). Each element is read and
+/// written by one thread, so dlogits may alias logits.
 template <typename I>
-__global__ void VocabShardStatsGradKernel(const float *logits, const void *labels,
-                                          const float *max, const float *dstats, float *dlogits,
-                                          int64_t rows, int64_t classes, int64_t begin,
-                                          int64_t total, int32_t *error) {
-  for (int64_t e = FirstItem(); e < rows * classes; e += ItemStride()) {
-    const int64_t r = e / classes, j = e % classes;
+__global__ void __launch_bounds__(1024)
+    VocabShardStatsGradKernel(const float *logits, const void *labels, const float *max,
+                              const float *dstats, float *dlogits, int64_t rows, int64_t classes,
+                              int64_t begin, int64_t total, int32_t *error) {
+  for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
+    const float *row = logits + r * classes;
+    float *out = dlogits + r * classes;
     const int64_t label = IdAt<I>(labels, r);
     if (label < 0 || label >= total) {
-      if (j == 0) ReportBadIndex(error, r);
-      dlogits[e] = 0.0f;
+      if (threadIdx.x == 0) ReportBadIndex(error, r);
+      for (int64_t j = threadIdx.x; j < classes; j += blockDim.x) out[j] = 0.0f;
       continue;
     }
-    float v = expf(logits[e] - max[r]) * dstats[2 * r];
-    if (j == label - begin) v += dstats[2 * r + 1];
-    dlogits[e] = v;
+    const float m = max[r], d_sum = dstats[2 * r], d_logit = dstats[2 * r + 1];
+    const int64_t at = label - begin;
+    for (int64_t j = threadIdx.x; j < classes; j += blockDim.x) {
+      float v = expf(row[j] - m) * d_sum;
+      if (j == at) v += d_logit;
+      out[j] = v;
+    }
   }
 }
 
@@ -258,8 +284,8 @@ absl::Status VocabShardStatsGradRun(const Launch &launch, const float *logits, c
                                     int64_t total, int32_t *error) {
   if (absl::Status s = CheckIdType(label_type, "cross-entropy labels"); !s.ok()) return s;
   WEFT_ID_DISPATCH(label_type, I,
-                   launch(VocabShardStatsGradKernel<I>, rows * classes, logits, labels, max,
-                          dstats, dlogits, rows, classes, begin, total, error));
+                   launch.Blocks(VocabShardStatsGradKernel<I>, BlockPerRow(rows, classes), logits,
+                                 labels, max, dstats, dlogits, rows, classes, begin, total, error));
   return absl::OkStatus();
 }
 

@@ -25,10 +25,12 @@ absl::Status LayerNormGrad(const float *x, const float *gamma, const float *dy, 
                            float *dgamma, float *dbeta, int64_t rows, int64_t d, float eps,
                            cudaStream_t stream) {
   if (d <= 0) return absl::OkStatus();
-  kernels::StreamScratch stats(stream);  // mean and inv of each row
-  if (absl::Status s = stats.Allocate(2 * (rows > 0 ? rows : 0) * sizeof(double)); !s.ok()) return s;
+  kernels::StreamScratch scratch(stream);  // row statistics, column partial sums
+  if (absl::Status s = scratch.Allocate(kernels::LayerNormGradScratch(rows, d) * sizeof(double));
+      !s.ok())
+    return s;
   kernels::LayerNormGradRun(DeviceLaunch{stream}, x, gamma, dy, dx, dgamma, dbeta, rows, d, eps,
-                            stats.get<double>());
+                            scratch.get<double>());
   WEFT_CUDA_LAUNCHED(absl::OkStatus());
 }
 
@@ -41,10 +43,12 @@ absl::Status RmsNorm(const float *x, const float *gamma, float *y, int64_t rows,
 absl::Status RmsNormGrad(const float *x, const float *gamma, const float *dy, float *dx,
                          float *dgamma, int64_t rows, int64_t d, float eps, cudaStream_t stream) {
   if (d <= 0) return absl::OkStatus();
-  kernels::StreamScratch inv(stream);  // 1 / rms of each row
-  if (absl::Status s = inv.Allocate((rows > 0 ? rows : 0) * sizeof(double)); !s.ok()) return s;
+  kernels::StreamScratch scratch(stream);  // 1 / rms of each row, column partial sums
+  if (absl::Status s = scratch.Allocate(kernels::RmsNormGradScratch(rows, d) * sizeof(double));
+      !s.ok())
+    return s;
   kernels::RmsNormGradRun(DeviceLaunch{stream}, x, gamma, dy, dx, dgamma, rows, d, eps,
-                          inv.get<double>());
+                          scratch.get<double>());
   WEFT_CUDA_LAUNCHED(absl::OkStatus());
 }
 

@@ -2,15 +2,15 @@
 // RmsNorm(Grad), the twins of the CPU kernels (kernels.h, grad_kernels.h),
 // with their formulas and their double sums.
 //
-// Correctness first: one thread per row (per column for dgamma and dbeta,
-// which keeps their sums in a fixed order, so results do not depend on
-// timing), and the norm gradients keep their row statistics in a scratch
-// buffer. The fast one should give a row to a warp or a block (shuffle
-// reductions over coalesced loads, statistics in registers), and sum dgamma
-// and dbeta through per-block partials in a fixed order.
+// The norms give a row to a warp (shuffle reductions over coalesced loads);
+// their gradients keep row statistics in a scratch buffer and sum dgamma and
+// dbeta through per-chunk partials in a fixed order, so results do not
+// depend on timing. SoftmaxGrad is still correctness-first (one thread per
+// column).
 #ifndef WEFT_RUNTIME_CUDA_KERNELS_NORMS_CUH
 #define WEFT_RUNTIME_CUDA_KERNELS_NORMS_CUH
 
+#include "runtime/cuda/kernels/block_reduce.cuh"
 #include "runtime/cuda/kernels/prelude.cuh"
 
 namespace weft::cuda::kernels {
@@ -41,32 +41,72 @@ void SoftmaxGradRun(const Launch &launch, const float *y, const float *dy, float
   launch(SoftmaxGradKernel, outer * inner, y, dy, dx, outer, dim, inner);
 }
 
-// ---------------------------------------------------------------- LayerNorm
+// ---------------------------------------------------------------- Param grads
+//
+// dgamma and dbeta are column sums over rows. They are taken in two steps
+// whose order depends only on `rows`, not on the launch: ParamGradChunks
+// chunks of consecutive rows, each summed per column by one thread (a
+// block covers blockDim consecutive columns of one chunk, so loads are
+// coalesced) into a double partial, then the partials summed per column in
+// chunk order.
 
-// A row's mean and 1/sqrt(var + eps): two passes in double, as
-// cpu::LayerNormRowStats.
-__device__ __forceinline__ void LayerNormStats(const float *xr, int64_t d, float eps,
-                                               double &mean, double &inv) {
+/// Chunks of rows for the column sums: up to 256 (8192 rows: 32 each).
+inline int64_t ParamGradChunks(int64_t rows) { return rows < 256 ? rows : 256; }
+
+/// Blocks for the partial sums: a block per (chunk, tile of columns).
+inline BlockShape ParamPartialShape(int64_t rows, int64_t d) {
+  const int64_t tiles = (d + kWarpRowThreads - 1) / kWarpRowThreads;
+  return {CappedBlocks(ParamGradChunks(rows) * tiles), kWarpRowThreads};
+}
+
+/// out[j] = sum over chunks c, in order, of partial[c * stride + j].
+__global__ void SumChunksKernel(const double *partial, int64_t chunks, int64_t stride, int64_t n,
+                                float *out) {
+  for (int64_t j = FirstItem(); j < n; j += ItemStride()) {
+    double s = 0;
+    for (int64_t c = 0; c < chunks; ++c) s += partial[c * stride + j];
+    out[j] = static_cast<float>(s);
+  }
+}
+
+/// The (chunk, column) of this thread's item b of a partial-sum loop, or
+/// false past the columns. Tiles follow blockDim, so any launch works.
+__device__ __forceinline__ bool ChunkColumn(int64_t b, int64_t d, int64_t &chunk, int64_t &j) {
+  const int64_t tiles = (d + blockDim.x - 1) / blockDim.x;
+  chunk = b / tiles;
+  j = (b % tiles) * blockDim.x + threadIdx.x;
+  return j < d;
+}
+
+// ---------------------------------------------------------------- LayerNorm
+//
+// A warp per row (WarpPerRow): lane l takes columns l, l + 32, ... (coalesced
+// loads), sums in double as the CPU kernels, reduced by shuffles.
+
+// A row's mean and 1/sqrt(var + eps) by its warp: two passes in double, as
+// cpu::LayerNormRowStats. Every lane gets them.
+__device__ __forceinline__ void WarpLayerNormStats(const float *xr, int64_t d, float eps,
+                                                   double &mean, double &inv) {
   double sum = 0;
-  for (int64_t j = 0; j < d; ++j) sum += xr[j];
-  mean = sum / d;
+  for (int64_t j = Lane(); j < d; j += 32) sum += xr[j];
+  mean = WarpSum(sum) / d;
   double sq = 0;
-  for (int64_t j = 0; j < d; ++j) {
+  for (int64_t j = Lane(); j < d; j += 32) {
     const double t = xr[j] - mean;
     sq += t * t;
   }
-  inv = 1.0 / sqrt(sq / d + eps);
+  inv = 1.0 / sqrt(WarpSum(sq) / d + eps);
 }
 
 __global__ void LayerNormKernel(const float *x, const float *gamma, const float *beta, float *y,
                                 int64_t rows, int64_t d, float eps) {
-  for (int64_t r = FirstItem(); r < rows; r += ItemStride()) {
+  for (int64_t r = WarpRow(); r < rows; r += WarpRowStride()) {
     const float *xr = x + r * d;
     float *yr = y + r * d;
     double mean, inv;
-    LayerNormStats(xr, d, eps, mean, inv);
+    WarpLayerNormStats(xr, d, eps, mean, inv);
     const float invf = static_cast<float>(inv), meanf = static_cast<float>(mean);
-    for (int64_t j = 0; j < d; ++j) yr[j] = (xr[j] - meanf) * invf * gamma[j] + beta[j];
+    for (int64_t j = Lane(); j < d; j += 32) yr[j] = (xr[j] - meanf) * invf * gamma[j] + beta[j];
   }
 }
 
@@ -74,84 +114,108 @@ template <typename Launch>
 void LayerNormRun(const Launch &launch, const float *x, const float *gamma, const float *beta,
                   float *y, int64_t rows, int64_t d, float eps) {
   if (rows <= 0 || d <= 0) return;
-  launch(LayerNormKernel, rows, x, gamma, beta, y, rows, d, eps);
+  launch.Blocks(LayerNormKernel, WarpPerRow(rows), x, gamma, beta, y, rows, d, eps);
 }
 
 /// stats[2r], stats[2r + 1] = row r's mean and inv.
 __global__ void LayerNormStatsKernel(const float *x, double *stats, int64_t rows, int64_t d,
                                      float eps) {
-  for (int64_t r = FirstItem(); r < rows; r += ItemStride())
-    LayerNormStats(x + r * d, d, eps, stats[2 * r], stats[2 * r + 1]);
-}
-
-/// One thread per column: dgamma[j] = sum_r dy * xhat, dbeta[j] = sum_r dy,
-/// in row order.
-__global__ void LayerNormParamGradKernel(const float *x, const float *dy, const double *stats,
-                                         float *dgamma, float *dbeta, int64_t rows, int64_t d) {
-  for (int64_t j = FirstItem(); j < d; j += ItemStride()) {
-    double g = 0, b = 0;
-    for (int64_t r = 0; r < rows; ++r) {
-      const double xhat = (x[r * d + j] - stats[2 * r]) * stats[2 * r + 1];
-      g += dy[r * d + j] * xhat;
-      b += dy[r * d + j];
+  for (int64_t r = WarpRow(); r < rows; r += WarpRowStride()) {
+    double mean, inv;
+    WarpLayerNormStats(x + r * d, d, eps, mean, inv);
+    if (Lane() == 0) {
+      stats[2 * r] = mean;
+      stats[2 * r + 1] = inv;
     }
-    dgamma[j] = static_cast<float>(g);
-    dbeta[j] = static_cast<float>(b);
   }
 }
 
-/// One thread per row: with xhat = (x - mean) * inv and g = dy * gamma,
-/// dx = inv * (g - mean(g) - xhat * mean(g * xhat)), in double. The sums are
-/// taken before dx is written, so dx may alias x or dy.
+/// partial[c][0, d) = sum over chunk c's rows of dy * xhat, partial[c][d,
+/// 2d) = of dy (rows of 2d doubles).
+__global__ void LayerNormParamPartialKernel(const float *x, const float *dy, const double *stats,
+                                            double *partial, int64_t rows, int64_t d,
+                                            int64_t chunks) {
+  const int64_t tiles = (d + blockDim.x - 1) / blockDim.x;
+  for (int64_t b = blockIdx.x; b < chunks * tiles; b += gridDim.x) {
+    int64_t c, j;
+    if (!ChunkColumn(b, d, c, j)) continue;
+    double g = 0, s = 0;
+    for (int64_t r = rows * c / chunks; r < rows * (c + 1) / chunks; ++r) {
+      const double xhat = (x[r * d + j] - stats[2 * r]) * stats[2 * r + 1];
+      g += dy[r * d + j] * xhat;
+      s += dy[r * d + j];
+    }
+    partial[c * 2 * d + j] = g;
+    partial[c * 2 * d + d + j] = s;
+  }
+}
+
+/// A warp per row: with xhat = (x - mean) * inv and g = dy * gamma,
+/// dx = inv * (g - mean(g) - xhat * mean(g * xhat)), in double. A lane reads
+/// its elements for the sums, the warp reduces them (every lane has read),
+/// then each lane writes its own elements: dx may alias x or dy.
 __global__ void LayerNormInputGradKernel(const float *x, const float *gamma, const float *dy,
                                          const double *stats, float *dx, int64_t rows,
                                          int64_t d) {
-  for (int64_t r = FirstItem(); r < rows; r += ItemStride()) {
+  for (int64_t r = WarpRow(); r < rows; r += WarpRowStride()) {
     const float *xr = x + r * d, *dyr = dy + r * d;
     const double mean = stats[2 * r], inv = stats[2 * r + 1];
     double sg = 0, sgx = 0;
-    for (int64_t j = 0; j < d; ++j) {
+    for (int64_t j = Lane(); j < d; j += 32) {
       const double xhat = (xr[j] - mean) * inv, g = static_cast<double>(dyr[j]) * gamma[j];
       sg += g;
       sgx += g * xhat;
     }
-    const double mg = sg / d, mgx = sgx / d;
+    const double mg = WarpSum(sg) / d, mgx = WarpSum(sgx) / d;
     float *dxr = dx + r * d;
-    for (int64_t j = 0; j < d; ++j) {
+    for (int64_t j = Lane(); j < d; j += 32) {
       const double xhat = (xr[j] - mean) * inv;
       dxr[j] = static_cast<float>(inv * (static_cast<double>(dyr[j]) * gamma[j] - mg - xhat * mgx));
     }
   }
 }
 
-/// `stats`: scratch for 2 * rows doubles. dgamma and dbeta are summed before
-/// dx is written, as dx may alias x or dy.
+/// Doubles of scratch LayerNormGradRun needs: each row's mean and inv, and
+/// the column sums' partials.
+inline int64_t LayerNormGradScratch(int64_t rows, int64_t d) {
+  const int64_t r = rows > 0 ? rows : 0;
+  return 2 * r + ParamGradChunks(r) * 2 * (d > 0 ? d : 0);
+}
+
+/// `scratch`: LayerNormGradScratch(rows, d) doubles. dgamma and dbeta are
+/// summed before dx is written, as dx may alias x or dy.
 template <typename Launch>
 void LayerNormGradRun(const Launch &launch, const float *x, const float *gamma, const float *dy,
                       float *dx, float *dgamma, float *dbeta, int64_t rows, int64_t d, float eps,
-                      double *stats) {
+                      double *scratch) {
   if (d <= 0) return;
-  const int64_t r = rows > 0 ? rows : 0;
-  launch(LayerNormStatsKernel, r, x, stats, r, d, eps);
-  launch(LayerNormParamGradKernel, d, x, dy, static_cast<const double *>(stats), dgamma, dbeta, r, d);
-  launch(LayerNormInputGradKernel, r, x, gamma, dy, static_cast<const double *>(stats), dx, r, d);
+  const int64_t r = rows > 0 ? rows : 0, chunks = ParamGradChunks(r);
+  double *stats = scratch, *partial = scratch + 2 * r;
+  launch.Blocks(LayerNormStatsKernel, WarpPerRow(r), x, stats, r, d, eps);
+  launch.Blocks(LayerNormParamPartialKernel, ParamPartialShape(r, d), x, dy,
+                static_cast<const double *>(stats), partial, r, d, chunks);
+  launch(SumChunksKernel, d, static_cast<const double *>(partial), chunks, 2 * d, d, dgamma);
+  launch(SumChunksKernel, d, static_cast<const double *>(partial + d), chunks, 2 * d, d, dbeta);
+  launch.Blocks(LayerNormInputGradKernel, WarpPerRow(r), x, gamma, dy,
+                static_cast<const double *>(stats), dx, r, d);
 }
 
 // ---------------------------------------------------------------- RmsNorm
 
-__device__ __forceinline__ double RmsInv(const float *xr, int64_t d, float eps) {
+/// 1 / rms of a row, by its warp (every lane gets it).
+__device__ __forceinline__ double WarpRmsInv(const float *xr, int64_t d, float eps) {
   double sq = 0;
-  for (int64_t j = 0; j < d; ++j) sq += static_cast<double>(xr[j]) * xr[j];
-  return 1.0 / sqrt(sq / d + eps);
+  for (int64_t j = Lane(); j < d; j += 32) sq += static_cast<double>(xr[j]) * xr[j];
+  return 1.0 / sqrt(WarpSum(sq) / d + eps);
 }
 
 __global__ void RmsNormKernel(const float *x, const float *gamma, float *y, int64_t rows,
                               int64_t d, float eps) {
-  for (int64_t r = FirstItem(); r < rows; r += ItemStride()) {
+  for (int64_t r = WarpRow(); r < rows; r += WarpRowStride()) {
     const float *xr = x + r * d;
     float *yr = y + r * d;
-    const float inv = static_cast<float>(RmsInv(xr, d, eps));
-    for (int64_t j = 0; j < d; ++j) yr[j] = xr[j] * inv * gamma[j];
+    const float inv = static_cast<float>(WarpRmsInv(xr, d, eps));
+    for (int64_t j = Lane(); j < d; j += 32) yr[j] = xr[j] * inv * gamma[j];
   }
 }
 
@@ -159,51 +223,71 @@ template <typename Launch>
 void RmsNormRun(const Launch &launch, const float *x, const float *gamma, float *y, int64_t rows,
                 int64_t d, float eps) {
   if (rows <= 0 || d <= 0) return;
-  launch(RmsNormKernel, rows, x, gamma, y, rows, d, eps);
+  launch.Blocks(RmsNormKernel, WarpPerRow(rows), x, gamma, y, rows, d, eps);
 }
 
 __global__ void RmsNormStatsKernel(const float *x, double *inv, int64_t rows, int64_t d,
                                    float eps) {
-  for (int64_t r = FirstItem(); r < rows; r += ItemStride()) inv[r] = RmsInv(x + r * d, d, eps);
-}
-
-/// One thread per column: dgamma[j] = sum_r dy * x * inv, in row order.
-__global__ void RmsNormParamGradKernel(const float *x, const float *dy, const double *inv,
-                                       float *dgamma, int64_t rows, int64_t d) {
-  for (int64_t j = FirstItem(); j < d; j += ItemStride()) {
-    double g = 0;
-    for (int64_t r = 0; r < rows; ++r)
-      g += static_cast<double>(dy[r * d + j]) * x[r * d + j] * inv[r];
-    dgamma[j] = static_cast<float>(g);
+  for (int64_t r = WarpRow(); r < rows; r += WarpRowStride()) {
+    const double v = WarpRmsInv(x + r * d, d, eps);
+    if (Lane() == 0) inv[r] = v;
   }
 }
 
-/// One thread per row: dx = inv * g - x * inv^3 * mean(g * x), g = dy *
-/// gamma, in double (the terms can cancel far below their size).
+/// partial[c][j] = sum over chunk c's rows of dy * x * inv (rows of d
+/// doubles).
+__global__ void RmsNormParamPartialKernel(const float *x, const float *dy, const double *inv,
+                                          double *partial, int64_t rows, int64_t d,
+                                          int64_t chunks) {
+  const int64_t tiles = (d + blockDim.x - 1) / blockDim.x;
+  for (int64_t b = blockIdx.x; b < chunks * tiles; b += gridDim.x) {
+    int64_t c, j;
+    if (!ChunkColumn(b, d, c, j)) continue;
+    double g = 0;
+    for (int64_t r = rows * c / chunks; r < rows * (c + 1) / chunks; ++r)
+      g += static_cast<double>(dy[r * d + j]) * x[r * d + j] * inv[r];
+    partial[c * d + j] = g;
+  }
+}
+
+/// A warp per row: dx = inv * g - x * inv^3 * mean(g * x), g = dy * gamma,
+/// in double (the terms can cancel far below their size). dx may alias x
+/// or dy, as in LayerNormInputGradKernel.
 __global__ void RmsNormInputGradKernel(const float *x, const float *gamma, const float *dy,
                                        const double *inv_rows, float *dx, int64_t rows,
                                        int64_t d) {
-  for (int64_t r = FirstItem(); r < rows; r += ItemStride()) {
+  for (int64_t r = WarpRow(); r < rows; r += WarpRowStride()) {
     const float *xr = x + r * d, *dyr = dy + r * d;
     const double inv = inv_rows[r];
     double sgx = 0;
-    for (int64_t j = 0; j < d; ++j) sgx += static_cast<double>(dyr[j]) * gamma[j] * xr[j];
-    const double k = inv * inv * inv * sgx / d;
+    for (int64_t j = Lane(); j < d; j += 32) sgx += static_cast<double>(dyr[j]) * gamma[j] * xr[j];
+    const double k = inv * inv * inv * WarpSum(sgx) / d;
     float *dxr = dx + r * d;
-    for (int64_t j = 0; j < d; ++j)
+    for (int64_t j = Lane(); j < d; j += 32)
       dxr[j] = static_cast<float>(inv * dyr[j] * gamma[j] - xr[j] * k);
   }
 }
 
-/// `inv`: scratch for `rows` doubles.
+/// Doubles of scratch RmsNormGradRun needs: each row's inv, and the column
+/// sums' partials.
+inline int64_t RmsNormGradScratch(int64_t rows, int64_t d) {
+  const int64_t r = rows > 0 ? rows : 0;
+  return r + ParamGradChunks(r) * (d > 0 ? d : 0);
+}
+
+/// `scratch`: RmsNormGradScratch(rows, d) doubles.
 template <typename Launch>
 void RmsNormGradRun(const Launch &launch, const float *x, const float *gamma, const float *dy,
-                    float *dx, float *dgamma, int64_t rows, int64_t d, float eps, double *inv) {
+                    float *dx, float *dgamma, int64_t rows, int64_t d, float eps, double *scratch) {
   if (d <= 0) return;
-  const int64_t r = rows > 0 ? rows : 0;
-  launch(RmsNormStatsKernel, r, x, inv, r, d, eps);
-  launch(RmsNormParamGradKernel, d, x, dy, static_cast<const double *>(inv), dgamma, r, d);
-  launch(RmsNormInputGradKernel, r, x, gamma, dy, static_cast<const double *>(inv), dx, r, d);
+  const int64_t r = rows > 0 ? rows : 0, chunks = ParamGradChunks(r);
+  double *inv = scratch, *partial = scratch + r;
+  launch.Blocks(RmsNormStatsKernel, WarpPerRow(r), x, inv, r, d, eps);
+  launch.Blocks(RmsNormParamPartialKernel, ParamPartialShape(r, d), x, dy,
+                static_cast<const double *>(inv), partial, r, d, chunks);
+  launch(SumChunksKernel, d, static_cast<const double *>(partial), chunks, d, d, dgamma);
+  launch.Blocks(RmsNormInputGradKernel, WarpPerRow(r), x, gamma, dy, static_cast<const double *>(inv),
+                dx, r, d);
 }
 
 }  // namespace weft::cuda::kernels

@@ -2,14 +2,18 @@
 // launch shape, id loading and the device error flag.
 //
 // The bodies are written in a subset that a host C++ compiler can also run
-// (tests/runtime/CudaEmulation.h): each thread computes independent outputs
-// in a grid-stride loop; no __shared__, __syncthreads or warp shuffles; the
-// only cross-thread operations are atomicAdd and atomicCAS. So the same text
-// is compiled by nvcc for the GPU and run on the host by
+// (tests/runtime/CudaEmulation.h). Most kernels compute independent outputs
+// per thread in a grid-stride loop, their only cross-thread operations
+// atomicAdd and atomicCAS; block-cooperative kernels (block_reduce.cuh) may
+// also use __shared__ arrays, __syncthreads and full-warp xor/down shuffles,
+// which the emulation runs with real threads. So the same text is compiled
+// by nvcc for the GPU and run on the host by
 // tests/runtime/CudaKernelEmulationTest.cc against the CPU kernels.
 //
 // Each op's host side is a `...Run(launch, ...)` function template in the
-// same header: it validates arguments, picks kernels and orders them. The
+// same header: it validates arguments, picks kernels and orders them
+// (`launch(kernel, work, ...)` for the former, `launch.Blocks(kernel,
+// shape, ...)` for cooperative ones). The
 // .cu launchers call it with DeviceLaunch (device_launch.cuh), the emulation
 // test with its own Launch, so the order of kernels is tested too.
 #ifndef WEFT_RUNTIME_CUDA_KERNELS_PRELUDE_CUH
