@@ -1,55 +1,9 @@
-#include <cfloat>
-
-#include "absl/strings/str_cat.h"
 #include "runtime/cuda/attention_gemm.h"
 #include "runtime/cuda/check.h"
 #include "runtime/cuda/kernels.h"
 
 namespace weft::cuda {
 namespace {
-
-constexpr int kThreads = 256;
-
-// A block-wide reduction of one value per thread, every thread getting the
-// result (softmax.cu's pattern).
-template <typename Op>
-__device__ float BlockReduce(float v, Op op, float identity, float *shared) {
-  for (int o = 16; o > 0; o /= 2) v = op(v, __shfl_xor_sync(0xffffffffu, v, o));
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  if (lane == 0) shared[warp] = v;
-  __syncthreads();
-  const int warps = blockDim.x / 32;
-  v = lane < warps ? shared[lane] : identity;
-  for (int o = 16; o > 0; o /= 2) v = op(v, __shfl_xor_sync(0xffffffffu, v, o));
-  __syncthreads();
-  return v;
-}
-
-struct Max {
-  __device__ float operator()(float a, float b) const { return fmaxf(a, b); }
-};
-struct Plus {
-  __device__ float operator()(float a, float b) const { return a + b; }
-};
-
-// One block per row: max, sum of exponentials, scale, as the CPU's
-// SoftmaxRow; entries past the causal limit become 0.
-__global__ void __launch_bounds__(kThreads)
-    MaskedSoftmaxKernel(float *x, int64_t sq, int64_t sk, bool causal) {
-  __shared__ float shared[32];
-  const int64_t row = blockIdx.x;
-  float *r = x + row * sk;
-  const int64_t query = row % sq;
-  const int64_t seen = causal ? (query + 1 < sk ? query + 1 : sk) : sk;
-  float m = -FLT_MAX;
-  for (int64_t j = threadIdx.x; j < seen; j += blockDim.x) m = fmaxf(m, r[j]);
-  m = BlockReduce(m, Max(), -FLT_MAX, shared);
-  float sum = 0.0f;
-  for (int64_t j = threadIdx.x; j < seen; j += blockDim.x) sum += expf(r[j] - m);
-  sum = BlockReduce(sum, Plus(), 0.0f, shared);
-  const float inv = 1.0f / sum;
-  for (int64_t j = threadIdx.x; j < sk; j += blockDim.x) r[j] = j < seen ? expf(r[j] - m) * inv : 0.0f;
-}
 
 // The scores: scale q k^T for every (batch, head), then the masked softmax.
 absl::Status Probabilities(Gemm &gemm, const float *q, const float *k, const AttentionShape &s,
@@ -62,15 +16,6 @@ absl::Status Probabilities(Gemm &gemm, const float *q, const float *k, const Att
 }
 
 }  // namespace
-
-absl::Status MaskedSoftmaxRows(float *x, int64_t rows, int64_t sq, int64_t sk, bool causal,
-                               cudaStream_t stream) {
-  if (rows <= 0 || sk <= 0) return absl::OkStatus();
-  if (rows > 0x7fffffff) return absl::InvalidArgumentError(absl::StrCat("softmax over ", rows, " rows"));
-  MaskedSoftmaxKernel<<<static_cast<unsigned>(rows), kThreads, 0, stream>>>(x, sq, sk, causal);
-  WEFT_CUDA_RETURN_IF_ERROR(cudaGetLastError());
-  return absl::OkStatus();
-}
 
 absl::Status AttentionByGemm(Gemm &gemm, const float *q, const float *k, const float *v, float *out,
                              const AttentionShape &s, void *scratch, cudaStream_t stream) {

@@ -323,6 +323,23 @@ TEST_P(CudaKernelEmulationTest, SoftmaxMatchesTheCpuKernel) {
   }
 }
 
+TEST_P(CudaKernelEmulationTest, MaskedSoftmaxMatchesTheCpuAttentionsRows) {
+  // Attention's scores as attention_gemm.h has them: rows of sk keys, row r
+  // being query r % sq; causal rows see keys 0..query (cpu::Attention).
+  for (auto [rows, sq, sk, causal] : {std::tuple<int64_t, int64_t, int64_t, bool>{6, 3, 3, true},
+                                      {8, 4, 9, true}, {5, 5, 17, false}, {2, 1, 1, true},
+                                      {4, 2, 1100, true}}) {
+    const std::vector<float> x = RandomFloats(rows * sk, rng, 0.0f, 8.0f);
+    std::vector<float> want(rows * sk, 0.0f), got = x;
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t seen = causal ? std::min(sk, r % sq + 1) : sk;
+      cpu::Softmax(x.data() + r * sk, want.data() + r * sk, 1, seen, 1);
+    }
+    MaskedSoftmaxRowsRun(launch(), got.data(), rows, sq, sk, causal);
+    ExpectClose(got, want, "masked softmax " + std::to_string(rows) + "x" + std::to_string(sk));
+  }
+}
+
 // Rows fewer than a block's warps, odd widths, GPT-2's 768, and more rows
 // than ParamGradChunks (so chunks hold several rows).
 const std::tuple<int64_t, int64_t> kNormShapes[] = {{1, 1},    {7, 33},  {16, 128}, {3, 1000},

@@ -42,6 +42,31 @@ __global__ void SoftmaxColumnsKernel(const float *x, float *y, int64_t outer, in
   }
 }
 
+/// Attention's scores, in place (attention_gemm.h): row r is query r % sq
+/// of sk scores; under `causal` it sees keys 0..query only, as the CPU's
+/// attention has it: the softmax of those, zeros after.
+__global__ void __launch_bounds__(1024)
+    MaskedSoftmaxRowsKernel(float *x, int64_t rows, int64_t sq, int64_t sk, bool causal) {
+  __shared__ float smax[32];
+  __shared__ double ssum[32];
+  for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
+    float *xr = x + r * sk;
+    const int64_t query = r % sq;
+    const int64_t seen = causal && query + 1 < sk ? query + 1 : sk;
+    const MaxSum ms = BlockRowMaxSum(xr, seen, smax, ssum);
+    const float inv = 1.0f / static_cast<float>(ms.sum);
+    for (int64_t j = threadIdx.x; j < sk; j += blockDim.x)
+      xr[j] = j < seen ? expf(xr[j] - ms.max) * inv : 0.0f;
+  }
+}
+
+template <typename Launch>
+void MaskedSoftmaxRowsRun(const Launch &launch, float *x, int64_t rows, int64_t sq, int64_t sk,
+                          bool causal) {
+  if (rows <= 0 || sk <= 0 || sq <= 0) return;
+  launch.Blocks(MaskedSoftmaxRowsKernel, BlockPerRow(rows, sk), x, rows, sq, sk, causal);
+}
+
 template <typename Launch>
 void SoftmaxRun(const Launch &launch, const float *x, float *y, int64_t outer, int64_t dim,
                 int64_t inner) {
