@@ -292,8 +292,10 @@ TEST_P(CudaKernelEmulationTest, ReduceIntMatchesTheCpuKernel) {
 // ---------------------------------------------------------------- norms
 
 TEST_P(CudaKernelEmulationTest, SoftmaxGradMatchesTheCpuKernel) {
+  // Contiguous rows (a block per row: fewer threads than elements, more,
+  // a 1024-wide attention row) and strided ones (a thread per column).
   for (auto [outer, dim, inner] : {std::tuple<int64_t, int64_t, int64_t>{1, 1, 1}, {7, 33, 1},
-                                   {3, 17, 5}, {2, 1, 4}, {4, 128, 3}}) {
+                                   {5, 1024, 1}, {2, 3001, 1}, {3, 17, 5}, {2, 1, 4}, {4, 128, 3}}) {
     const int64_t n = outer * dim * inner;
     std::vector<float> y(n);
     const std::vector<float> x = RandomFloats(n, rng, 0, 3), dy = RandomFloats(n, rng);
@@ -302,6 +304,9 @@ TEST_P(CudaKernelEmulationTest, SoftmaxGradMatchesTheCpuKernel) {
     cpu::SoftmaxGrad(y.data(), dy.data(), want.data(), outer, dim, inner);
     SoftmaxGradRun(launch(), y.data(), dy.data(), got.data(), outer, dim, inner);
     ExpectClose(got, want, "softmax grad");
+    std::vector<float> in_place = dy;  // dx = dy, as an executor may plan it
+    SoftmaxGradRun(launch(), y.data(), in_place.data(), in_place.data(), outer, dim, inner);
+    ExpectClose(in_place, want, "softmax grad in place");
   }
 }
 

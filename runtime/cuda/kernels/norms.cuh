@@ -5,7 +5,7 @@
 // The norms give a row to a warp (shuffle reductions over coalesced loads);
 // their gradients keep row statistics in a scratch buffer and sum dgamma and
 // dbeta through per-chunk partials in a fixed order, so results do not
-// depend on timing. SoftmaxGrad is still correctness-first (one thread per
+// depend on timing. Strided SoftmaxGrad is still correctness-first (one thread per
 // column).
 #ifndef WEFT_RUNTIME_CUDA_KERNELS_NORMS_CUH
 #define WEFT_RUNTIME_CUDA_KERNELS_NORMS_CUH
@@ -34,11 +34,31 @@ __global__ void SoftmaxGradKernel(const float *y, const float *dy, float *dx, in
   }
 }
 
+/// Contiguous rows (inner == 1: attention's scores, logits): a block per
+/// row, coalesced. The block has the row's sum (in double, as the CPU's)
+/// before any thread writes, and each element is read and written by one
+/// thread, so dx may alias y or dy.
+__global__ void __launch_bounds__(1024)
+    SoftmaxGradRowsKernel(const float *y, const float *dy, float *dx, int64_t rows, int64_t dim) {
+  __shared__ double scratch[32];
+  for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
+    const float *yr = y + r * dim, *dyr = dy + r * dim;
+    double s = 0;
+    for (int64_t j = threadIdx.x; j < dim; j += blockDim.x)
+      s += static_cast<double>(dyr[j]) * yr[j];
+    const float sf = static_cast<float>(BlockSum(s, scratch));
+    for (int64_t j = threadIdx.x; j < dim; j += blockDim.x) dx[r * dim + j] = yr[j] * (dyr[j] - sf);
+  }
+}
+
 template <typename Launch>
 void SoftmaxGradRun(const Launch &launch, const float *y, const float *dy, float *dx,
                     int64_t outer, int64_t dim, int64_t inner) {
   if (outer <= 0 || dim <= 0 || inner <= 0) return;
-  launch(SoftmaxGradKernel, outer * inner, y, dy, dx, outer, dim, inner);
+  if (inner == 1)
+    launch.Blocks(SoftmaxGradRowsKernel, BlockPerRow(outer, dim), y, dy, dx, outer, dim);
+  else
+    launch(SoftmaxGradKernel, outer * inner, y, dy, dx, outer, dim, inner);
 }
 
 // ---------------------------------------------------------------- Param grads
