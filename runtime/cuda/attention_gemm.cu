@@ -44,7 +44,7 @@ absl::Status AttentionGradByGemm(Gemm &gemm, const float *q, const float *k, con
     return absl::OkStatus();
   }
   const int64_t scores = heads * s.sq * s.sk;
-  float *p = static_cast<float *>(scratch), *dp = p + scores, *ds = dp + scores;
+  float *p = static_cast<float *>(scratch), *dp = p + scores;
   if (absl::Status st = Probabilities(gemm, q, k, s, p, stream); !st.ok()) return st;
   GemmShape g;
   // dv = p^T dout: [sk, sq] x [sq, dv]
@@ -55,7 +55,9 @@ absl::Status AttentionGradByGemm(Gemm &gemm, const float *q, const float *k, con
   g = GemmShape();
   g.batch = heads, g.m = s.sq, g.n = s.sk, g.k = s.dv, g.transpose_b = true, g.b_batched = true;
   if (absl::Status st = gemm.Run(dout, v, dp, g, DType::kF32, stream); !st.ok()) return st;
-  // ds = p (dp - rowsum(dp p)): the softmax's gradient (masked entries, p = 0, stay 0).
+  // ds = p (dp - rowsum(dp p)): the softmax's gradient (masked entries, p = 0,
+  // stay 0), written over dp (SoftmaxGrad allows dx = dy).
+  float *ds = dp;
   if (absl::Status st = SoftmaxGrad(p, dp, ds, scores / s.sk, s.sk, 1, stream); !st.ok()) return st;
   // dq = scale ds k: [sq, sk] x [sk, dh]
   g = GemmShape();

@@ -2,7 +2,7 @@
 // backend computes it (cpu::Attention: scores = scale q k^T, the causal
 // softmax, then times v) and PyTorch's "math" SDPA does: the scores of every
 // (batch, head) are materialised in scratch, so it needs
-// ScoresBytes() (forward) or 3 x ScoresBytes() (backward) of device memory,
+// ScoresBytes() (forward) or 2 x ScoresBytes() (backward) of device memory,
 // and in exchange runs at GEMM speed, where the one-thread-per-query kernel
 // of kernels.h is a correctness reference. A fused flash-attention kernel
 // (no scores in memory) is the next step.
@@ -35,7 +35,7 @@ absl::Status AttentionByGemm(Gemm &gemm, const float *q, const float *k, const f
                              const AttentionShape &s, void *scratch, cudaStream_t stream);
 
 /// The gradients of AttentionByGemm's out (recomputing the scores):
-/// dq, dk, dv from dout. `scratch`: 3 x ScoresBytes(s) bytes.
+/// dq, dk, dv from dout. `scratch`: 2 x ScoresBytes(s) bytes.
 absl::Status AttentionGradByGemm(Gemm &gemm, const float *q, const float *k, const float *v,
                                  const float *dout, float *dq, float *dk, float *dv,
                                  const AttentionShape &s, void *scratch, cudaStream_t stream);

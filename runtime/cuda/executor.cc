@@ -146,6 +146,7 @@ struct GpuRank {
   std::vector<std::pair<uint32_t, std::vector<uint8_t>>> device_outputs;
   bool writes_state = false;  // a step updates parameters or state
   bool graph_failed = false;  // capture failed once: eager from then on
+  int64_t attention_budget = 0;  // scratch bytes GEMM attention may use
   std::vector<void *> ptr;             // value id -> device bytes
   std::vector<cudaKernel_t> kernels;   // per instruction: its generated kernel (Fused)
   Buffer scratch;                      // packing for collectives, bf16 operands
@@ -324,14 +325,16 @@ bool FastBf16Gemm() {
   return env && std::string(env) == "fast";
 }
 
-// Attention runs as GEMMs (attention_gemm.h) when its scores fit in a few
-// GiB of scratch, else as the one-thread-per-query kernel;
+// Attention runs as GEMMs (attention_gemm.h) when its scores fit in the
+// rank's budget (at most 4 GiB, and a quarter of its share of the GPU's free
+// memory), else as the one-thread-per-query kernel;
 // WEFT_CUDA_ATTENTION=gemm or kernel forces one.
-bool AttentionByGemms(const AttentionShape &shape, bool grad) {
+// `budget`: the rank's share of its GPU for scores (GpuRank::attention_budget).
+bool AttentionByGemms(const AttentionShape &shape, bool grad, int64_t budget) {
   const char *env = std::getenv("WEFT_CUDA_ATTENTION");
   if (env && std::string(env) == "kernel") return false;
   if (env && std::string(env) == "gemm") return true;
-  return (grad ? 3 : 1) * ScoresBytes(shape) <= (int64_t{4} << 30);
+  return (grad ? 2 : 1) * ScoresBytes(shape) <= budget;
 }
 
 AttentionShape ShapeOfAttention(const fb::Instruction &in) {
@@ -449,7 +452,7 @@ absl::Status GpuRank::Execute(const Rank &host, const fb::Instruction &in, size_
         }
       }
       AttentionShape shape{b, h, sq, sk, dh, dv, I(6) != 0, F(0)};
-      if (AttentionByGemms(shape, grad)) {
+      if (AttentionByGemms(shape, grad, attention_budget)) {
         // The scores go after the rounded operands (ScratchBytes).
         char *scores = static_cast<char *>(scratch.ptr) + AttentionRoundedBytes(in);
         if (!grad) return AttentionByGemm(*gemm, q, k, v, f_res(0), shape, scores, s);
@@ -501,7 +504,8 @@ absl::Status GpuRank::Execute(const Rank &host, const fb::Instruction &in, size_
 
 // Device bytes the rank needs beside its arena for one instruction:
 // packed collective slices, bf16 copies of matmul operands.
-size_t ScratchBytes(const Rank &host, const fb::Instruction &in, int parts_of_axis_max) {
+size_t ScratchBytes(const Rank &host, const fb::Instruction &in, int parts_of_axis_max,
+                    int64_t attention_budget) {
   auto I = [&](unsigned k) { return in.ints()->Get(k); };
   switch (in.op()) {
     case fb::Opcode::ReduceScatter:
@@ -511,7 +515,7 @@ size_t ScratchBytes(const Rank &host, const fb::Instruction &in, int parts_of_ax
     case fb::Opcode::AllToAll:
       return 2 * parts_of_axis_max * I(0) * DTypeSize(host.TypeOf(in.operands()->Get(0)));
     case fb::Opcode::Matmul:
-      if (in.ints()->size() > 7 && I(7) != 0)
+      if (in.ints()->size() > 7 && I(7) != 0 && !FastBf16Gemm())
         return 2 * (I(0) * I(1) * I(3) + 128 + (I(6) ? I(0) : 1) * I(3) * I(2));
       return 0;
     case fb::Opcode::Attention:
@@ -520,7 +524,8 @@ size_t ScratchBytes(const Rank &host, const fb::Instruction &in, int parts_of_ax
       const bool grad = in.op() == fb::Opcode::AttentionGrad;
       const AttentionShape shape = ShapeOfAttention(in);
       return AttentionRoundedBytes(in) +
-             (AttentionByGemms(shape, grad) ? (grad ? 3 : 1) * ScoresBytes(shape) : 0);
+             (AttentionByGemms(shape, grad, attention_budget) ? (grad ? 2 : 1) * ScoresBytes(shape)
+                                                              : 0);
     }
     default: return 0;
   }
@@ -607,6 +612,14 @@ absl::StatusOr<std::unique_ptr<DeviceBackend>> CudaBackend::Create(const DeviceB
       auto used = in_use(gpu);
       if (!used.ok()) return used.status();
       before[gpu] = *used;
+      // The high-water marks MeasuredPeakBytes reads start from here (an
+      // earlier program in this process may have raised them).
+      cudaMemPool_t pool = nullptr;
+      cuuint64_t zero = 0;
+      WEFT_CUDA_RETURN_IF_ERROR(cudaDeviceGetDefaultMemPool(&pool, gpu));
+      WEFT_CUDA_RETURN_IF_ERROR(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReservedMemHigh, &zero));
+      WEFT_CUDA_RETURN_IF_ERROR(
+          cudaDeviceSetGraphMemAttribute(gpu, cudaGraphMemAttrReservedMemHigh, &zero));
     }
     auto g = std::make_unique<GpuRank>();
     auto device = Device::Create(gpu, std::max<int64_t>(host.prog->arena_bytes(), 64));
@@ -615,6 +628,17 @@ absl::StatusOr<std::unique_ptr<DeviceBackend>> CudaBackend::Create(const DeviceB
     auto gemm = Gemm::Create();
     if (!gemm.ok()) return gemm.status();
     g->gemm = std::move(*gemm);
+    {
+      // GEMM attention's scores: at most 4 GiB, and a quarter of this rank's
+      // share of the GPU's free memory (virtual devices share one GPU).
+      size_t free = 0, total = 0;
+      WEFT_CUDA_RETURN_IF_ERROR(cudaMemGetInfo(&free, &total));
+      int sharing = 1;
+      for (size_t other = 0; other < local && !mpi; ++other)
+        sharing += other != l && comm_kind != "nccl";
+      g->attention_budget =
+          std::min<int64_t>(int64_t{4} << 30, static_cast<int64_t>(free) / (4 * sharing));
+    }
     // Parameters, state and constants: device copies (filled by Push).
     for (bool is_state : {false, true}) {
       const std::vector<Tensor> &held = is_state ? host.states : host.params;
@@ -702,7 +726,7 @@ absl::StatusOr<std::unique_ptr<DeviceBackend>> CudaBackend::Create(const DeviceB
                              o == fb::Opcode::AllGather || o == fb::Opcode::AllToAll ||
                              o == fb::Opcode::Send || o == fb::Opcode::Recv) &&
                             mesh_ranks > 1;
-      scratch = std::max(scratch, ScratchBytes(host, in, widest));
+      scratch = std::max(scratch, ScratchBytes(host, in, widest, g->attention_budget));
       for (uint32_t id : *in.results()) {
         const fb::Storage st = values[id]->storage();
         g->writes_state |= st == fb::Storage::Param || st == fb::Storage::State;
@@ -761,14 +785,21 @@ absl::StatusOr<std::unique_ptr<DeviceBackend>> CudaBackend::Create(const DeviceB
 int64_t CudaBackend::MeasuredPeakBytes() const {
   int64_t peak = 0;
   for (const auto &[gpu, bytes] : static_bytes_) {
+    // Transient scratch: the stream-ordered pool's (eager steps) and the
+    // graph pool's (replayed steps) high-water marks.
     cudaMemPool_t pool = nullptr;
-    cuuint64_t high = 0;
+    cuuint64_t high = 0, graph_high = 0;
     if (cudaDeviceGetDefaultMemPool(&pool, gpu) != cudaSuccess ||
         cudaMemPoolGetAttribute(pool, cudaMemPoolAttrReservedMemHigh, &high) != cudaSuccess) {
       cudaGetLastError();
       high = 0;
     }
-    peak = std::max(peak, bytes + static_cast<int64_t>(high));
+    if (cudaDeviceGetGraphMemAttribute(gpu, cudaGraphMemAttrReservedMemHigh, &graph_high) !=
+        cudaSuccess) {
+      cudaGetLastError();
+      graph_high = 0;
+    }
+    peak = std::max(peak, bytes + static_cast<int64_t>(high + graph_high));
   }
   return peak;
 }
@@ -849,23 +880,23 @@ absl::Status CudaBackend::RunRank(size_t local, Rank &host, bool profiling) {
   } else if (graphs && g.eager_steps >= 1) {
     cudaGraph_t graph = nullptr;
     WEFT_CUDA_RETURN_IF_ERROR(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
-    absl::Status st = g.Steps(host, false);
+    // Nothing runs while capturing: a call that cannot be captured fails
+    // the capture (and the calls after it), not the step.
+    const absl::Status captured = g.Steps(host, false);
     const cudaError_t end = cudaStreamEndCapture(s, &graph);
-    if (!st.ok()) {
-      if (graph) cudaGraphDestroy(graph);
-      return st;
-    }
     cudaError_t made = end;
-    if (made == cudaSuccess) made = cudaGraphInstantiate(&g.graph, graph, 0);
+    if (captured.ok() && made == cudaSuccess) made = cudaGraphInstantiate(&g.graph, graph, 0);
     if (graph) cudaGraphDestroy(graph);
-    if (made != cudaSuccess) {
-      // Capture failed (something in the step cannot be captured): say so
-      // once and run this rank eagerly from now on.
+    if (!captured.ok() || made != cudaSuccess) {
+      // Say why once and run this rank eagerly from now on (this step too):
+      // a real error shows up again there, with its location.
       cudaGetLastError();
+      if (g.graph) cudaGraphExecDestroy(g.graph);
       g.graph = nullptr;
       g.graph_failed = true;
       std::fprintf(stderr, "weft: rank %d: no CUDA graph (%s); running eagerly\n", host.index,
-                   cudaGetErrorString(made));
+                   !captured.ok() ? std::string(captured.message()).c_str()
+                                  : cudaGetErrorString(made));
       if (absl::Status eager = g.Steps(host, false); !eager.ok()) return eager;
     } else {
       WEFT_CUDA_RETURN_IF_ERROR(cudaGraphLaunch(g.graph, s));
