@@ -40,6 +40,7 @@
 #include "runtime/cuda/backend.h"
 #include "runtime/cuda/check.h"
 #include "runtime/cuda/device.h"
+#include "runtime/cuda/devices.h"
 #include "runtime/cuda/gemm.h"
 #include "runtime/cuda/kernels.h"
 #include "runtime/cuda/softmax.h"
@@ -131,6 +132,29 @@ class KernelModule {
   cudaLibrary_t library_ = nullptr;
 };
 
+// The environment's switches, read when a program loads (not per step).
+struct Settings {
+  // --precision=bf16's matmuls: by default both operands are rounded into
+  // bf16 copies (exactly the CPU backend's numbers, then a bf16 GEMM);
+  // WEFT_CUDA_BF16_GEMM=fast lets cuBLAS down-convert inside the GEMM.
+  bool fast_bf16_gemm = false;
+  // WEFT_CUDA_ATTENTION=gemm or kernel forces attention's path.
+  std::string attention;
+  bool graphs = true;  // WEFT_CUDA_GRAPHS=0 turns CUDA graphs off
+};
+
+Settings ReadSettings() {
+  auto env = [](const char *name) {
+    const char *v = std::getenv(name);
+    return std::string(v ? v : "");
+  };
+  Settings s;
+  s.fast_bf16_gemm = env("WEFT_CUDA_BF16_GEMM") == "fast";
+  s.attention = env("WEFT_CUDA_ATTENTION");
+  s.graphs = env("WEFT_CUDA_GRAPHS") != "0";
+  return s;
+}
+
 // One rank on its GPU.
 struct GpuRank {
   std::unique_ptr<Device> device;
@@ -146,7 +170,8 @@ struct GpuRank {
   std::vector<std::pair<uint32_t, std::vector<uint8_t>>> device_outputs;
   bool writes_state = false;  // a step updates parameters or state
   bool graph_failed = false;  // capture failed once: eager from then on
-  int64_t attention_budget = 0;  // scratch bytes GEMM attention may use
+  std::vector<bool> gemm_attention;  // per instruction: attention by GEMMs
+  Settings settings;
   std::vector<void *> ptr;             // value id -> device bytes
   std::vector<cudaKernel_t> kernels;   // per instruction: its generated kernel (Fused)
   Buffer scratch;                      // packing for collectives, bf16 operands
@@ -317,23 +342,14 @@ int64_t AttentionOperandElements(const fb::Instruction &in) {
   return b * h * (sq * dh + sk * dh + sk * dv + (in.op() == fb::Opcode::AttentionGrad ? sq * dv : 0));
 }
 
-// --precision=bf16's matmuls: by default both operands are rounded into
-// bf16 copies (exactly the CPU backend's numbers, then a bf16 GEMM);
-// WEFT_CUDA_BF16_GEMM=fast lets cuBLAS down-convert inside the GEMM instead.
-bool FastBf16Gemm() {
-  const char *env = std::getenv("WEFT_CUDA_BF16_GEMM");
-  return env && std::string(env) == "fast";
-}
-
 // Attention runs as GEMMs (attention_gemm.h) when its scores fit in the
 // rank's budget (at most 4 GiB, and a quarter of its share of the GPU's free
-// memory), else as the one-thread-per-query kernel;
-// WEFT_CUDA_ATTENTION=gemm or kernel forces one.
-// `budget`: the rank's share of its GPU for scores (GpuRank::attention_budget).
-bool AttentionByGemms(const AttentionShape &shape, bool grad, int64_t budget) {
-  const char *env = std::getenv("WEFT_CUDA_ATTENTION");
-  if (env && std::string(env) == "kernel") return false;
-  if (env && std::string(env) == "gemm") return true;
+// memory), else as the one-thread-per-query kernel. Decided once per
+// instruction when the program loads (GpuRank::gemm_attention).
+bool AttentionByGemms(const Settings &settings, const AttentionShape &shape, bool grad,
+                      int64_t budget) {
+  if (settings.attention == "kernel") return false;
+  if (settings.attention == "gemm") return true;
   return (grad ? 2 : 1) * ScoresBytes(shape) <= budget;
 }
 
@@ -397,7 +413,7 @@ absl::Status GpuRank::Execute(const Rank &host, const fb::Instruction &in, size_
       g.transpose_a = I(4) != 0, g.transpose_b = I(5) != 0, g.b_batched = I(6) != 0;
       // --precision=bf16: both inputs rounded to bf16, accumulated and
       // written in f32 (the CPU backend's rounding, then a bf16 GEMM).
-      if (in.ints()->size() > 7 && I(7) != 0 && FastBf16Gemm()) {
+      if (in.ints()->size() > 7 && I(7) != 0 && settings.fast_bf16_gemm) {
         g.fast_bf16 = true;
         return gemm->Run(op(0), op(1), res(0), g, DType::kF32, s);
       }
@@ -452,7 +468,7 @@ absl::Status GpuRank::Execute(const Rank &host, const fb::Instruction &in, size_
         }
       }
       AttentionShape shape{b, h, sq, sk, dh, dv, I(6) != 0, F(0)};
-      if (AttentionByGemms(shape, grad, attention_budget)) {
+      if (gemm_attention[index]) {
         // The scores go after the rounded operands (ScratchBytes).
         char *scores = static_cast<char *>(scratch.ptr) + AttentionRoundedBytes(in);
         if (!grad) return AttentionByGemm(*gemm, q, k, v, f_res(0), shape, scores, s);
@@ -505,7 +521,7 @@ absl::Status GpuRank::Execute(const Rank &host, const fb::Instruction &in, size_
 // Device bytes the rank needs beside its arena for one instruction:
 // packed collective slices, bf16 copies of matmul operands.
 size_t ScratchBytes(const Rank &host, const fb::Instruction &in, int parts_of_axis_max,
-                    int64_t attention_budget) {
+                    bool gemm_attention, bool fast_bf16_gemm) {
   auto I = [&](unsigned k) { return in.ints()->Get(k); };
   switch (in.op()) {
     case fb::Opcode::ReduceScatter:
@@ -515,7 +531,7 @@ size_t ScratchBytes(const Rank &host, const fb::Instruction &in, int parts_of_ax
     case fb::Opcode::AllToAll:
       return 2 * parts_of_axis_max * I(0) * DTypeSize(host.TypeOf(in.operands()->Get(0)));
     case fb::Opcode::Matmul:
-      if (in.ints()->size() > 7 && I(7) != 0 && !FastBf16Gemm())
+      if (in.ints()->size() > 7 && I(7) != 0 && !fast_bf16_gemm)
         return 2 * (I(0) * I(1) * I(3) + 128 + (I(6) ? I(0) : 1) * I(3) * I(2));
       return 0;
     case fb::Opcode::Attention:
@@ -524,8 +540,7 @@ size_t ScratchBytes(const Rank &host, const fb::Instruction &in, int parts_of_ax
       const bool grad = in.op() == fb::Opcode::AttentionGrad;
       const AttentionShape shape = ShapeOfAttention(in);
       return AttentionRoundedBytes(in) +
-             (AttentionByGemms(shape, grad, attention_budget) ? (grad ? 2 : 1) * ScoresBytes(shape)
-                                                              : 0);
+             (gemm_attention ? (grad ? 2 : 1) * ScoresBytes(shape) : 0);
     }
     default: return 0;
   }
@@ -605,40 +620,59 @@ absl::StatusOr<std::unique_ptr<DeviceBackend>> CudaBackend::Create(const DeviceB
   if (!local_rank_env) local_rank_env = std::getenv("SLURM_LOCALID");
   const int local_rank = local_rank_env ? std::atoi(local_rank_env) : 0;
 
+  // Each rank's GPU: in process, cuda::CreateDevices' (rank l on GPU
+  // l % gpus: its own GPU under nccl, GPU 0 for every virtual device);
+  // under MPI the node-local rank's.
+  const int in_process_gpus = comm_kind == "nccl" ? static_cast<int>(local) : 1;
+  auto gpu_of = [&](size_t l) {
+    return mpi ? local_rank % *gpus : GpuOfRank(static_cast<int>(l), in_process_gpus);
+  };
+  for (size_t l = 0; l < local; ++l) {
+    const int gpu = gpu_of(l);
+    if (before.count(gpu)) continue;
+    auto used = in_use(gpu);
+    if (!used.ok()) return used.status();
+    before[gpu] = *used;
+    // The high-water marks MeasuredPeakBytes reads start from here (an
+    // earlier program in this process may have raised them).
+    cudaMemPool_t pool = nullptr;
+    cuuint64_t zero = 0;
+    WEFT_CUDA_RETURN_IF_ERROR(cudaDeviceGetDefaultMemPool(&pool, gpu));
+    WEFT_CUDA_RETURN_IF_ERROR(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReservedMemHigh, &zero));
+    WEFT_CUDA_RETURN_IF_ERROR(
+        cudaDeviceSetGraphMemAttribute(gpu, cudaGraphMemAttrReservedMemHigh, &zero));
+  }
+  // The devices and their arenas; in process CreateDevices first checks
+  // that each GPU's ranks fit and says which do not.
+  std::vector<std::unique_ptr<Device>> devices;
+  if (mpi) {
+    auto device = Device::Create(gpu_of(0), std::max<int64_t>(ranks[0].prog->arena_bytes(), 64));
+    if (!device.ok()) return device.status();
+    devices.push_back(std::move(*device));
+  } else {
+    std::vector<int64_t> arenas;
+    for (const Rank &r : ranks) arenas.push_back(std::max<int64_t>(r.prog->arena_bytes(), 64));
+    auto made = CreateDevices(arenas, in_process_gpus);
+    if (!made.ok()) return made.status();
+    devices = std::move(*made);
+  }
+
   for (size_t l = 0; l < local; ++l) {
     const Rank &host = ranks[l];
-    const int gpu = mpi ? local_rank % *gpus : (comm_kind == "nccl" ? static_cast<int>(l) : 0);
-    if (!before.count(gpu)) {
-      auto used = in_use(gpu);
-      if (!used.ok()) return used.status();
-      before[gpu] = *used;
-      // The high-water marks MeasuredPeakBytes reads start from here (an
-      // earlier program in this process may have raised them).
-      cudaMemPool_t pool = nullptr;
-      cuuint64_t zero = 0;
-      WEFT_CUDA_RETURN_IF_ERROR(cudaDeviceGetDefaultMemPool(&pool, gpu));
-      WEFT_CUDA_RETURN_IF_ERROR(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReservedMemHigh, &zero));
-      WEFT_CUDA_RETURN_IF_ERROR(
-          cudaDeviceSetGraphMemAttribute(gpu, cudaGraphMemAttrReservedMemHigh, &zero));
-    }
     auto g = std::make_unique<GpuRank>();
-    auto device = Device::Create(gpu, std::max<int64_t>(host.prog->arena_bytes(), 64));
-    if (!device.ok()) return device.status();
-    g->device = std::move(*device);
+    g->settings = ReadSettings();
+    g->device = std::move(devices[l]);
+    if (absl::Status s = g->device->MakeCurrent(); !s.ok()) return s;
     auto gemm = Gemm::Create();
     if (!gemm.ok()) return gemm.status();
     g->gemm = std::move(*gemm);
-    {
-      // GEMM attention's scores: at most 4 GiB, and a quarter of this rank's
-      // share of the GPU's free memory (virtual devices share one GPU).
-      size_t free = 0, total = 0;
-      WEFT_CUDA_RETURN_IF_ERROR(cudaMemGetInfo(&free, &total));
-      int sharing = 1;
-      for (size_t other = 0; other < local && !mpi; ++other)
-        sharing += other != l && comm_kind != "nccl";
-      g->attention_budget =
-          std::min<int64_t>(int64_t{4} << 30, static_cast<int64_t>(free) / (4 * sharing));
-    }
+    // GEMM attention's scores: at most 4 GiB, and a quarter of this rank's
+    // share of the GPU's free memory (virtual devices share one GPU).
+    size_t free = 0, total = 0;
+    WEFT_CUDA_RETURN_IF_ERROR(cudaMemGetInfo(&free, &total));
+    const int sharing = mpi || comm_kind == "nccl" ? 1 : static_cast<int>(local);
+    const int64_t attention_budget =
+        std::min<int64_t>(int64_t{4} << 30, static_cast<int64_t>(free) / (4 * sharing));
     // Parameters, state and constants: device copies (filled by Push).
     for (bool is_state : {false, true}) {
       const std::vector<Tensor> &held = is_state ? host.states : host.params;
@@ -709,6 +743,7 @@ absl::StatusOr<std::unique_ptr<DeviceBackend>> CudaBackend::Create(const DeviceB
     for (int e : ctx.extent) mesh_ranks *= e;
     const auto &instructions = *host.prog->instructions();
     g->kernels.assign(instructions.size(), nullptr);
+    g->gemm_attention.assign(instructions.size(), false);
     for (size_t i = 0; i < instructions.size(); ++i) {
       const fb::Instruction &in = *instructions[i];
       if (in.op() == fb::Opcode::Fused) {
@@ -726,7 +761,12 @@ absl::StatusOr<std::unique_ptr<DeviceBackend>> CudaBackend::Create(const DeviceB
                              o == fb::Opcode::AllGather || o == fb::Opcode::AllToAll ||
                              o == fb::Opcode::Send || o == fb::Opcode::Recv) &&
                             mesh_ranks > 1;
-      scratch = std::max(scratch, ScratchBytes(host, in, widest, g->attention_budget));
+      g->gemm_attention[i] =
+          (in.op() == fb::Opcode::Attention || in.op() == fb::Opcode::AttentionGrad) &&
+          AttentionByGemms(g->settings, ShapeOfAttention(in),
+                           in.op() == fb::Opcode::AttentionGrad, attention_budget);
+      scratch = std::max(scratch, ScratchBytes(host, in, widest, g->gemm_attention[i],
+                                               g->settings.fast_bf16_gemm));
       for (uint32_t id : *in.results()) {
         const fb::Storage st = values[id]->storage();
         g->writes_state |= st == fb::Storage::Param || st == fb::Storage::State;
@@ -870,11 +910,10 @@ absl::Status CudaBackend::RunRank(size_t local, Rank &host, bool profiling) {
   }
   // One device, not profiled: the second step is captured as a graph and
   // replayed from then on (the first warms cuBLASLt's choices and loads).
-  const char *graphs_env = std::getenv("WEFT_CUDA_GRAPHS");
   const bool tracing = host.trace.on();
   const int64_t step_start = tracing ? host.trace.Now() : 0;
   const bool graphs = !g.has_collectives && !profiling && !tracing && !g.graph_failed &&
-                      !(graphs_env && std::string(graphs_env) == "0");
+                      g.settings.graphs;
   if (graphs && g.graph) {
     WEFT_CUDA_RETURN_IF_ERROR(cudaGraphLaunch(g.graph, s));
   } else if (graphs && g.eager_steps >= 1) {

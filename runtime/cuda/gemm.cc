@@ -102,11 +102,9 @@ absl::Status Gemm::Run(const void *a, const void *b, void *c, const GemmShape &s
     return align;
   };
   const uint32_t align_a = alignment(a), align_b = alignment(b), align_c = alignment(c);
-  const std::string key = absl::StrCat(s.batch, ",", s.m, ",", s.n, ",", s.k, ",", s.transpose_a,
-                                       s.transpose_b, s.b_batched, s.fast_bf16, ",",
-                                       static_cast<int>(dtype), ",",
-                                       static_cast<int>(out_dtype), ",", align_a, ",", align_b, ",",
-                                       align_c);
+  const PlanKey key{s.batch, s.m, s.n, s.k, s.transpose_a, s.transpose_b, s.b_batched,
+                    s.fast_bf16, static_cast<int>(dtype), static_cast<int>(out_dtype), align_a,
+                    align_b, align_c};
   std::unique_ptr<Plan> &plan = plans_[key];
   if (!plan) {
     auto made = std::make_unique<Plan>(lt_);

@@ -13,7 +13,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <string>
+#include <tuple>
 
 #include "absl/status/statusor.h"
 #include "runtime/cuda/cublaslt.h"
@@ -60,7 +60,9 @@ class Gemm {
   // operand alignment: built on the first GEMM of its kind, reused after
   // (a training step repeats the same few dozen shapes every step).
   struct Plan;
-  std::map<std::string, std::unique_ptr<Plan>> plans_;
+  using PlanKey = std::tuple<int64_t, int64_t, int64_t, int64_t, bool, bool, bool, bool, int, int,
+                             uint32_t, uint32_t, uint32_t>;
+  std::map<PlanKey, std::unique_ptr<Plan>> plans_;
   const CublasLt *lt_ = nullptr;
   cublasLtHandle_t handle_ = nullptr;
   void *workspace_ = nullptr;

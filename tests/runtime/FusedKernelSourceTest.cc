@@ -49,17 +49,6 @@ static inline void weft_launch(unsigned grid, unsigned block, void (*thread)(voi
 }
 )";
 
-const char *CType(DType t) {
-  switch (t) {
-    case DType::kF32: return "float";
-    case DType::kBF16:
-    case DType::kF16: return "unsigned short";
-    case DType::kI32: return "int";
-    case DType::kI64: return "long long";
-  }
-  return "float";
-}
-
 // Unary ops read a, binary a and b, MaxGrad/MinGrad a, b and c.
 int Arity(fb::EwOp op) {
   switch (op) {
@@ -236,8 +225,8 @@ TEST(FusedKernelSourceTest, GeneratedKernelsMatchTheCpuInterpreter) {
     source += kernel;
     std::string call = name + "(";
     size_t a = 0;
-    for (DType t : s.operand_types) absl::StrAppend(&call, "(const ", CType(t), " *)args[", a++, "], ");
-    for (DType t : s.result_types) absl::StrAppend(&call, "(", CType(t), " *)args[", a++, "], ");
+    for (DType t : s.operand_types) absl::StrAppend(&call, "(const ", cuda::PointerType(t), " *)args[", a++, "], ");
+    for (DType t : s.result_types) absl::StrAppend(&call, "(", cuda::PointerType(t), " *)args[", a++, "], ");
     absl::StrAppend(&call, "*(const long long *)args[", a, "])");
     absl::StrAppend(&source, "static void thread_", name, "(void *p) { void **args = (void **)p; ",
                     call, "; }\nextern \"C\" void run_", name,

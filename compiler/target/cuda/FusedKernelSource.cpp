@@ -3,9 +3,7 @@
 #include <cstdio>
 
 namespace weft::cuda {
-namespace {
 
-// The pointer type a kernel parameter of this dtype has.
 const char *PointerType(DType t) {
   switch (t) {
     case DType::kF32: return "float";
@@ -16,6 +14,8 @@ const char *PointerType(DType t) {
   }
   return "float";
 }
+
+namespace {
 
 // Exact float text: the shortest form that reads back to the same float.
 std::string FloatLiteral(float f) {

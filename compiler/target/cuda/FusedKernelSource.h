@@ -41,6 +41,10 @@ struct FusedProgramSpec {
   std::vector<DType> operand_types, result_types;
 };
 
+/// The C type a kernel's pointer parameter of `t` points to (bf16 and f16
+/// travel as their bits, `unsigned short`).
+const char *PointerType(DType t);
+
 /// The conversions and helpers every kernel uses; once per module.
 std::string FusedKernelPrelude();
 
