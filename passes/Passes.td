@@ -225,6 +225,22 @@ def FuseElementwisePass : Pass<"weft-fuse-elementwise", "::mlir::func::FuncOp"> 
   let dependentDialects = ["::mlir::weft::WeftDialect"];
 }
 
+def FoldGemmEpiloguePass : Pass<"weft-fold-gemm-epilogue", "::mlir::func::FuncOp"> {
+  let summary = "Marks matmuls whose fused user a cuBLASLt epilogue computes";
+  let description = [{
+    For weftc --target=cuda. A `weft.fused` op that is a matmul's only user
+    and computes bias, bias + residual, bias + tanh-GELU (keeping the
+    pre-activation or not) or the tanh-GELU gradient on the product (see
+    runtime/artifact/gemm_epilogue.h) is what cuBLASLt's epilogues do inside
+    the GEMM. The matmul moves down to just before that op (it is pure, so
+    its operands still dominate it) and gets `weft.gemm_epilogue = "<kind>"`;
+    weft-plan-memory then gives its product no bytes and keeps its operands
+    alive through the fused op, and the artifact writer emits one Matmul
+    instruction for the pair.
+  }];
+  let dependentDialects = ["::mlir::weft::WeftDialect"];
+}
+
 def PlanMemoryPass : Pass<"weft-plan-memory", "::mlir::func::FuncOp"> {
   let summary = "Assigns every intermediate tensor an offset in one arena";
   let description = [{

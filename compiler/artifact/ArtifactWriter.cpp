@@ -11,6 +11,7 @@
 #include "compiler/analysis/ShardingAnalysis.h"
 #include "compiler/target/cuda/FusedKernelSource.h"
 #include "compiler/target/cuda/Nvrtc.h"
+#include "passes/lowering/GemmEpilogue.h"
 #include "dialects/weft/IR/ModelVerifier.h"
 #include "dialects/weft/IR/WeftDialect.h"
 #include "dialects/weft/IR/WeftShapes.h"
@@ -181,6 +182,7 @@ private:
 
   LogicalResult lower(Operation *op);
   LogicalResult lowerFused(FusedOp op);
+  LogicalResult lowerFoldedMatmul(MatmulOp m, std::vector<int64_t> ints);
   LogicalResult requireF32(Operation *op) {
     for (Value v : op->getOperands())
       if (isa<FloatType>(cast<RankedTensorType>(v.getType()).getElementType()) &&
@@ -276,6 +278,9 @@ LogicalResult Writer::lower(Operation *op) {
         int64_t k = m.getTransposeA() ? lhs.getShape()[lr - 2]
                                       : lhs.getShape()[lr - 1];
         bool bBatched = rhs.getRank() > 2;
+        if (m->hasAttr(kGemmEpilogueAttr))
+          return lowerFoldedMatmul(m, {batch, mm, n, k, m.getTransposeA(),
+                                       m.getTransposeB(), bBatched, bf16});
         Instr in{fb::Opcode::Matmul, operandIds(), arenaResults()};
         in.ints = {batch, mm, n, k, m.getTransposeA(), m.getTransposeB(),
                    bBatched, bf16};
@@ -639,7 +644,34 @@ fb::EwOp ewOpOf(Operation *op) {
       .Default([](Operation *) { return fb::EwOp::Add; });
 }
 
+// A matmul that weft-fold-gemm-epilogue paired with the fused op after it:
+// one Matmul instruction whose epilogue computes that op's results.
+LogicalResult Writer::lowerFoldedMatmul(MatmulOp m, std::vector<int64_t> ints) {
+  auto fused = dyn_cast_or_null<FusedOp>(m->getNextNode());
+  std::optional<GemmEpilogueMatch> match =
+      fused ? matchGemmEpilogue(m, fused) : std::nullopt;
+  if (!match)
+    return m.emitError() << "is marked " << kGemmEpilogueAttr
+                         << " but the op after it is not an epilogue it computes";
+  if (failed(requireF32(fused)))
+    return failure();
+  Instr in{fb::Opcode::Matmul, {id(m.getLhs()), id(m.getRhs())}, {}};
+  for (Value v : match->operands)
+    in.operands.push_back(id(v));
+  addResults(fused);
+  for (Value v : match->results)
+    in.results.push_back(id(v));
+  in.ints = std::move(ints);
+  in.ints.push_back(static_cast<int64_t>(match->kind));
+  emit(m, std::move(in));
+  return success();
+}
+
 LogicalResult Writer::lowerFused(FusedOp op) {
+  // Folded into the matmul before it (lowerFoldedMatmul), which wrote it.
+  if (auto m = dyn_cast_or_null<MatmulOp>(op->getPrevNode()))
+    if (m->hasAttr(kGemmEpilogueAttr))
+      return success();
   Block &body = op.getBody().front();
   auto shape = shapeOf(op.getResult(0).getType());
   auto contiguous = stridesOf(shape);

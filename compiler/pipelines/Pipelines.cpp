@@ -87,6 +87,8 @@ void mlir::weft::addWeftDefaultPipeline(OpPassManager &pm,
   fn.addPass(createLowerTpGatherPass()); // after autodiff, which needs its gradient rule
   fn.addPass(createCSEPass());
   fn.addPass(createFuseElementwisePass());
+  if (options.gemmEpilogues)
+    fn.addPass(createFoldGemmEpiloguePass());
   PlanMemoryPassOptions plan;
   plan.alignment = options.alignment;
   fn.addPass(createPlanMemoryPass(plan));

@@ -63,6 +63,11 @@ struct WeftPipelineOptions : public PassPipelineOptions<WeftPipelineOptions> {
   PassOptions::Option<std::string> stages{*this, "stages",
                                            llvm::cl::desc("Manual stages as weft.block ranges"),
                                            llvm::cl::init("")};
+  PassOptions::Option<bool> gemmEpilogues{
+      *this, "gemm-epilogues",
+      llvm::cl::desc("Fold fused ops that cuBLASLt epilogues compute into their matmul "
+                     "(weftc --target=cuda)"),
+      llvm::cl::init(false)};
   PassOptions::Option<int64_t> alignment{
       *this, "alignment", llvm::cl::desc("Byte alignment of arena buffers"),
       llvm::cl::init(64)};

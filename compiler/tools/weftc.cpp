@@ -611,6 +611,7 @@ int main(int argc, char **argv) {
     options.eps = adamEps;
     options.clipNorm = clipNorm;
     options.recompute = recompute;
+    options.gemmEpilogues = target == "cuda";
     if (zero != 0 && zero != 1)
       return fail("--zero=" + std::to_string(zero) + ": only ZeRO stage 0 or 1 is supported");
     if (zero == 1 && (options.dp < 2 || train.empty() || train == "grad"))

@@ -18,6 +18,7 @@
 //===----------------------------------------------------------------------===//
 #include "dialects/weft/IR/WeftShapes.h"
 #include "passes/Passes.h"
+#include "passes/lowering/GemmEpilogue.h"
 
 namespace mlir::weft {
 #define GEN_PASS_DEF_PLANMEMORYPASS
@@ -104,6 +105,10 @@ struct PlanMemoryPass
         ownerOf[op.getResult(0)] = ownerOf.lookup(src) ? ownerOf.lookup(src) : src;
         continue;
       }
+      // A matmul folded into its fused user (weft-fold-gemm-epilogue) never
+      // stores its product: the GEMM writes the fused op's results.
+      if (op.hasAttr(kGemmEpilogueAttr))
+        continue;
       for (Value r : op.getResults()) {
         ownerOf[r] = r;
         if (returned.contains(r))
@@ -116,17 +121,21 @@ struct PlanMemoryPass
     }
     // Lifetimes: the last use of a value or of any view of it. Results of
     // the function stay alive to the end.
-    for (Operation &op : block)
+    // A folded matmul runs at its fused op's place, so its operands live
+    // until then (and the fused op's results never share their bytes).
+    for (Operation &op : block) {
+      const int64_t at = op.hasTrait<OpTrait::IsTerminator>() ? pos
+                         : op.hasAttr(kGemmEpilogueAttr)      ? position[op.getNextNode()]
+                                                              : position[&op];
       for (Value operand : op.getOperands()) {
         Value owner = ownerOf.lookup(operand);
         auto it = owner ? bufferIndex.find(owner) : bufferIndex.end();
         if (it == bufferIndex.end())
           continue;
         Buffer &buf = buffers[it->second];
-        buf.last = std::max(buf.last, op.hasTrait<OpTrait::IsTerminator>()
-                                          ? pos
-                                          : position[&op]);
+        buf.last = std::max(buf.last, at);
       }
+    }
 
     // Greedy by size: largest first, lowest offset that fits.
     std::vector<Buffer *> order;
@@ -155,7 +164,7 @@ struct PlanMemoryPass
     }
 
     for (Operation &op : block) {
-      if (op.getNumResults() == 0 || !ownerOf.count(op.getResult(0)) ||
+      if (op.getNumResults() == 0 || !ownerOf.count(op.getResult(0)) ||  // folded: no offsets
           ownerOf.lookup(op.getResult(0)) != op.getResult(0))
         continue;
       SmallVector<int64_t> offsets;

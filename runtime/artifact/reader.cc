@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "runtime/artifact/format.h"
+#include "runtime/artifact/gemm_epilogue.h"
 #include "runtime/artifact/precision.h"
 #include "weft/tensor.h"
 
@@ -320,12 +321,34 @@ class RankChecker {
         if (I(0) != elems(ops[0]) || I(0) != elems(res[0])) return mismatch;
         return absl::OkStatus();
       case fb::Opcode::Matmul: {
-        if (auto s = need(2, 1, 7); !s.ok()) return s;
-        if (auto s = bf16_flag_ok(); !s.ok()) return s;
+        // The optional 9th int: the epilogue (gemm_epilogue.h), which adds
+        // operands (bias [n]; residual or pre [b, m, n]) and, for
+        // bias+gelu_tanh, an optional second result (pre [b, m, n]).
+        using artifact::GemmEpilogue;
+        const int64_t kind = n_ints > 8 ? I(8) : 0;
+        if (kind < 0 || kind > artifact::kLastGemmEpilogue)
+          return absl::InvalidArgumentError(StrCat("its epilogue (integer 9) ", kind, " is unknown"));
+        const auto epilogue = static_cast<GemmEpilogue>(kind);
+        const size_t results =
+            epilogue == GemmEpilogue::kBiasGeluTanh && n_res == 2 ? 2 : 1;
+        if (auto s = need(2 + artifact::GemmEpilogueExtraOperands(epilogue), results, 7); !s.ok())
+          return s;
+        if (n_ints > 9 || (n_ints >= 8 && I(7) != 0 && I(7) != 1))
+          return absl::InvalidArgumentError("its bf16_inputs flag (integer 8) is not 0 or 1");
+        if (n_ints >= 8 && I(7) == 1 && !bf16_)
+          return absl::InvalidArgumentError(
+              "it takes bf16 inputs but the artifact's precision is f32");
         int64_t b = I(0), m = I(1), n = I(2), k = I(3);
         if (Prod({b, m, n, k}) < 0 || !all_f32() || elems(ops[0]) != Prod({b, m, k}) ||
-            elems(ops[1]) != Prod({I(6) ? b : 1, k, n}) || elems(res[0]) != Prod({b, m, n}))
+            elems(ops[1]) != Prod({I(6) ? b : 1, k, n}))
           return mismatch;
+        for (auto *r : res)
+          if (elems(r) != Prod({b, m, n})) return mismatch;
+        const bool bias = epilogue == GemmEpilogue::kBias ||
+                          epilogue == GemmEpilogue::kBiasResidual ||
+                          epilogue == GemmEpilogue::kBiasGeluTanh;
+        for (size_t i = 2; i < n_ops; ++i)
+          if (elems(ops[i]) != (bias && i == 2 ? n : Prod({b, m, n}))) return mismatch;
         return absl::OkStatus();
       }
       case fb::Opcode::Reduce: {

@@ -411,22 +411,36 @@ absl::Status GpuRank::Execute(const Rank &host, const fb::Instruction &in, size_
       GemmShape g;
       g.batch = I(0), g.m = I(1), g.n = I(2), g.k = I(3);
       g.transpose_a = I(4) != 0, g.transpose_b = I(5) != 0, g.b_batched = I(6) != 0;
+      // weftc --target=cuda's folded epilogue (gemm_epilogue.h): its
+      // operands after a and b, its optional second result.
+      GemmEpilogueArgs e;
+      if (in.ints()->size() > artifact::kGemmEpilogueInt) {
+        e.kind = static_cast<artifact::GemmEpilogue>(I(artifact::kGemmEpilogueInt));
+        if (e.kind == artifact::GemmEpilogue::kDGeluTanh) {
+          e.pre = f_op(2);
+        } else if (e.kind != artifact::GemmEpilogue::kNone) {
+          e.bias = f_op(2);
+          if (e.kind == artifact::GemmEpilogue::kBiasResidual) e.residual = f_op(3);
+          if (in.results()->size() > 1) e.pre_out = f_res(1);
+        }
+      }
       // --precision=bf16: both inputs rounded to bf16, accumulated and
       // written in f32 (the CPU backend's rounding, then a bf16 GEMM).
-      if (in.ints()->size() > 7 && I(7) != 0 && settings.fast_bf16_gemm) {
+      const bool bf16_inputs = in.ints()->size() > 7 && I(7) != 0;
+      if (bf16_inputs && settings.fast_bf16_gemm) {
         g.fast_bf16 = true;
-        return gemm->Run(op(0), op(1), res(0), g, DType::kF32, s);
+        return gemm->Run(op(0), op(1), f_res(0), g, DType::kF32, e, s);
       }
-      if (in.ints()->size() > 7 && I(7) != 0) {
+      if (bf16_inputs) {
         const int64_t a_n = g.batch * g.m * g.k, b_n = (g.b_batched ? g.batch : 1) * g.k * g.n;
         // cuBLASLt wants its operands aligned (256 bytes is its default).
         uint16_t *a16 = static_cast<uint16_t *>(scratch.ptr);
         uint16_t *b16 = a16 + (a_n + 127) / 128 * 128;
         if (absl::Status st = Cast(op(0), DType::kF32, a16, DType::kBF16, a_n, s); !st.ok()) return st;
         if (absl::Status st = Cast(op(1), DType::kF32, b16, DType::kBF16, b_n, s); !st.ok()) return st;
-        return gemm->Run(a16, b16, res(0), g, DType::kBF16, DType::kF32, s);
+        return gemm->Run(a16, b16, f_res(0), g, DType::kBF16, e, s);
       }
-      return gemm->Run(op(0), op(1), res(0), g, DType::kF32, s);
+      return gemm->Run(op(0), op(1), f_res(0), g, DType::kF32, e, s);
     }
     case fb::Opcode::Reduce: {
       std::vector<int64_t> shape = ShapeOf(host.Value(in.operands()->Get(0)).shape());

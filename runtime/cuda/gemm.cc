@@ -4,11 +4,13 @@
 // with B as cuBLASLt's first operand and A as its second, no copies.
 #include "runtime/cuda/gemm.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "runtime/cuda/check.h"
+#include "runtime/cuda/kernels.h"
 
 namespace weft::cuda {
 namespace {
@@ -71,19 +73,72 @@ Gemm::~Gemm() {
   if (handle_) lt_->Destroy(handle_);
 }
 
+namespace {
+
+// cuBLASLt's epilogue for ours, and whether it needs the aux matrix (whose
+// leading dimension must divide by 8).
+std::pair<cublasLtEpilogue_t, bool> LtEpilogue(const GemmEpilogueArgs &e) {
+  using artifact::GemmEpilogue;
+  switch (e.kind) {
+    case GemmEpilogue::kNone: return {CUBLASLT_EPILOGUE_DEFAULT, false};
+    case GemmEpilogue::kBias:
+    case GemmEpilogue::kBiasResidual: return {CUBLASLT_EPILOGUE_BIAS, false};
+    case GemmEpilogue::kBiasGeluTanh:
+      return e.pre_out ? std::pair{CUBLASLT_EPILOGUE_GELU_AUX_BIAS, true}
+                       : std::pair{CUBLASLT_EPILOGUE_GELU_BIAS, false};
+    case GemmEpilogue::kDGeluTanh: return {CUBLASLT_EPILOGUE_DGELU, true};
+  }
+  return {CUBLASLT_EPILOGUE_DEFAULT, false};
+}
+
+uint32_t Alignment(const void *p) {
+  uint32_t align = 256;
+  while (align > 1 && reinterpret_cast<uintptr_t>(p) % align != 0) align /= 2;
+  return align;
+}
+
+}  // namespace
+
 absl::Status Gemm::Run(const void *a, const void *b, void *c, const GemmShape &s, DType dtype,
                        DType out_dtype, cudaStream_t stream) {
+  absl::StatusOr<bool> done = RunLt(a, b, c, s, dtype, out_dtype, GemmEpilogueArgs{}, stream);
+  return done.ok() ? absl::OkStatus() : done.status();
+}
+
+absl::Status Gemm::Run(const void *a, const void *b, float *c, const GemmShape &s, DType dtype,
+                       const GemmEpilogueArgs &e, cudaStream_t stream) {
+  if (e.kind == artifact::GemmEpilogue::kNone) return Run(a, b, c, s, dtype, DType::kF32, stream);
+  if (!e.force_fallback) {
+    absl::StatusOr<bool> fused = RunLt(a, b, c, s, dtype, DType::kF32, e, stream);
+    if (!fused.ok()) return fused.status();
+    if (*fused) {
+      ++fused_epilogues_;
+      return absl::OkStatus();
+    }
+  }
+  ++fallback_epilogues_;
+  if (absl::Status st = Run(a, b, c, s, dtype, DType::kF32, stream); !st.ok()) return st;
+  return GemmEpilogue(e.kind, c, e.bias,
+                      e.kind == artifact::GemmEpilogue::kDGeluTanh ? e.pre : e.residual,
+                      e.pre_out, s.batch * s.m, s.n, stream);
+}
+
+absl::StatusOr<bool> Gemm::RunLt(const void *a, const void *b, void *c, const GemmShape &s,
+                                 DType dtype, DType out_dtype, const GemmEpilogueArgs &e,
+                                 cudaStream_t stream) {
   if (out_dtype != DType::kF32 && out_dtype != dtype)
     return absl::UnimplementedError(absl::StrCat("a ", DTypeName(dtype), " matmul into ",
                                                  DTypeName(out_dtype)));
   if (dtype != DType::kF32 && dtype != DType::kBF16)
     return absl::UnimplementedError(
         absl::StrCat("matmul on ", DTypeName(dtype), ": the CUDA GEMM takes f32 or bf16"));
-  if (s.batch <= 0 || s.m <= 0 || s.n <= 0) return absl::OkStatus();
+  const bool epilogue = e.kind != artifact::GemmEpilogue::kNone;
+  if (s.batch <= 0 || s.m <= 0 || s.n <= 0) return true;
   const size_t element = DTypeSize(out_dtype);
-  if (s.k <= 0) {  // an empty sum, as cpu::Matmul has it
+  if (s.k <= 0) {  // an empty sum, as cpu::Matmul has it; the epilogue's kernel finishes it
+    if (epilogue) return false;
     WEFT_CUDA_RETURN_IF_ERROR(cudaMemsetAsync(c, 0, s.batch * s.m * s.n * element, stream));
-    return absl::OkStatus();
+    return true;
   }
   // With one shared b and an untransposed a, the batch is one [batch*m, k]
   // matrix: a single large GEMM instead of a batch of small ones.
@@ -92,19 +147,21 @@ absl::Status Gemm::Run(const void *a, const void *b, void *c, const GemmShape &s
   const int64_t batch = fold ? 1 : s.batch;
   if (batch > INT32_MAX)
     return absl::InvalidArgumentError(absl::StrCat("a batch of ", batch, " matrices"));
+  const auto [lt_epilogue, aux] = LtEpilogue(e);
+  // The aux matrix (GELU's input) is [rows of D = n] x m column-major.
+  if (aux && s.n % 8 != 0) return false;
   const cudaDataType_t type = dtype == DType::kF32 ? CUDA_R_32F : CUDA_R_16BF;
   const cudaDataType_t out_type = out_dtype == DType::kF32 ? CUDA_R_32F : CUDA_R_16BF;
   // cuBLASLt assumes 256-byte aligned operands unless told: the arena's
   // values are 64-byte aligned, scratch and views may be less.
-  auto alignment = [](const void *p) {
-    uint32_t align = 256;
-    while (align > 1 && reinterpret_cast<uintptr_t>(p) % align != 0) align /= 2;
-    return align;
-  };
-  const uint32_t align_a = alignment(a), align_b = alignment(b), align_c = alignment(c);
+  const uint32_t align_a = Alignment(a), align_b = Alignment(b), align_c = Alignment(c);
+  const bool residual = e.kind == artifact::GemmEpilogue::kBiasResidual;
+  const void *aux_ptr = e.kind == artifact::GemmEpilogue::kDGeluTanh ? e.pre : e.pre_out;
   const PlanKey key{s.batch, s.m, s.n, s.k, s.transpose_a, s.transpose_b, s.b_batched,
                     s.fast_bf16, static_cast<int>(dtype), static_cast<int>(out_dtype), align_a,
-                    align_b, align_c};
+                    align_b, align_c, static_cast<int>(lt_epilogue), residual,
+                    e.bias ? Alignment(e.bias) : 0, aux ? Alignment(aux_ptr) : 0};
+  if (unfusable_.count(key)) return false;
   std::unique_ptr<Plan> &plan = plans_[key];
   if (!plan) {
     auto made = std::make_unique<Plan>(lt_);
@@ -136,19 +193,51 @@ absl::Status Gemm::Run(const void *a, const void *b, void *c, const GemmShape &s
     WEFT_CUDA_RETURN_IF_ERROR(lt_->MatmulPreferenceCreate(&d.pref));
     WEFT_CUDA_RETURN_IF_ERROR(lt_->MatmulPreferenceSetAttribute(
         d.pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace_bytes_, sizeof(workspace_bytes_)));
-    // cuBLASLt's A is our b and its B our a (see the top); C and D are our c.
+    // cuBLASLt's A is our b and its B our a (see the top); C and D are our
+    // c (or, with a residual, C is the residual, laid out as D).
+    const uint32_t align_cin = residual ? Alignment(e.residual) : align_c;
     const std::pair<cublasLtMatmulPreferenceAttributes_t, uint32_t> aligned[] = {
         {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, align_b},
         {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, align_a},
-        {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, align_c},
+        {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, std::min(align_c, align_cin)},
         {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, align_c}};
     for (const auto &[attribute, bytes] : aligned)
       WEFT_CUDA_RETURN_IF_ERROR(
           lt_->MatmulPreferenceSetAttribute(d.pref, attribute, &bytes, sizeof(bytes)));
+    // The epilogue: a refusal of any of it means the kernel path.
+    if (epilogue) {
+      const uint32_t code = lt_epilogue;
+      const int64_t aux_ld = s.n, aux_stride = m * s.n;
+      bool ok = lt_->MatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_EPILOGUE, &code,
+                                            sizeof(code)) == CUBLAS_STATUS_SUCCESS;
+      if (ok && e.bias)
+        ok = lt_->MatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &e.bias,
+                                         sizeof(e.bias)) == CUBLAS_STATUS_SUCCESS;
+      if (ok && aux) {
+        ok = lt_->MatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER,
+                                         &aux_ptr, sizeof(aux_ptr)) == CUBLAS_STATUS_SUCCESS &&
+             lt_->MatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_LD, &aux_ld,
+                                         sizeof(aux_ld)) == CUBLAS_STATUS_SUCCESS;
+        if (ok && batch > 1)
+          ok = lt_->MatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_BATCH_STRIDE,
+                                           &aux_stride, sizeof(aux_stride)) == CUBLAS_STATUS_SUCCESS;
+      }
+      if (!ok) {
+        plans_.erase(key);
+        unfusable_[key] = true;
+        return false;
+      }
+    }
     cublasLtMatmulHeuristicResult_t best{};
     int found = 0;
-    WEFT_CUDA_RETURN_IF_ERROR(
-        lt_->MatmulAlgoGetHeuristic(handle_, d.op, d.a, d.b, d.c, d.c, d.pref, 1, &best, &found));
+    const cublasStatus_t heuristic =
+        lt_->MatmulAlgoGetHeuristic(handle_, d.op, d.a, d.b, d.c, d.c, d.pref, 1, &best, &found);
+    if (epilogue && (heuristic != CUBLAS_STATUS_SUCCESS || found == 0)) {
+      plans_.erase(key);
+      unfusable_[key] = true;
+      return false;
+    }
+    WEFT_CUDA_RETURN_IF_ERROR(heuristic);
     if (found == 0) {
       plans_.erase(key);
       return absl::UnimplementedError(absl::StrCat(
@@ -159,10 +248,26 @@ absl::Status Gemm::Run(const void *a, const void *b, void *c, const GemmShape &s
     plan = std::move(made);
   }
   const Descriptors &d = plan->d;
-  const float alpha = s.alpha, beta = 0.0f;
-  WEFT_CUDA_RETURN_IF_ERROR(lt_->Matmul(handle_, d.op, &alpha, b, d.a, a, d.b, &beta, c, d.c, c,
-                                        d.c, &plan->algo, workspace_, workspace_bytes_, stream));
-  return absl::OkStatus();
+  // The plan is shared by every GEMM of its shape (each layer's): this
+  // call's bias and aux.
+  if (e.bias)
+    WEFT_CUDA_RETURN_IF_ERROR(lt_->MatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER,
+                                                          &e.bias, sizeof(e.bias)));
+  if (aux)
+    WEFT_CUDA_RETURN_IF_ERROR(lt_->MatmulDescSetAttribute(
+        d.op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER, &aux_ptr, sizeof(aux_ptr)));
+  const float alpha = s.alpha, beta = residual ? 1.0f : 0.0f;
+  const void *c_in = residual ? static_cast<const void *>(e.residual) : c;
+  const cublasStatus_t status = lt_->Matmul(handle_, d.op, &alpha, b, d.a, a, d.b, &beta, c_in,
+                                            d.c, c, d.c, &plan->algo, workspace_,
+                                            workspace_bytes_, stream);
+  if (epilogue && status == CUBLAS_STATUS_NOT_SUPPORTED) {  // nothing was enqueued
+    plans_.erase(key);
+    unfusable_[key] = true;
+    return false;
+  }
+  WEFT_CUDA_RETURN_IF_ERROR(status);
+  return true;
 }
 
 }  // namespace weft::cuda

@@ -16,6 +16,7 @@
 #include <tuple>
 
 #include "absl/status/statusor.h"
+#include "runtime/artifact/gemm_epilogue.h"
 #include "runtime/cuda/cublaslt.h"
 #include "weft/tensor.h"
 
@@ -31,6 +32,20 @@ struct GemmShape {
   // its rounding is --precision=bf16's (nearest even) is for a GPU test to
   // show, so it is opt-in (WEFT_CUDA_BF16_GEMM=fast).
   bool fast_bf16 = false;
+};
+
+/// What the GEMM does to the product before storing it: a Matmul's
+/// epilogue (runtime/artifact/gemm_epilogue.h), f32 output only. It runs in
+/// cuBLASLt's epilogue (the residual through C, with beta 1) where cuBLASLt
+/// has one for the shape, else as a kernel over the product after a plain
+/// GEMM (kernels.h GemmEpilogue), which also checks the fused one on a GPU.
+struct GemmEpilogueArgs {
+  artifact::GemmEpilogue kind = artifact::GemmEpilogue::kNone;
+  const float *bias = nullptr;      // [n]: kBias, kBiasResidual, kBiasGeluTanh
+  const float *residual = nullptr;  // [batch * m, n]: kBiasResidual
+  const float *pre = nullptr;       // [batch * m, n]: kDGeluTanh's gelu input
+  float *pre_out = nullptr;         // kBiasGeluTanh: product + bias, or null
+  bool force_fallback = false;      // the kernel path even where cuBLASLt fuses (tests)
 };
 
 /// A cuBLASLt handle and its workspace on one GPU; one per device, used by
@@ -53,6 +68,13 @@ class Gemm {
   /// accumulated in f32 (weftc --precision=bf16).
   absl::Status Run(const void *a, const void *b, void *c, const GemmShape &shape, DType dtype,
                    DType out_dtype, cudaStream_t stream);
+  /// With an epilogue (c f32).
+  absl::Status Run(const void *a, const void *b, float *c, const GemmShape &shape, DType dtype,
+                   const GemmEpilogueArgs &epilogue, cudaStream_t stream);
+  /// How many epilogues ran inside cuBLASLt and how many as a kernel after
+  /// it, since creation (weft-run --profile and the GPU tests print them).
+  int64_t fused_epilogues() const { return fused_epilogues_; }
+  int64_t fallback_epilogues() const { return fallback_epilogues_; }
 
  private:
   Gemm() = default;
@@ -60,9 +82,20 @@ class Gemm {
   // operand alignment: built on the first GEMM of its kind, reused after
   // (a training step repeats the same few dozen shapes every step).
   struct Plan;
+  // ... plus the cuBLASLt epilogue (CUBLASLT_EPILOGUE_DEFAULT without one),
+  // whether C is read (a residual) and the bias's and aux's alignment.
   using PlanKey = std::tuple<int64_t, int64_t, int64_t, int64_t, bool, bool, bool, bool, int, int,
-                             uint32_t, uint32_t, uint32_t>;
+                             uint32_t, uint32_t, uint32_t, int, bool, uint32_t, uint32_t>;
   std::map<PlanKey, std::unique_ptr<Plan>> plans_;
+  // Epilogue shapes cuBLASLt refused: they take the kernel path from then on.
+  std::map<PlanKey, bool> unfusable_;
+  int64_t fused_epilogues_ = 0, fallback_epilogues_ = 0;
+  // The GEMM through cuBLASLt, with the epilogue in it; false when cuBLASLt
+  // has no algorithm for that epilogue on this shape (never without one:
+  // that is an error).
+  absl::StatusOr<bool> RunLt(const void *a, const void *b, void *c, const GemmShape &shape,
+                             DType dtype, DType out_dtype, const GemmEpilogueArgs &epilogue,
+                             cudaStream_t stream);
   const CublasLt *lt_ = nullptr;
   cublasLtHandle_t handle_ = nullptr;
   void *workspace_ = nullptr;

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "runtime/artifact/gemm_epilogue.h"
 #include "weft/tensor.h"
 
 namespace weft::cuda {
@@ -78,6 +79,12 @@ absl::Status VocabShardStatsGrad(const float *logits, const void *labels, DType 
                                  const float *max, const float *dstats, float *dlogits,
                                  int64_t rows, int64_t classes, int64_t begin, int64_t total,
                                  int32_t *error, cudaStream_t stream);
+
+// A Matmul's epilogue over its product `out` [rows, n], in place: the
+// fallback for a shape cuBLASLt cannot fuse (gemm.h), cpu::ApplyGemmEpilogue's twin.
+absl::Status GemmEpilogue(artifact::GemmEpilogue kind, float *out, const float *bias,
+                          const float *extra, float *pre_out, int64_t rows, int64_t n,
+                          cudaStream_t stream);
 
 // Attention: q [b, h, sq, dh], k [b, h, sk, dh], v [b, h, sk, dv].
 absl::Status Attention(const float *q, const float *k, const float *v, float *out, int64_t b,

@@ -15,6 +15,7 @@
 #include "runtime/artifact/holdings.h"
 #include "runtime/artifact/names.h"
 #include "runtime/cpu/bf16_inputs.h"
+#include "runtime/cpu/gemm_epilogue.h"
 #include "runtime/cpu/grad_kernels.h"
 #include "runtime/cpu/kernels.h"
 #include "runtime/cpu/optimizers.h"
@@ -639,10 +640,20 @@ absl::Status Rank::Execute(const fb::Instruction &in, size_t index) {
     case fb::Opcode::Cast:
       cpu::Cast(op(0), TypeOf(in.operands()->Get(0)), res(0), TypeOf(in.results()->Get(0)), I(0));
       return absl::OkStatus();
-    case fb::Opcode::Matmul:
+    case fb::Opcode::Matmul: {
       (bf16_inputs() ? cpu::MatmulBf16Inputs : cpu::Matmul)(f_op(0), f_op(1), f_res(0), I(0), I(1),
                                                             I(2), I(3), I(4), I(5), I(6));
+      // weftc --target=cuda's folded epilogue (gemm_epilogue.h), in place.
+      const auto epilogue = static_cast<artifact::GemmEpilogue>(
+          in.ints()->size() > artifact::kGemmEpilogueInt ? I(artifact::kGemmEpilogueInt) : 0);
+      if (epilogue == artifact::GemmEpilogue::kNone) return absl::OkStatus();
+      const unsigned n_ops = in.operands()->size();
+      const bool dgelu = epilogue == artifact::GemmEpilogue::kDGeluTanh;
+      cpu::ApplyGemmEpilogue(epilogue, f_res(0), dgelu ? nullptr : f_op(2),
+                             dgelu ? f_op(2) : n_ops > 3 ? f_op(3) : nullptr,
+                             in.results()->size() > 1 ? f_res(1) : nullptr, I(0) * I(1), I(2));
       return absl::OkStatus();
+    }
     case fb::Opcode::Reduce: {
       std::vector<int64_t> shape = ShapeOf(Value(in.operands()->Get(0)).shape());
       std::vector<bool> mask;

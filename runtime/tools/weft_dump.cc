@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "nlohmann/json.hpp"
+#include "runtime/artifact/gemm_epilogue.h"
 #include "runtime/artifact/holdings.h"
 #include "runtime/artifact/names.h"
 #include "runtime/artifact/precision.h"
@@ -295,6 +296,12 @@ json ToJson(const weft::artifact::Artifact &art) {
            in->op() == fb::Opcode::AttentionGrad) &&
           in->ints() && in->ints()->size() > 7 && in->ints()->Get(7) != 0)
         ji["bf16_inputs"] = true;
+      // weftc --target=cuda's folded epilogue (gemm_epilogue.h).
+      if (in->op() == fb::Opcode::Matmul && in->ints() &&
+          in->ints()->size() > weft::artifact::kGemmEpilogueInt &&
+          in->ints()->Get(weft::artifact::kGemmEpilogueInt) != 0)
+        ji["epilogue"] = std::string(weft::artifact::GemmEpilogueName(
+            static_cast<weft::artifact::GemmEpilogue>(in->ints()->Get(weft::artifact::kGemmEpilogueInt))));
       if (in->floats() && in->floats()->size()) ji["floats"] = List(in->floats());
       if (const fb::FusedProgram *p = in->fused()) {
         json steps = json::array();
@@ -477,6 +484,7 @@ void PrintText(const json &j) {
         detail = absl::StrCat(" [", Join(in["ints"]), "]");
       }
       if (in.value("bf16_inputs", false)) detail += " bf16-inputs";
+      if (in.contains("epilogue")) absl::StrAppend(&detail, " epilogue ", in["epilogue"].get<std::string>());
       std::printf("  #%-3d %-24s = %-13s %s%s   %s\n", i++, absl::StrJoin(res, ", ").c_str(),
                   in["op"].get<std::string>().c_str(), absl::StrJoin(ops, ", ").c_str(),
                   detail.c_str(), in["loc"].get<std::string>().c_str());

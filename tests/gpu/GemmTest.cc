@@ -7,11 +7,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <random>
+#include <string>
 
 #include "../runtime/RandomFloats.h"
 #include "RequireGpu.h"
 #include "runtime/cpu/bf16_inputs.h"
+#include "runtime/cpu/gemm_epilogue.h"
 #include "runtime/cpu/kernels.h"
 #include "runtime/cuda/check.h"
 #include "runtime/cuda/device.h"
@@ -151,6 +154,79 @@ TEST_P(CudaGemmVsCpu, Bf16InputsF32Output) {
     ref += double(want[i]) * want[i];
   }
   EXPECT_LE(std::sqrt(err / std::max(ref, 1e-30)), 8e-3) << "fast bf16";
+}
+
+// A Matmul's epilogue (gemm.h GemmEpilogueArgs), inside cuBLASLt where it
+// fuses and through the fallback kernel when forced, against cpu::Matmul
+// then cpu::ApplyGemmEpilogue (the CPU backend's; GemmEpilogueTest.cc checks
+// that one against the formulas). f32, so both must agree to 1e-5.
+TEST_P(CudaGemmVsCpu, Epilogues) {
+  WEFT_REQUIRE_GPUS(1);
+  const GemmShape s = GetParam().shape;
+  if (GetParam().dtype != DType::kF32) GTEST_SKIP() << "one run per shape (the f32 cases)";
+  using artifact::GemmEpilogue;
+  const int64_t na = s.batch * s.m * s.k, nb = (s.b_batched ? s.batch : 1) * s.k * s.n,
+                nc = s.batch * s.m * s.n;
+  std::mt19937 rng(static_cast<uint32_t>(5 * na + nb + nc));
+  std::vector<float> a = cpu::RandomFloats(na, rng), b = cpu::RandomFloats(nb, rng),
+                     bias = cpu::RandomFloats(s.n, rng), extra = cpu::RandomFloats(nc, rng);
+  std::vector<float> product(nc);
+  cpu::Matmul(a.data(), b.data(), product.data(), s.batch, s.m, s.n, s.k, s.transpose_a,
+              s.transpose_b, s.b_batched);
+  auto d = Device::Create(0, (na + nb + s.n + 4 * nc) * 4 + 8192);
+  ASSERT_TRUE(d.ok()) << d.status();
+  int64_t at = 0;
+  auto take = [&](int64_t n) {
+    float *p = static_cast<float *>(*(*d)->ArenaAt(at, n * 4));
+    at += (n * 4 + 255) / 256 * 256;
+    return p;
+  };
+  float *da = take(na), *db = take(nb), *dbias = take(s.n), *dextra = take(nc), *dc = take(nc),
+        *dpre = take(nc);
+  ASSERT_TRUE((*d)->CopyToDevice(da, a.data(), na * 4).ok());
+  ASSERT_TRUE((*d)->CopyToDevice(db, b.data(), nb * 4).ok());
+  ASSERT_TRUE((*d)->CopyToDevice(dbias, bias.data(), s.n * 4).ok());
+  ASSERT_TRUE((*d)->CopyToDevice(dextra, extra.data(), nc * 4).ok());
+  const cudaStream_t stream = (*d)->compute_stream();
+  auto gemm = Gemm::Create();
+  ASSERT_TRUE(gemm.ok()) << gemm.status();
+  for (GemmEpilogue kind : {GemmEpilogue::kBias, GemmEpilogue::kBiasResidual,
+                            GemmEpilogue::kBiasGeluTanh, GemmEpilogue::kDGeluTanh})
+    for (bool keep : {false, true})
+      for (bool fallback : {false, true}) {
+        if (keep && kind != GemmEpilogue::kBiasGeluTanh) continue;
+        const std::string what = std::string(artifact::GemmEpilogueName(kind)) +
+                                 (keep ? " keeping product + bias" : "") +
+                                 (fallback ? " (fallback kernel)" : "");
+        std::vector<float> want = product, want_pre(nc);
+        cpu::ApplyGemmEpilogue(kind, want.data(), bias.data(), extra.data(),
+                               keep ? want_pre.data() : nullptr, s.batch * s.m, s.n);
+        GemmEpilogueArgs e;
+        e.kind = kind;
+        e.force_fallback = fallback;
+        if (kind == GemmEpilogue::kDGeluTanh) {
+          e.pre = dextra;
+        } else {
+          e.bias = dbias;
+          if (kind == GemmEpilogue::kBiasResidual) e.residual = dextra;
+          if (keep) e.pre_out = dpre;
+        }
+        ASSERT_TRUE(WEFT_CUDA_STATUS(cudaMemsetAsync(dc, 0xFF, nc * 4, stream)).ok());
+        ASSERT_TRUE(WEFT_CUDA_STATUS(cudaMemsetAsync(dpre, 0xFF, nc * 4, stream)).ok());
+        const absl::Status run = (*gemm)->Run(da, db, dc, s, DType::kF32, e, stream);
+        ASSERT_TRUE(run.ok()) << what << ": " << run;
+        ASSERT_TRUE((*d)->Synchronize().ok());
+        std::vector<float> got(nc), got_pre(nc);
+        ASSERT_TRUE((*d)->CopyToHost(got.data(), dc, nc * 4).ok());
+        ASSERT_TRUE((*d)->CopyToHost(got_pre.data(), dpre, nc * 4).ok());
+        for (int64_t i = 0; i < nc; ++i) {
+          ASSERT_NEAR(got[i], want[i], 1e-5 * std::abs(want[i]) + 1e-5) << what << " at " << i;
+          if (keep) ASSERT_NEAR(got_pre[i], want_pre[i], 1e-5 * std::abs(want_pre[i]) + 1e-5);
+        }
+      }
+  std::printf("epilogues in cuBLASLt: %lld, as a kernel after it: %lld\n",
+              static_cast<long long>((*gemm)->fused_epilogues()),
+              static_cast<long long>((*gemm)->fallback_epilogues()));
 }
 
 std::vector<GemmCase> Cases() {

@@ -1,0 +1,24 @@
+// A Matmul instruction's epilogue on the CPU backend (see
+// runtime/artifact/gemm_epilogue.h): the product is computed into the
+// result first, then this finishes it in place. It runs as a fused
+// elementwise program (cpu::RunFused), so its numbers are exactly those of
+// the unfused instructions that weftc --target=cuda folded into the matmul.
+#ifndef WEFT_RUNTIME_CPU_GEMM_EPILOGUE_H
+#define WEFT_RUNTIME_CPU_GEMM_EPILOGUE_H
+
+#include <cstdint>
+
+#include "runtime/artifact/gemm_epilogue.h"
+
+namespace weft::cpu {
+
+/// `out` [rows, n] holds the product and receives the result. `extra` is the
+/// kind's operand after the bias (residual, or pre for kDGeluTanh, whose
+/// `bias` is unused); `pre_out` (kBiasGeluTanh, may be null) receives
+/// product + bias. Buffers other than `out` must not overlap it.
+void ApplyGemmEpilogue(artifact::GemmEpilogue kind, float *out, const float *bias, const float *extra,
+                       float *pre_out, int64_t rows, int64_t n);
+
+}  // namespace weft::cpu
+
+#endif
