@@ -3,9 +3,9 @@
 // softmax, then times v) and PyTorch's "math" SDPA does: the scores of every
 // (batch, head) are materialised in scratch, so it needs
 // ScoresBytes() (forward) or 2 x ScoresBytes() (backward) of device memory,
-// and in exchange runs at GEMM speed, where the one-thread-per-query kernel
-// of kernels.h is a correctness reference. A fused flash-attention kernel
-// (no scores in memory) is the next step.
+// and in exchange runs at GEMM speed (tensor cores), where the tiled SIMT
+// flash kernel of kernels.h (kernels/attention.cuh: no scores in memory)
+// runs on f32 FMAs. A tensor-core flash kernel would replace both.
 //
 // Shapes as kernels.h's Attention: q [b, h, sq, dh], k [b, h, sk, dh],
 // v [b, h, sk, dv]; causal: query i sees keys 0..i.

@@ -344,7 +344,7 @@ int64_t AttentionOperandElements(const fb::Instruction &in) {
 
 // Attention runs as GEMMs (attention_gemm.h) when its scores fit in the
 // rank's budget (at most 4 GiB, and a quarter of its share of the GPU's free
-// memory), else as the one-thread-per-query kernel. Decided once per
+// memory), else as the tiled flash kernel (kernels/attention.cuh). Decided once per
 // instruction when the program loads (GpuRank::gemm_attention).
 bool AttentionByGemms(const Settings &settings, const AttentionShape &shape, bool grad,
                       int64_t budget) {
