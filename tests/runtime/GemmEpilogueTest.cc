@@ -6,11 +6,16 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <string>
 #include <random>
 #include <vector>
 
 #include "RandomFloats.h"
+#include "runtime/artifact/artifact_generated.h"
+#include "runtime/artifact/format.h"
+#include "weft/runtime.h"
 
 namespace weft::cpu {
 namespace {
@@ -78,3 +83,90 @@ INSTANTIATE_TEST_SUITE_P(Shapes, CpuGemmEpilogue,
 
 }  // namespace
 }  // namespace weft::cpu
+
+// The artifact contract (artifact.fbs, Matmul's 9th int): a hand-written
+// one-matmul artifact y = x w + b with the epilogue folded runs to the
+// numbers worked out by hand, and inconsistent ones are refused on load,
+// naming the problem.
+namespace weft {
+namespace {
+
+namespace fbs = flatbuffers;
+
+// y [1, 2] = x [1, 2] x w [2, 2] (+ b [2]) with `ints` and `operands`.
+std::string OneMatmul(std::vector<int64_t> ints, std::vector<uint32_t> operands) {
+  fbs::FlatBufferBuilder fbb;
+  auto spec = [&](const char *name, std::vector<int64_t> shape) {
+    return fb::CreateTensorSpecDirect(fbb, name, fb::DType::F32, &shape);
+  };
+  std::vector<fbs::Offset<fb::InputSpec>> inputs = {fb::CreateInputSpec(fbb, spec("x", {1, 2}))};
+  std::vector<fbs::Offset<fb::ParamSpec>> params = {
+      fb::CreateParamSpec(fbb, spec("w", {2, 2}), fb::CreateInitSpec(fbb, fb::Dist::Zeros)),
+      fb::CreateParamSpec(fbb, spec("b", {2}), fb::CreateInitSpec(fbb, fb::Dist::Zeros))};
+  std::vector<fbs::Offset<fb::OutputSpec>> outputs = {fb::CreateOutputSpecDirect(fbb, "y")};
+  std::vector<int64_t> xs = {1, 2}, ws = {2, 2}, bs = {2}, ys = {1, 2};
+  std::vector<fbs::Offset<fb::ValueDesc>> values = {
+      fb::CreateValueDescDirect(fbb, fb::DType::F32, &xs, fb::Storage::Input, 0),
+      fb::CreateValueDescDirect(fbb, fb::DType::F32, &ws, fb::Storage::Param, 0),
+      fb::CreateValueDescDirect(fbb, fb::DType::F32, &bs, fb::Storage::Param, 1),
+      fb::CreateValueDescDirect(fbb, fb::DType::F32, &ys, fb::Storage::Output, 0)};
+  std::vector<uint32_t> results = {3}, in_ids = {0}, param_ids = {1, 2}, out_ids = {3},
+                        state_ids = {};
+  std::vector<fbs::Offset<fb::Instruction>> instructions = {fb::CreateInstructionDirect(
+      fbb, fb::Opcode::Matmul, &operands, &results, &ints, nullptr, 0, 0, "one.mlir:1:1",
+      "weft.matmul")};
+  std::vector<fbs::Offset<fb::RankProgram>> ranks = {fb::CreateRankProgramDirect(
+      fbb, &values, &in_ids, &param_ids, &state_ids, &out_ids, &instructions, 0)};
+  auto root = fb::CreateArtifactDirect(fbb, artifact::kFormatVersion, "one.mlir", &inputs, &params,
+                                       &outputs, nullptr, nullptr, nullptr, &ranks);
+  fb::FinishArtifactBuffer(fbb, root);
+  return artifact::MakeHeader(fbb.GetBufferPointer(), fbb.GetSize()) +
+         std::string(reinterpret_cast<const char *>(fbb.GetBufferPointer()), fbb.GetSize());
+}
+
+absl::StatusOr<std::vector<float>> RunOneMatmul(std::vector<int64_t> ints, std::vector<uint32_t> operands) {
+  auto runtime = Runtime::Create({.backend = "cpu", .communicator = "inprocess"});
+  if (!runtime.ok()) return runtime.status();
+  auto program = (*runtime)->LoadFromBytes(OneMatmul(std::move(ints), std::move(operands)), "one.weft");
+  if (!program.ok()) return program.status();
+  Tensor w(DType::kF32, {2, 2}), b(DType::kF32, {2}), x(DType::kF32, {1, 2});
+  const float wv[] = {1, 2, 3, 4}, bv[] = {10, 20}, xv[] = {1, 1};
+  std::copy(wv, wv + 4, w.data_as<float>());
+  std::copy(bv, bv + 2, b.data_as<float>());
+  std::copy(xv, xv + 2, x.data_as<float>());
+  if (absl::Status s = (*program)->SetParameter("w", w); !s.ok()) return s;
+  if (absl::Status s = (*program)->SetParameter("b", b); !s.ok()) return s;
+  auto out = (*program)->Run({{"x", x}});
+  if (!out.ok()) return out.status();
+  const float *y = out->at("y").data_as<float>();
+  return std::vector<float>{y[0], y[1]};
+}
+
+TEST(GemmEpilogueArtifact, AFoldedBiasIsAdded) {
+  auto y = RunOneMatmul({1, 1, 2, 2, 0, 0, 0, 0, 1}, {0, 1, 2});  // [1 1] x [[1 2] [3 4]] + [10 20]
+  ASSERT_TRUE(y.ok()) << y.status().message();
+  EXPECT_EQ(*y, (std::vector<float>{14, 26}));
+  auto plain = RunOneMatmul({1, 1, 2, 2, 0, 0, 0, 0, 0}, {0, 1});  // epilogue 0: none
+  ASSERT_TRUE(plain.ok()) << plain.status().message();
+  EXPECT_EQ(*plain, (std::vector<float>{4, 6}));
+}
+
+TEST(GemmEpilogueArtifact, InconsistentEpiloguesAreRefused) {
+  auto expect_error = [](std::vector<int64_t> ints, std::vector<uint32_t> operands,
+                         const char *message) {
+    auto y = RunOneMatmul(std::move(ints), std::move(operands));
+    ASSERT_FALSE(y.ok());
+    EXPECT_NE(y.status().message().find(message), std::string::npos) << y.status().message();
+  };
+  expect_error({1, 1, 2, 2, 0, 0, 0, 0, 9}, {0, 1, 2}, "its epilogue (integer 9) 9 is unknown");
+  expect_error({1, 1, 2, 2, 0, 0, 0, 0, 1}, {0, 1}, "expects 3 operands, 1 results");
+  expect_error({1, 1, 2, 2, 0, 0, 0, 0, 2}, {0, 1, 2}, "expects 4 operands, 1 results");
+  // A bias of the wrong size (w's 4 elements for n = 2).
+  expect_error({1, 1, 2, 2, 0, 0, 0, 0, 1}, {0, 1, 1}, "its sizes do not match its operands");
+  // pre for the GELU gradient is [rows, n]: b [2] is, w [2, 2] is not.
+  expect_error({1, 1, 2, 2, 0, 0, 0, 0, 4}, {0, 1, 1}, "its sizes do not match its operands");
+  expect_error({1, 1, 2, 2, 0, 0, 0, 0, 1, 0}, {0, 1, 2}, "is not 0 or 1");
+}
+
+}  // namespace
+}  // namespace weft
