@@ -141,6 +141,9 @@ struct Settings {
   // WEFT_CUDA_ATTENTION=gemm or kernel forces attention's path.
   std::string attention;
   bool graphs = true;  // WEFT_CUDA_GRAPHS=0 turns CUDA graphs off
+  // WEFT_CUDA_EPILOGUES=kernel runs folded GEMM epilogues as a kernel after
+  // the GEMM instead of in cuBLASLt's (to tell the two apart on a GPU).
+  bool epilogue_kernels = false;
 };
 
 Settings ReadSettings() {
@@ -152,6 +155,7 @@ Settings ReadSettings() {
   s.fast_bf16_gemm = env("WEFT_CUDA_BF16_GEMM") == "fast";
   s.attention = env("WEFT_CUDA_ATTENTION");
   s.graphs = env("WEFT_CUDA_GRAPHS") != "0";
+  s.epilogue_kernels = env("WEFT_CUDA_EPILOGUES") == "kernel";
   return s;
 }
 
@@ -414,6 +418,7 @@ absl::Status GpuRank::Execute(const Rank &host, const fb::Instruction &in, size_
       // weftc --target=cuda's folded epilogue (gemm_epilogue.h): its
       // operands after a and b, its optional second result.
       GemmEpilogueArgs e;
+      e.force_fallback = settings.epilogue_kernels;
       if (in.ints()->size() > artifact::kGemmEpilogueInt) {
         e.kind = static_cast<artifact::GemmEpilogue>(I(artifact::kGemmEpilogueInt));
         if (e.kind == artifact::GemmEpilogue::kDGeluTanh) {

@@ -159,7 +159,8 @@ absl::StatusOr<bool> Gemm::RunLt(const void *a, const void *b, void *c, const Ge
   const void *aux_ptr = e.kind == artifact::GemmEpilogue::kDGeluTanh ? e.pre : e.pre_out;
   const PlanKey key{s.batch, s.m, s.n, s.k, s.transpose_a, s.transpose_b, s.b_batched,
                     s.fast_bf16, static_cast<int>(dtype), static_cast<int>(out_dtype), align_a,
-                    align_b, align_c, static_cast<int>(lt_epilogue), residual,
+                    align_b, align_c, static_cast<int>(lt_epilogue),
+                    residual ? Alignment(e.residual) : 0u,
                     e.bias ? Alignment(e.bias) : 0, aux ? Alignment(aux_ptr) : 0};
   if (unfusable_.count(key)) return false;
   std::unique_ptr<Plan> &plan = plans_[key];

@@ -82,10 +82,10 @@ class Gemm {
   // operand alignment: built on the first GEMM of its kind, reused after
   // (a training step repeats the same few dozen shapes every step).
   struct Plan;
-  // ... plus the cuBLASLt epilogue (CUBLASLT_EPILOGUE_DEFAULT without one),
-  // whether C is read (a residual) and the bias's and aux's alignment.
+  // ... plus the cuBLASLt epilogue (CUBLASLT_EPILOGUE_DEFAULT without one)
+  // and the residual's (0: none), the bias's and the aux's alignment.
   using PlanKey = std::tuple<int64_t, int64_t, int64_t, int64_t, bool, bool, bool, bool, int, int,
-                             uint32_t, uint32_t, uint32_t, int, bool, uint32_t, uint32_t>;
+                             uint32_t, uint32_t, uint32_t, int, uint32_t, uint32_t, uint32_t>;
   std::map<PlanKey, std::unique_ptr<Plan>> plans_;
   // Epilogue shapes cuBLASLt refused: they take the kernel path from then on.
   std::map<PlanKey, bool> unfusable_;
