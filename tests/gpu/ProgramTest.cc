@@ -123,6 +123,22 @@ TEST(CudaProgram, GptTinyTrainsAsOnTheCpu) {
   EXPECT_LT(gpu.losses.back(), gpu.losses.front()) << "training lowers the loss";
 }
 
+TEST(CudaProgram, FoldedEpiloguesTrainAsTheUnfoldedProgram) {
+  WEFT_REQUIRE_GPUS(1);
+  // gpt_tiny.weft has its bias, residual, GELU and GELU-gradient work folded
+  // into the GEMMs (weft-fold-gemm-epilogue); gpt_tiny_cpu.weft is the same
+  // model unfolded, run by the CPU backend. Both GPU paths of an epilogue,
+  // in cuBLASLt and as a kernel after the GEMM, must train as it does.
+  const Trained unfolded = Train("gpt_tiny_cpu.weft", "cpu", "auto", 5);
+  const Trained in_cublaslt = Train("gpt_tiny.weft", "cuda", "auto", 5);
+  setenv("WEFT_CUDA_EPILOGUES", "kernel", 1);
+  const Trained as_kernels = Train("gpt_tiny.weft", "cuda", "auto", 5);
+  unsetenv("WEFT_CUDA_EPILOGUES");
+  ASSERT_EQ(unfolded.losses.size(), 5u);
+  ExpectClose(in_cublaslt, unfolded, 1e-5, 2e-4);
+  ExpectClose(as_kernels, unfolded, 1e-5, 2e-4);
+}
+
 TEST(CudaProgram, GraphReplayGivesTheEagerSteps) {
   WEFT_REQUIRE_GPUS(1);
   // Steps 2 onwards replay a CUDA graph; with graphs off every step is eager.
