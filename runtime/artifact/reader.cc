@@ -333,7 +333,9 @@ class RankChecker {
             epilogue == GemmEpilogue::kBiasGeluTanh && n_res == 2 ? 2 : 1;
         if (auto s = need(2 + artifact::GemmEpilogueExtraOperands(epilogue), results, 7); !s.ok())
           return s;
-        if (n_ints > 9 || (n_ints >= 8 && I(7) != 0 && I(7) != 1))
+        if (n_ints > 9)
+          return absl::InvalidArgumentError(StrCat("it has ", n_ints, " integers; at most 9"));
+        if (n_ints >= 8 && I(7) != 0 && I(7) != 1)
           return absl::InvalidArgumentError("its bf16_inputs flag (integer 8) is not 0 or 1");
         if (n_ints >= 8 && I(7) == 1 && !bf16_)
           return absl::InvalidArgumentError(

@@ -233,7 +233,11 @@ absl::StatusOr<bool> Gemm::RunLt(const void *a, const void *b, void *c, const Ge
     int found = 0;
     const cublasStatus_t heuristic =
         lt_->MatmulAlgoGetHeuristic(handle_, d.op, d.a, d.b, d.c, d.c, d.pref, 1, &best, &found);
-    if (epilogue && (heuristic != CUBLAS_STATUS_SUCCESS || found == 0)) {
+    // cuBLASLt says "not for this epilogue" with NOT_SUPPORTED (or
+    // INVALID_VALUE, e.g. for a single row); anything else is an error.
+    if (epilogue && (heuristic == CUBLAS_STATUS_NOT_SUPPORTED ||
+                     heuristic == CUBLAS_STATUS_INVALID_VALUE ||
+                     (heuristic == CUBLAS_STATUS_SUCCESS && found == 0))) {
       plans_.erase(key);
       unfusable_[key] = true;
       return false;

@@ -71,8 +71,9 @@ class Gemm {
   /// With an epilogue (c f32).
   absl::Status Run(const void *a, const void *b, float *c, const GemmShape &shape, DType dtype,
                    const GemmEpilogueArgs &epilogue, cudaStream_t stream);
-  /// How many epilogues ran inside cuBLASLt and how many as a kernel after
-  /// it, since creation (weft-run --profile and the GPU tests print them).
+  /// How many epilogue calls ran inside cuBLASLt and how many as a kernel
+  /// after it, since creation (the GPU tests check them; a replayed CUDA
+  /// graph does not count again).
   int64_t fused_epilogues() const { return fused_epilogues_; }
   int64_t fallback_epilogues() const { return fallback_epilogues_; }
 

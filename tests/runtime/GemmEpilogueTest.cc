@@ -165,7 +165,8 @@ TEST(GemmEpilogueArtifact, InconsistentEpiloguesAreRefused) {
   expect_error({1, 1, 2, 2, 0, 0, 0, 0, 1}, {0, 1, 1}, "its sizes do not match its operands");
   // pre for the GELU gradient is [rows, n]: b [2] is, w [2, 2] is not.
   expect_error({1, 1, 2, 2, 0, 0, 0, 0, 4}, {0, 1, 1}, "its sizes do not match its operands");
-  expect_error({1, 1, 2, 2, 0, 0, 0, 0, 1, 0}, {0, 1, 2}, "is not 0 or 1");
+  expect_error({1, 1, 2, 2, 0, 0, 0, 2, 1}, {0, 1, 2}, "is not 0 or 1");
+  expect_error({1, 1, 2, 2, 0, 0, 0, 0, 1, 0}, {0, 1, 2}, "it has 10 integers; at most 9");
 }
 
 }  // namespace

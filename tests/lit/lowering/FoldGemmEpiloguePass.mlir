@@ -120,3 +120,25 @@ func.func @scaled(%x: tensor<8x16xf32>, %w: tensor<16x8xf32>) -> tensor<8x8xf32>
   %1 = weft.scale %0, 2.0 : tensor<8x8xf32>
   return %1 : tensor<8x8xf32>
 }
+
+// -----
+
+// The gradient of the exact GELU, and gelu_grad with the product as x
+// rather than dy: not what DGELU computes.
+// CHECK-LABEL: func @dgelu_exact
+// CHECK-NOT: weft.gemm_epilogue
+func.func @dgelu_exact(%dy: tensor<4x16xf32>, %w: tensor<8x16xf32>, %pre: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %0 = weft.matmul %dy, %w {transpose_b = true} : (tensor<4x16xf32>, tensor<8x16xf32>) -> tensor<4x8xf32>
+  %1 = weft.gelu_grad %pre, %0 : tensor<4x8xf32>
+  return %1 : tensor<4x8xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func @dgelu_swapped
+// CHECK-NOT: weft.gemm_epilogue
+func.func @dgelu_swapped(%dy: tensor<4x16xf32>, %w: tensor<8x16xf32>, %g: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %0 = weft.matmul %dy, %w {transpose_b = true} : (tensor<4x16xf32>, tensor<8x16xf32>) -> tensor<4x8xf32>
+  %1 = weft.gelu_grad %0, %g {approximate = "tanh"} : tensor<4x8xf32>
+  return %1 : tensor<4x8xf32>
+}
