@@ -232,7 +232,9 @@ def FoldGemmEpiloguePass : Pass<"weft-fold-gemm-epilogue", "::mlir::func::FuncOp
     and computes bias, bias + residual, bias + tanh-GELU (keeping the
     pre-activation or not) or the tanh-GELU gradient on the product (see
     runtime/artifact/gemm_epilogue.h) is what cuBLASLt's epilogues do inside
-    the GEMM. The matmul moves down to just before that op (it is pure, so
+    the GEMM; so is the sum over the rows of that gradient (the bias
+    gradient), whose `weft.reduce` moves up to right after the fused op and
+    is marked `weft.gemm_epilogue = "bgrad"`. The matmul moves down to just before that op (it is pure, so
     its operands still dominate it) and gets `weft.gemm_epilogue = "<kind>"`;
     weft-plan-memory then gives its product no bytes and keeps its operands
     alive through the fused op, and the artifact writer emits one Matmul

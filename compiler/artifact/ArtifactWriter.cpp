@@ -345,6 +345,8 @@ LogicalResult Writer::lower(Operation *op) {
         return success();
       })
       .Case([&](ReduceOp r) {
+        if (r->hasAttr(kGemmEpilogueAttr))
+          return success(); // the bias gradient of the matmul before (lowerFoldedMatmul)
         auto t = r.getOperand().getType();
         if (isa<FloatType>(t.getElementType()) && failed(requireF32(op)))
           return failure();
@@ -659,6 +661,12 @@ LogicalResult Writer::lowerFoldedMatmul(MatmulOp m, std::vector<int64_t> ints) {
   for (Value v : match->operands)
     in.operands.push_back(id(v));
   addResults(fused);
+  if (match->biasGrad) {
+    if (match->biasGrad != fused->getNextNode())
+      return m.emitError() << "is marked " << kGemmEpilogueAttr
+                           << " but its bias gradient's reduce is not right after it";
+    addResults(match->biasGrad);
+  }
   for (Value v : match->results)
     in.results.push_back(id(v));
   in.ints = std::move(ints);

@@ -39,6 +39,12 @@ struct FoldGemmEpiloguePass
       m->moveBefore(fused);
       m->setAttr(kGemmEpilogueAttr,
                  b.getStringAttr(::weft::artifact::GemmEpilogueName(match->kind)));
+      // The bias gradient's reduce moves up to right after the fused op
+      // (its only operand is the fused op's result).
+      if (match->biasGrad) {
+        match->biasGrad->moveAfter(fused);
+        match->biasGrad->setAttr(kGemmEpilogueAttr, b.getStringAttr("bgrad"));
+      }
     }
   }
 };

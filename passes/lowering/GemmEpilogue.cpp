@@ -1,6 +1,7 @@
 //===- GemmEpilogue.cpp - which fused programs a GEMM can finish ---------===//
 #include "passes/lowering/GemmEpilogue.h"
 
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/STLExtras.h"
 
 using namespace mlir;
@@ -18,6 +19,27 @@ bool isF32(Type t) {
 bool operandsAre(Operation *op, Value a, Value b) {
   Value x = op->getOperand(0), y = op->getOperand(1);
   return (x == a && y == b) || (x == b && y == a);
+}
+
+// A weft.reduce "sum" of `g` [..., n] over every dimension but the last:
+// the bias gradient that cuBLASLt's DGELU_BGRAD computes with the GEMM.
+ReduceOp biasGradOf(Value g) {
+  auto type = cast<RankedTensorType>(g.getType());
+  const int64_t rank = type.getRank();
+  for (Operation *user : g.getUsers()) {
+    auto r = dyn_cast<ReduceOp>(user);
+    if (!r || r.getKind() != "sum" || r.getKeepDims() || r->getBlock() != g.getParentBlock())
+      continue;
+    llvm::SmallDenseSet<int64_t> dims;
+    for (int64_t d : r.getDims())
+      dims.insert(d < 0 ? d + rank : d);
+    bool leading = static_cast<int64_t>(dims.size()) == rank - 1 && !dims.contains(rank - 1);
+    auto result = cast<RankedTensorType>(r.getType());
+    if (leading && result.getRank() == 1 && result.getShape()[0] == type.getShape().back() &&
+        result.getElementType().isF32())
+      return r;
+  }
+  return {};
 }
 
 } // namespace
@@ -55,8 +77,15 @@ std::optional<GemmEpilogueMatch> mlir::weft::matchGemmEpilogue(MatmulOp matmul, 
   if (ops.size() == 1 && others.size() == 1 && full(others[0])) {
     auto grad = dyn_cast<GeluGradOp>(ops[0]);
     if (grad && grad.getApproximate() == "tanh" && grad.getLhs() == others[0] &&
-        grad.getRhs() == p && yielded.size() == 1 && yielded[0] == grad.getResult())
-      return GemmEpilogueMatch{GemmEpilogue::kDGeluTanh, {input(others[0])}, {fused.getResult(0)}};
+        grad.getRhs() == p && yielded.size() == 1 && yielded[0] == grad.getResult()) {
+      GemmEpilogueMatch match{GemmEpilogue::kDGeluTanh, {input(others[0])}, {fused.getResult(0)}};
+      if (ReduceOp r = biasGradOf(fused.getResult(0))) {
+        match.kind = GemmEpilogue::kDGeluTanhBGrad;
+        match.results.push_back(r.getResult());
+        match.biasGrad = r;
+      }
+      return match;
+    }
     return std::nullopt;
   }
 

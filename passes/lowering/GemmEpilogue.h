@@ -25,8 +25,12 @@ struct GemmEpilogueMatch {
   /// bias, residual; bias; pre).
   SmallVector<Value, 2> operands;
   /// The fused op's results in the artifact's order: the finished product,
-  /// then (bias+gelu_tanh, when the fused op returns it) product + bias.
+  /// then (bias+gelu_tanh, when the fused op returns it) product + bias, or
+  /// (dgelu_tanh+bgrad) the bias gradient, `biasGrad`'s result.
   SmallVector<Value, 2> results;
+  /// dgelu_tanh+bgrad: the weft.reduce of the GELU gradient over its rows
+  /// that the GEMM computes too (cuBLASLt's DGELU_BGRAD).
+  ReduceOp biasGrad;
 };
 
 /// The epilogue `fused` computes on `matmul`'s product, if cuBLASLt has one
@@ -36,7 +40,8 @@ struct GemmEpilogueMatch {
 std::optional<GemmEpilogueMatch> matchGemmEpilogue(MatmulOp matmul, FusedOp fused);
 
 /// The attribute weft-fold-gemm-epilogue sets on a folded matmul (its
-/// epilogue's name); its fused op is then the next op.
+/// epilogue's name); its fused op is then the next op, and a folded bias
+/// gradient (a weft.reduce marked "bgrad") the one after.
 inline constexpr llvm::StringLiteral kGemmEpilogueAttr = "weft.gemm_epilogue";
 
 } // namespace mlir::weft

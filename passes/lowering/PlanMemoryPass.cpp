@@ -107,7 +107,7 @@ struct PlanMemoryPass
       }
       // A matmul folded into its fused user (weft-fold-gemm-epilogue) never
       // stores its product: the GEMM writes the fused op's results.
-      if (op.hasAttr(kGemmEpilogueAttr))
+      if (isa<MatmulOp>(op) && op.hasAttr(kGemmEpilogueAttr))
         continue;
       for (Value r : op.getResults()) {
         ownerOf[r] = r;
@@ -116,7 +116,10 @@ struct PlanMemoryPass
         bufferIndex[r] = buffers.size();
         int64_t size = tensorBytes(r.getType());
         size = (size + alignment - 1) / alignment * alignment;
-        buffers.push_back({r, size, position[&op], position[&op], -1});
+        // A folded bias gradient is written by the matmul two ops before.
+        const int64_t first =
+            isa<ReduceOp>(op) && op.hasAttr(kGemmEpilogueAttr) ? position[&op] - 2 : position[&op];
+        buffers.push_back({r, size, first, position[&op], -1});
       }
     }
     // Lifetimes: the last use of a value or of any view of it. Results of
@@ -124,8 +127,9 @@ struct PlanMemoryPass
     // A folded matmul runs at its fused op's place, so its operands live
     // until then (and the fused op's results never share their bytes).
     for (Operation &op : block) {
+      const bool folded = isa<MatmulOp>(op) && op.hasAttr(kGemmEpilogueAttr);
       const int64_t at = op.hasTrait<OpTrait::IsTerminator>() ? pos
-                         : op.hasAttr(kGemmEpilogueAttr)      ? position[op.getNextNode()]
+                         : folded                             ? position[op.getNextNode()]
                                                               : position[&op];
       for (Value operand : op.getOperands()) {
         Value owner = ownerOf.lookup(operand);

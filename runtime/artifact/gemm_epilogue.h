@@ -13,6 +13,9 @@
 //                                        (the second result, kept for the
 //                                        gradient, is optional)
 //   kDGeluTanh     pre                -> product * gelu_tanh'(pre)
+//   kDGeluTanhBGrad pre               -> product * gelu_tanh'(pre), and the sum
+//                                        of its rows ([n]: the gradient of the
+//                                        bias before that GELU)
 #ifndef WEFT_RUNTIME_ARTIFACT_GEMM_EPILOGUE_H
 #define WEFT_RUNTIME_ARTIFACT_GEMM_EPILOGUE_H
 
@@ -27,13 +30,15 @@ enum class GemmEpilogue : int64_t {
   kBiasResidual = 2,
   kBiasGeluTanh = 3,
   kDGeluTanh = 4,
+  kDGeluTanhBGrad = 5,
 };
-inline constexpr int64_t kLastGemmEpilogue = 4;
+inline constexpr int64_t kLastGemmEpilogue = 5;
 
 /// The Matmul int that holds it.
 inline constexpr int kGemmEpilogueInt = 8;
 
-/// Its name in dumps: "bias", "bias+residual", "bias+gelu_tanh", "dgelu_tanh".
+/// Its name in dumps: "bias", "bias+residual", "bias+gelu_tanh", "dgelu_tanh",
+/// "dgelu_tanh+bgrad".
 inline std::string_view GemmEpilogueName(GemmEpilogue e) {
   switch (e) {
     case GemmEpilogue::kNone: return "none";
@@ -41,6 +46,7 @@ inline std::string_view GemmEpilogueName(GemmEpilogue e) {
     case GemmEpilogue::kBiasResidual: return "bias+residual";
     case GemmEpilogue::kBiasGeluTanh: return "bias+gelu_tanh";
     case GemmEpilogue::kDGeluTanh: return "dgelu_tanh";
+    case GemmEpilogue::kDGeluTanhBGrad: return "dgelu_tanh+bgrad";
   }
   return "?";
 }
@@ -53,6 +59,7 @@ inline int GemmEpilogueExtraOperands(GemmEpilogue e) {
     case GemmEpilogue::kBiasResidual: return 2;
     case GemmEpilogue::kBiasGeluTanh: return 1;
     case GemmEpilogue::kDGeluTanh: return 1;
+    case GemmEpilogue::kDGeluTanhBGrad: return 1;
   }
   return 0;
 }

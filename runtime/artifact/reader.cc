@@ -322,15 +322,16 @@ class RankChecker {
         return absl::OkStatus();
       case fb::Opcode::Matmul: {
         // The optional 9th int: the epilogue (gemm_epilogue.h), which adds
-        // operands (bias [n]; residual or pre [b, m, n]) and, for
-        // bias+gelu_tanh, an optional second result (pre [b, m, n]).
+        // operands (bias [n]; residual or pre [b, m, n]) and a second result
+        // (bias+gelu_tanh's optional pre [b, m, n]; dgelu_tanh+bgrad's [n]).
         using artifact::GemmEpilogue;
         const int64_t kind = n_ints > 8 ? I(8) : 0;
         if (kind < 0 || kind > artifact::kLastGemmEpilogue)
           return absl::InvalidArgumentError(StrCat("its epilogue (integer 9) ", kind, " is unknown"));
         const auto epilogue = static_cast<GemmEpilogue>(kind);
-        const size_t results =
-            epilogue == GemmEpilogue::kBiasGeluTanh && n_res == 2 ? 2 : 1;
+        const size_t results = epilogue == GemmEpilogue::kDGeluTanhBGrad ? 2
+                               : epilogue == GemmEpilogue::kBiasGeluTanh && n_res == 2 ? 2
+                                                                                       : 1;
         if (auto s = need(2 + artifact::GemmEpilogueExtraOperands(epilogue), results, 7); !s.ok())
           return s;
         if (n_ints > 9)
@@ -344,8 +345,9 @@ class RankChecker {
         if (Prod({b, m, n, k}) < 0 || !all_f32() || elems(ops[0]) != Prod({b, m, k}) ||
             elems(ops[1]) != Prod({I(6) ? b : 1, k, n}))
           return mismatch;
-        for (auto *r : res)
-          if (elems(r) != Prod({b, m, n})) return mismatch;
+        for (size_t i = 0; i < n_res; ++i)  // kDGeluTanhBGrad's second: the bias gradient [n]
+          if (elems(res[i]) != (i == 1 && epilogue == GemmEpilogue::kDGeluTanhBGrad ? n : Prod({b, m, n})))
+            return mismatch;
         const bool bias = epilogue == GemmEpilogue::kBias ||
                           epilogue == GemmEpilogue::kBiasResidual ||
                           epilogue == GemmEpilogue::kBiasGeluTanh;

@@ -13,11 +13,13 @@
 namespace weft::cpu {
 
 /// `out` [rows, n] holds the product and receives the result. `extra` is the
-/// kind's operand after the bias (residual, or pre for kDGeluTanh, whose
-/// `bias` is unused); `pre_out` (kBiasGeluTanh, may be null) receives
-/// product + bias. Buffers other than `out` must not overlap it.
+/// kind's operand after the bias (residual, or pre for the GELU gradients,
+/// which have no bias); `second` is the optional second result:
+/// kBiasGeluTanh's product + bias [rows, n] (may be null), or
+/// kDGeluTanhBGrad's row sum [n] (cpu::Reduce's, summed in double). Buffers
+/// other than `out` must not overlap it.
 void ApplyGemmEpilogue(artifact::GemmEpilogue kind, float *out, const float *bias, const float *extra,
-                       float *pre_out, int64_t rows, int64_t n);
+                       float *second, int64_t rows, int64_t n);
 
 }  // namespace weft::cpu
 

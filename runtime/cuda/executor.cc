@@ -421,8 +421,10 @@ absl::Status GpuRank::Execute(const Rank &host, const fb::Instruction &in, size_
       e.force_fallback = settings.epilogue_kernels;
       if (in.ints()->size() > artifact::kGemmEpilogueInt) {
         e.kind = static_cast<artifact::GemmEpilogue>(I(artifact::kGemmEpilogueInt));
-        if (e.kind == artifact::GemmEpilogue::kDGeluTanh) {
+        if (e.kind == artifact::GemmEpilogue::kDGeluTanh ||
+            e.kind == artifact::GemmEpilogue::kDGeluTanhBGrad) {
           e.pre = f_op(2);
+          if (e.kind == artifact::GemmEpilogue::kDGeluTanhBGrad) e.bias_grad = f_res(1);
         } else if (e.kind != artifact::GemmEpilogue::kNone) {
           e.bias = f_op(2);
           if (e.kind == artifact::GemmEpilogue::kBiasResidual) e.residual = f_op(3);

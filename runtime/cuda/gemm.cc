@@ -87,6 +87,7 @@ std::pair<cublasLtEpilogue_t, bool> LtEpilogue(const GemmEpilogueArgs &e) {
       return e.pre_out ? std::pair{CUBLASLT_EPILOGUE_GELU_AUX_BIAS, true}
                        : std::pair{CUBLASLT_EPILOGUE_GELU_BIAS, false};
     case GemmEpilogue::kDGeluTanh: return {CUBLASLT_EPILOGUE_DGELU, true};
+    case GemmEpilogue::kDGeluTanhBGrad: return {CUBLASLT_EPILOGUE_DGELU_BGRAD, true};
   }
   return {CUBLASLT_EPILOGUE_DEFAULT, false};
 }
@@ -118,9 +119,16 @@ absl::Status Gemm::Run(const void *a, const void *b, float *c, const GemmShape &
   }
   ++fallback_epilogues_;
   if (absl::Status st = Run(a, b, c, s, dtype, DType::kF32, stream); !st.ok()) return st;
-  return GemmEpilogue(e.kind, c, e.bias,
-                      e.kind == artifact::GemmEpilogue::kDGeluTanh ? e.pre : e.residual,
-                      e.pre_out, s.batch * s.m, s.n, stream);
+  const bool bgrad = e.kind == artifact::GemmEpilogue::kDGeluTanhBGrad;
+  const bool dgelu = bgrad || e.kind == artifact::GemmEpilogue::kDGeluTanh;
+  if (absl::Status st = GemmEpilogue(bgrad ? artifact::GemmEpilogue::kDGeluTanh : e.kind, c, e.bias,
+                                     dgelu ? e.pre : e.residual, e.pre_out, s.batch * s.m, s.n,
+                                     stream);
+      !st.ok())
+    return st;
+  // The bias gradient: the sum over the rows, as the Reduce instruction.
+  if (bgrad) return Reduce(c, e.bias_grad, {s.batch * s.m, s.n}, {true, false}, 0, stream);
+  return absl::OkStatus();
 }
 
 absl::StatusOr<bool> Gemm::RunLt(const void *a, const void *b, void *c, const GemmShape &s,
@@ -150,18 +158,26 @@ absl::StatusOr<bool> Gemm::RunLt(const void *a, const void *b, void *c, const Ge
   const auto [lt_epilogue, aux] = LtEpilogue(e);
   // The aux matrix (GELU's input) is [rows of D = n] x m column-major.
   if (aux && s.n % 8 != 0) return false;
+  // cuBLASLt's bias gradient is per batch entry; ours sums them all.
+  if (e.kind == artifact::GemmEpilogue::kDGeluTanhBGrad && batch > 1) return false;
   const cudaDataType_t type = dtype == DType::kF32 ? CUDA_R_32F : CUDA_R_16BF;
   const cudaDataType_t out_type = out_dtype == DType::kF32 ? CUDA_R_32F : CUDA_R_16BF;
   // cuBLASLt assumes 256-byte aligned operands unless told: the arena's
   // values are 64-byte aligned, scratch and views may be less.
   const uint32_t align_a = Alignment(a), align_b = Alignment(b), align_c = Alignment(c);
   const bool residual = e.kind == artifact::GemmEpilogue::kBiasResidual;
-  const void *aux_ptr = e.kind == artifact::GemmEpilogue::kDGeluTanh ? e.pre : e.pre_out;
+  const bool dgelu = e.kind == artifact::GemmEpilogue::kDGeluTanh ||
+                     e.kind == artifact::GemmEpilogue::kDGeluTanhBGrad;
+  const void *aux_ptr = dgelu ? e.pre : e.pre_out;
+  // BGRAD epilogues write the bias gradient where the bias would be read.
+  const void *bias_ptr =
+      e.kind == artifact::GemmEpilogue::kDGeluTanhBGrad ? static_cast<const void *>(e.bias_grad)
+                                                        : e.bias;
   const PlanKey key{s.batch, s.m, s.n, s.k, s.transpose_a, s.transpose_b, s.b_batched,
                     s.fast_bf16, static_cast<int>(dtype), static_cast<int>(out_dtype), align_a,
                     align_b, align_c, static_cast<int>(lt_epilogue),
                     residual ? Alignment(e.residual) : 0u,
-                    e.bias ? Alignment(e.bias) : 0, aux ? Alignment(aux_ptr) : 0};
+                    bias_ptr ? Alignment(bias_ptr) : 0, aux ? Alignment(aux_ptr) : 0};
   if (unfusable_.count(key)) return false;
   std::unique_ptr<Plan> &plan = plans_[key];
   if (!plan) {
@@ -211,9 +227,9 @@ absl::StatusOr<bool> Gemm::RunLt(const void *a, const void *b, void *c, const Ge
       const int64_t aux_ld = s.n, aux_stride = m * s.n;
       bool ok = lt_->MatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_EPILOGUE, &code,
                                             sizeof(code)) == CUBLAS_STATUS_SUCCESS;
-      if (ok && e.bias)
-        ok = lt_->MatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &e.bias,
-                                         sizeof(e.bias)) == CUBLAS_STATUS_SUCCESS;
+      if (ok && bias_ptr)
+        ok = lt_->MatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias_ptr,
+                                         sizeof(bias_ptr)) == CUBLAS_STATUS_SUCCESS;
       if (ok && aux) {
         ok = lt_->MatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER,
                                          &aux_ptr, sizeof(aux_ptr)) == CUBLAS_STATUS_SUCCESS &&
@@ -255,9 +271,9 @@ absl::StatusOr<bool> Gemm::RunLt(const void *a, const void *b, void *c, const Ge
   const Descriptors &d = plan->d;
   // The plan is shared by every GEMM of its shape (each layer's): this
   // call's bias and aux.
-  if (e.bias)
+  if (bias_ptr)
     WEFT_CUDA_RETURN_IF_ERROR(lt_->MatmulDescSetAttribute(d.op, CUBLASLT_MATMUL_DESC_BIAS_POINTER,
-                                                          &e.bias, sizeof(e.bias)));
+                                                          &bias_ptr, sizeof(bias_ptr)));
   if (aux)
     WEFT_CUDA_RETURN_IF_ERROR(lt_->MatmulDescSetAttribute(
         d.op, CUBLASLT_MATMUL_DESC_EPILOGUE_AUX_POINTER, &aux_ptr, sizeof(aux_ptr)));

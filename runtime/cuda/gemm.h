@@ -43,8 +43,9 @@ struct GemmEpilogueArgs {
   artifact::GemmEpilogue kind = artifact::GemmEpilogue::kNone;
   const float *bias = nullptr;      // [n]: kBias, kBiasResidual, kBiasGeluTanh
   const float *residual = nullptr;  // [batch * m, n]: kBiasResidual
-  const float *pre = nullptr;       // [batch * m, n]: kDGeluTanh's gelu input
+  const float *pre = nullptr;       // [batch * m, n]: the GELU gradients' gelu input
   float *pre_out = nullptr;         // kBiasGeluTanh: product + bias, or null
+  float *bias_grad = nullptr;       // [n]: kDGeluTanhBGrad's row sum
   bool force_fallback = false;      // the kernel path even where cuBLASLt fuses (tests)
 };
 

@@ -648,7 +648,8 @@ absl::Status Rank::Execute(const fb::Instruction &in, size_t index) {
           in.ints()->size() > artifact::kGemmEpilogueInt ? I(artifact::kGemmEpilogueInt) : 0);
       if (epilogue == artifact::GemmEpilogue::kNone) return absl::OkStatus();
       const unsigned n_ops = in.operands()->size();
-      const bool dgelu = epilogue == artifact::GemmEpilogue::kDGeluTanh;
+      const bool dgelu = epilogue == artifact::GemmEpilogue::kDGeluTanh ||
+                         epilogue == artifact::GemmEpilogue::kDGeluTanhBGrad;
       cpu::ApplyGemmEpilogue(epilogue, f_res(0), dgelu ? nullptr : f_op(2),
                              dgelu ? f_op(2) : n_ops > 3 ? f_op(3) : nullptr,
                              in.results()->size() > 1 ? f_res(1) : nullptr, I(0) * I(1), I(2));

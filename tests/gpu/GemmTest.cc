@@ -191,21 +191,25 @@ TEST_P(CudaGemmVsCpu, Epilogues) {
   auto gemm = Gemm::Create();
   ASSERT_TRUE(gemm.ok()) << gemm.status();
   for (GemmEpilogue kind : {GemmEpilogue::kBias, GemmEpilogue::kBiasResidual,
-                            GemmEpilogue::kBiasGeluTanh, GemmEpilogue::kDGeluTanh})
+                            GemmEpilogue::kBiasGeluTanh, GemmEpilogue::kDGeluTanh,
+                            GemmEpilogue::kDGeluTanhBGrad})
     for (bool keep : {false, true})
       for (bool fallback : {false, true}) {
         if (keep && kind != GemmEpilogue::kBiasGeluTanh) continue;
         const std::string what = std::string(artifact::GemmEpilogueName(kind)) +
                                  (keep ? " keeping product + bias" : "") +
                                  (fallback ? " (fallback kernel)" : "");
-        std::vector<float> want = product, want_pre(nc);
+        const bool bgrad = kind == GemmEpilogue::kDGeluTanhBGrad;
+        std::vector<float> want = product, want_pre(nc), want_bgrad(s.n);
         cpu::ApplyGemmEpilogue(kind, want.data(), bias.data(), extra.data(),
-                               keep ? want_pre.data() : nullptr, s.batch * s.m, s.n);
+                               keep ? want_pre.data() : bgrad ? want_bgrad.data() : nullptr,
+                               s.batch * s.m, s.n);
         GemmEpilogueArgs e;
         e.kind = kind;
         e.force_fallback = fallback;
-        if (kind == GemmEpilogue::kDGeluTanh) {
+        if (kind == GemmEpilogue::kDGeluTanh || bgrad) {
           e.pre = dextra;
+          if (bgrad) e.bias_grad = dbias;  // written, not read (bias is restored below)
         } else {
           e.bias = dbias;
           if (kind == GemmEpilogue::kBiasResidual) e.residual = dextra;
@@ -235,6 +239,17 @@ TEST_P(CudaGemmVsCpu, Epilogues) {
         };
         expect_close(got, want, what);
         if (keep) expect_close(got_pre, want_pre, what + ": product + bias");
+        if (bgrad) {
+          std::vector<float> got_bgrad(s.n);
+          ASSERT_TRUE((*d)->CopyToHost(got_bgrad.data(), dbias, s.n * 4).ok());
+          double err = 0, ref = 0;
+          for (int64_t j = 0; j < s.n; ++j) {
+            err += double(got_bgrad[j] - want_bgrad[j]) * (got_bgrad[j] - want_bgrad[j]);
+            ref += double(want_bgrad[j]) * want_bgrad[j];
+          }
+          EXPECT_LE(std::sqrt(err / std::max(ref, 1e-30)), 1e-4) << what << ": bias gradient";
+          ASSERT_TRUE((*d)->CopyToDevice(dbias, bias.data(), s.n * 4).ok());
+        }
       }
   std::printf("epilogues in cuBLASLt: %lld, as a kernel after it: %lld\n",
               static_cast<long long>((*gemm)->fused_epilogues()),

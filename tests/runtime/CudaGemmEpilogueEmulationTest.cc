@@ -40,12 +40,16 @@ TEST(CudaGemmEpilogueEmulation, MatchesTheCpuEpilogue) {
   const std::vector<float> bias = cpu::RandomFloats(n, rng), extra = cpu::RandomFloats(rows * n, rng);
   for (bool tiny : {false, true})
     for (GemmEpilogue kind : {GemmEpilogue::kBias, GemmEpilogue::kBiasResidual,
-                              GemmEpilogue::kBiasGeluTanh, GemmEpilogue::kDGeluTanh})
+                              GemmEpilogue::kBiasGeluTanh, GemmEpilogue::kDGeluTanh,
+                              GemmEpilogue::kDGeluTanhBGrad})
       for (bool keep : {false, true}) {
         if (keep && kind != GemmEpilogue::kBiasGeluTanh) continue;
         std::vector<float> want = product, got = product;
         std::vector<float> want_pre(rows * n, NAN), got_pre(rows * n, NAN);
-        cpu::ApplyGemmEpilogue(kind, want.data(), bias.data(), extra.data(),
+        // dgelu_tanh+bgrad's kernel part is dgelu_tanh's (gemm.cc sums the
+        // rows with the Reduce kernel after it).
+        cpu::ApplyGemmEpilogue(kind == GemmEpilogue::kDGeluTanhBGrad ? GemmEpilogue::kDGeluTanh : kind,
+                               want.data(), bias.data(), extra.data(),
                                keep ? want_pre.data() : nullptr, rows, n);
         GemmEpilogueRun(TinyOrFullLaunch{tiny}, kind, got.data(), bias.data(), extra.data(),
                         keep ? got_pre.data() : nullptr, rows, n);

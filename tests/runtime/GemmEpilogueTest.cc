@@ -70,9 +70,19 @@ TEST_P(CpuGemmEpilogue, MatchesTheFormulas) {
               [&](int64_t r, int64_t c, int64_t i) { return GeluTanh(pre(r, c, i)); },
               "bias+gelu_tanh (kept)");
   expect_near(kept, pre, "bias+gelu_tanh's product + bias");
-  expect_near(run(GemmEpilogue::kDGeluTanh, nullptr),
-              [&](int64_t, int64_t, int64_t i) { return product[i] * GeluTanhGrad(extra[i]); },
-              "dgelu_tanh");
+  auto dgelu = [&](int64_t, int64_t, int64_t i) { return product[i] * GeluTanhGrad(extra[i]); };
+  expect_near(run(GemmEpilogue::kDGeluTanh, nullptr), dgelu, "dgelu_tanh");
+  // ... and its row sum, the bias gradient [n].
+  std::vector<float> bias_grad(n, NAN);
+  expect_near(run(GemmEpilogue::kDGeluTanhBGrad, &bias_grad), dgelu, "dgelu_tanh+bgrad");
+  for (int64_t c = 0; c < n; ++c) {
+    double want = 0, scale = 0;
+    for (int64_t r = 0; r < rows; ++r) {
+      want += dgelu(r, c, r * n + c);
+      scale += std::abs(dgelu(r, c, r * n + c));
+    }
+    ASSERT_NEAR(bias_grad[c], want, 1e-5 * scale + 1e-6 * rows * (2 + 4 * 4)) << "bias gradient " << c;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, CpuGemmEpilogue,
@@ -166,6 +176,8 @@ TEST(GemmEpilogueArtifact, InconsistentEpiloguesAreRefused) {
   // pre for the GELU gradient is [rows, n]: b [2] is, w [2, 2] is not.
   expect_error({1, 1, 2, 2, 0, 0, 0, 0, 4}, {0, 1, 1}, "its sizes do not match its operands");
   expect_error({1, 1, 2, 2, 0, 0, 0, 2, 1}, {0, 1, 2}, "is not 0 or 1");
+  // dgelu_tanh+bgrad has two results: the product's shape and the bias's.
+  expect_error({1, 1, 2, 2, 0, 0, 0, 0, 5}, {0, 1, 0}, "expects 3 operands, 2 results");
   expect_error({1, 1, 2, 2, 0, 0, 0, 0, 1, 0}, {0, 1, 2}, "it has 10 integers; at most 9");
 }
 

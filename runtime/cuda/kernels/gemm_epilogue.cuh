@@ -38,7 +38,10 @@ __global__ void GemmEpilogueKernel(float *out, const float *bias, const float *e
         if (pre_out) pre_out[i] = pre;
         break;
       }
-      case GemmEpilogue::kDGeluTanh: out[i] = GeluTanhGrad(extra[i], product); break;
+      case GemmEpilogue::kDGeluTanh:
+      case GemmEpilogue::kDGeluTanhBGrad:  // the caller sums the rows (Reduce)
+        out[i] = GeluTanhGrad(extra[i], product);
+        break;
     }
   }
 }

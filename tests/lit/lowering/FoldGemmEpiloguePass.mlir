@@ -65,6 +65,57 @@ func.func @dgelu(%dy: tensor<4x16xf32>, %w: tensor<8x16xf32>, %pre: tensor<4x8xf
 
 // -----
 
+// The GELU gradient's row sum (the gradient of the bias before the GELU)
+// comes with it: DGELU_BGRAD. The reduce moves up to right after the fused
+// op (before the exp that came first), marked.
+// CHECK-LABEL: func @dgelu_bgrad
+// CHECK: %[[MM:.*]] = weft.matmul %arg0, %arg1 {transpose_b = true, weft.gemm_epilogue = "dgelu_tanh+bgrad"}
+// CHECK-NEXT: %[[G:.*]] = weft.fused(%arg2, %[[MM]])
+// CHECK: weft.yield
+// CHECK-NEXT: }
+// CHECK-NEXT: weft.reduce "sum" %[[G]], dims = [0, 1] {weft.gemm_epilogue = "bgrad"}
+// CHECK-NEXT: weft.fused(%arg3)
+func.func @dgelu_bgrad(%dy: tensor<2x4x16xf32>, %w: tensor<8x16xf32>, %pre: tensor<2x4x8xf32>, %y: tensor<3xf32>) -> (tensor<2x4x8xf32>, tensor<8xf32>, tensor<3xf32>) {
+  %0 = weft.matmul %dy, %w {transpose_b = true} : (tensor<2x4x16xf32>, tensor<8x16xf32>) -> tensor<2x4x8xf32>
+  %1 = weft.gelu_grad %pre, %0 {approximate = "tanh"} : tensor<2x4x8xf32>
+  %2 = weft.exp %y : tensor<3xf32>
+  %3 = weft.reduce "sum" %1, dims = [0, 1] : tensor<2x4x8xf32> -> tensor<8xf32>
+  return %1, %3, %2 : tensor<2x4x8xf32>, tensor<8xf32>, tensor<3xf32>
+}
+
+// -----
+
+// The GEMM writes the bias gradient, so its bytes are taken from the
+// matmul on: pre (256 bytes, last read by the fused op) cannot lend them.
+// PLAN-LABEL: func @bgrad_plan
+// PLAN-SAME: weft.arena_bytes = 320
+// PLAN: weft.reduce "sum" %{{.*}}, dims = [0, 1] {weft.gemm_epilogue = "bgrad", weft.offsets = array<i64: 256>}
+func.func @bgrad_plan(%dy: tensor<2x4x16xf32>, %w: tensor<8x16xf32>, %p: tensor<64xf32>) -> (tensor<2x4x8xf32>, tensor<8xf32>) {
+  %e = weft.exp %p : tensor<64xf32>
+  %pre = weft.reshape %e : tensor<64xf32> -> tensor<2x4x8xf32>
+  %0 = weft.matmul %dy, %w {transpose_b = true} : (tensor<2x4x16xf32>, tensor<8x16xf32>) -> tensor<2x4x8xf32>
+  %1 = weft.gelu_grad %pre, %0 {approximate = "tanh"} : tensor<2x4x8xf32>
+  %2 = weft.reduce "sum" %1, dims = [0, 1] : tensor<2x4x8xf32> -> tensor<8xf32>
+  %3 = weft.exp %2 : tensor<8xf32>
+  return %1, %3 : tensor<2x4x8xf32>, tensor<8xf32>
+}
+
+// -----
+
+// A sum over other dims is not the bias gradient: DGELU alone.
+// CHECK-LABEL: func @dgelu_other_sum
+// CHECK: weft.gemm_epilogue = "dgelu_tanh"}
+// CHECK: weft.reduce "sum"
+// CHECK-NOT: bgrad
+func.func @dgelu_other_sum(%dy: tensor<4x16xf32>, %w: tensor<8x16xf32>, %pre: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4xf32>) {
+  %0 = weft.matmul %dy, %w {transpose_b = true} : (tensor<4x16xf32>, tensor<8x16xf32>) -> tensor<4x8xf32>
+  %1 = weft.gelu_grad %pre, %0 {approximate = "tanh"} : tensor<4x8xf32>
+  %2 = weft.reduce "sum" %1, dims = [1] : tensor<4x8xf32> -> tensor<4xf32>
+  return %1, %2 : tensor<4x8xf32>, tensor<4xf32>
+}
+
+// -----
+
 // What cuBLASLt has no epilogue for stays as it was: the exact GELU, a bias
 // along the wrong dimension, a product used twice, a relu, a scaled product.
 // CHECK-LABEL: func @exact_gelu
