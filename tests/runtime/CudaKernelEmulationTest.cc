@@ -236,6 +236,17 @@ TEST_P(CudaKernelEmulationTest, PackAndUnpackMatchTheExecutorsBlocks) {
 
 // ---------------------------------------------------------------- reduce
 
+// ReduceRun as the launcher runs it: plan, scratch (NaN, so that a partial
+// no thread writes shows), kernels.
+absl::Status RunReduce(const EmulatedLaunch &launch, const float *x, float *y,
+                       const std::vector<int64_t> &shape, const std::vector<bool> &red, int kind) {
+  ReducePlan p;
+  if (absl::Status s = PlanReduction(shape, red, kind, p); !s.ok()) return s;
+  std::vector<double> scratch(ReduceScratch(p), kNaN);
+  ReduceRun(launch, x, y, p, kind, scratch.data());
+  return absl::OkStatus();
+}
+
 TEST_P(CudaKernelEmulationTest, ReduceMatchesTheCpuKernel) {
   const std::vector<std::vector<int64_t>> shapes = {{2, 3, 4}, {5, 1, 7, 3}, {1}, {9}, {0, 3}, {4, 1, 1, 6}};
   for (const auto &shape : shapes) {
@@ -254,8 +265,65 @@ TEST_P(CudaKernelEmulationTest, ReduceMatchesTheCpuKernel) {
       for (int kind : {0, 1, 2}) {
         std::vector<float> want(out), got(out, kNaN);
         cpu::Reduce(x.data(), want.data(), shape, red, static_cast<cpu::ReduceKind>(kind));
-        ASSERT_TRUE(ReduceRun(launch(), x.data(), got.data(), shape, red, kind).ok());
+        ASSERT_TRUE(RunReduce(launch(), x.data(), got.data(), shape, red, kind).ok());
         ExpectClose(got, want, "reduce kind " + std::to_string(kind) + " mask " + std::to_string(mask));
+      }
+    }
+  }
+}
+
+struct FastReduceCase {
+  std::vector<int64_t> shape;
+  std::vector<bool> red;
+  ReduceSplit::Path path;
+  int64_t chunks;  // the split's, so that a change of the heuristics shows
+};
+
+// Shapes for the fast paths and their edges, with the split they must take.
+const FastReduceCase kFastReduceCases[] = {
+    {{300, 64}, {true, false}, ReduceSplit::kColumns, 37},
+    {{37, 1100}, {true, false}, ReduceSplit::kColumns, 4},       // C > 1024, ragged chunks
+    {{4, 5, 6, 7}, {true, true, false, false}, ReduceSplit::kColumns, 2},  // merges to 20 x 42
+    {{3, 20, 1, 40}, {false, true, true, false}, ReduceSplit::kColumns, 2},  // an outer kept dim
+    {{16, 9}, {true, false}, ReduceSplit::kColumns, 2},
+    {{15, 9}, {true, false}, ReduceSplit::kGeneric, 1},  // one chunk: the generic walk
+    {{1, 700}, {true, false}, ReduceSplit::kGeneric, 1},  // R of 1
+    {{40, 1}, {true, false}, ReduceSplit::kRows, 1},     // C of 1: a row of 40
+    {{2, 3, 17, 5}, {false, false, true, true}, ReduceSplit::kRows, 1},
+    {{7, 1, 33}, {false, true, true}, ReduceSplit::kRows, 1},
+    {{6, 31}, {false, true}, ReduceSplit::kGeneric, 1},  // narrower than a warp
+    {{2, 16500}, {false, true}, ReduceSplit::kRows, 2},   // pieces of rows, 1024 threads
+    {{33000}, {true}, ReduceSplit::kRows, 3},             // a whole tensor to a scalar
+    {{5, 0}, {false, true}, ReduceSplit::kGeneric, 1},    // mean of nothing: NaN
+    {{0, 5}, {true, false}, ReduceSplit::kGeneric, 1},
+    {{0, 5}, {false, true}, ReduceSplit::kGeneric, 1},    // no outputs
+};
+
+TEST_P(CudaKernelEmulationTest, ReduceFastPathsMatchTheCpuKernel) {
+  for (const FastReduceCase &k : kFastReduceCases) {
+    std::string name;
+    for (int64_t s : k.shape) name += std::to_string(s) + " ";
+    ReducePlan p;
+    ASSERT_TRUE(PlanReduction(k.shape, k.red, 0, p).ok()) << name;
+    const ReduceSplit split = SplitReduction(p);
+    EXPECT_EQ(split.path, k.path) << name;
+    EXPECT_EQ(split.chunks, k.chunks) << name;
+    int64_t n = 1;
+    for (int64_t s : k.shape) n *= s;
+    std::vector<float> x = RandomFloats(n, rng, 0.5f, 3.0f);
+    for (bool specials : {false, true}) {
+      if (specials && n > 40) {
+        // NaN wins max and makes a mean NaN; an infinity elsewhere.
+        x[n / 3] = kNaN;
+        x[n - 2] = std::numeric_limits<float>::infinity();
+        x[n / 7] = -std::numeric_limits<float>::infinity();
+      }
+      for (int kind : {0, 1, 2}) {
+        std::vector<float> want(p.out_size), got(p.out_size, kNaN);
+        cpu::Reduce(x.data(), want.data(), k.shape, k.red, static_cast<cpu::ReduceKind>(kind));
+        ASSERT_TRUE(RunReduce(launch(), x.data(), got.data(), k.shape, k.red, kind).ok());
+        ExpectClose(got, want, "reduce " + name + "kind " + std::to_string(kind) +
+                                   (specials ? " with NaN and infinities" : ""));
       }
     }
   }
@@ -413,6 +481,15 @@ std::vector<int64_t> RandomIds(int64_t n, int64_t bound, std::mt19937 &rng) {
   return v;
 }
 
+// EmbeddingGradRun as the launcher runs it, with scratch of garbage.
+absl::Status RunEmbeddingGrad(const EmulatedLaunch &launch, const void *ids, DType type,
+                              const float *dy, float *dtable, int64_t vocab, int64_t d, int64_t n,
+                              int64_t begin, int64_t total, int32_t *error) {
+  std::vector<int64_t> scratch(EmbeddingGradScratch(n), -7);
+  return EmbeddingGradRun(launch, ids, type, dy, dtable, vocab, d, n, begin, total, error,
+                          scratch.data());
+}
+
 TEST_P(CudaKernelEmulationTest, EmbeddingAndItsGradientMatchTheCpuKernels) {
   for (DType type : {DType::kI32, DType::kI64}) {
     for (int64_t d : {1, 5, 33}) {
@@ -431,7 +508,7 @@ TEST_P(CudaKernelEmulationTest, EmbeddingAndItsGradientMatchTheCpuKernels) {
 
         std::vector<float> wdt(vocab * d), gdt(vocab * d, kNaN);
         ASSERT_TRUE(cpu::EmbeddingGrad(ids.data(), type, dy.data(), wdt.data(), vocab, d, n, begin, total).ok());
-        ASSERT_TRUE(EmbeddingGradRun(launch(), ids.data(), type, dy.data(), gdt.data(), vocab, d, n,
+        ASSERT_TRUE(RunEmbeddingGrad(launch(), ids.data(), type, dy.data(), gdt.data(), vocab, d, n,
                                      begin, total, &error).ok());
         EXPECT_EQ(error, 0);
         ExpectClose(gdt, wdt, "embedding grad");
@@ -472,7 +549,7 @@ TEST_P(CudaKernelEmulationTest, EmbeddingFlagsTheFirstBadIdAndZerosItsRow) {
     std::vector<float> want(vocab * d), dt(vocab * d, kNaN);
     ASSERT_TRUE(cpu::EmbeddingGrad(good.data(), type, good_dy.data(), want.data(), vocab, d, n).ok());
     error = 0;
-    ASSERT_TRUE(EmbeddingGradRun(launch(), ids.data(), type, dy.data(), dt.data(), vocab, d, n, 0, 0, &error).ok());
+    ASSERT_TRUE(RunEmbeddingGrad(launch(), ids.data(), type, dy.data(), dt.data(), vocab, d, n, 0, 0, &error).ok());
     EXPECT_EQ(error, 1 + 4);
     ExpectClose(dt, want, "embedding grad with bad ids");
   }
@@ -481,6 +558,65 @@ TEST_P(CudaKernelEmulationTest, EmbeddingFlagsTheFirstBadIdAndZerosItsRow) {
   EXPECT_EQ(EmbeddingRun(launch(), table.data(), vocab, d, id_values.data(), DType::kF32, n,
                          out.data(), 0, 0, &error).code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+// Many tokens on few rows, over several tiles of the ranking (256 tokens on
+// the launchers' grid, 64 on the tiny one): a repeated id's rows are added
+// in token order, as the CPU adds them, so the table is the same bits. dy
+// spans magnitudes, so another order would round differently.
+TEST_P(CudaKernelEmulationTest, EmbeddingGradAddsRepeatedIdsInTokenOrder) {
+  for (DType type : {DType::kI32, DType::kI64}) {
+    for (auto [n, d, vocab, begin, total] :
+         {std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t>{600, 3, 20, 0, 0},
+          {700, 40, 7, 5, 19},    // a shard: rows [5, 12) of 19
+          {300, 1, 300, 0, 0},    // one column, rows hit at most a few times
+          {1, 9, 4, 0, 0}}) {
+      const std::vector<int64_t> id_values = RandomIds(n, total > 0 ? total : vocab, rng);
+      const std::vector<char> ids = Ids(id_values, type);
+      std::vector<float> dy = RandomFloats(n * d, rng);
+      for (int64_t i = 0; i < n * d; i += 3) dy[i] *= 1e4f;
+      std::vector<float> want(vocab * d), got(vocab * d, kNaN);
+      ASSERT_TRUE(cpu::EmbeddingGrad(ids.data(), type, dy.data(), want.data(), vocab, d, n, begin, total).ok());
+      int32_t error = 0;
+      ASSERT_TRUE(RunEmbeddingGrad(launch(), ids.data(), type, dy.data(), got.data(), vocab, d, n,
+                                   begin, total, &error).ok());
+      EXPECT_EQ(error, 0);
+      EXPECT_EQ(0, std::memcmp(got.data(), want.data(), got.size() * sizeof(float)))
+          << "n " << n << " d " << d << " vocab " << vocab << " begin " << begin;
+    }
+  }
+}
+
+// Bad ids among many: the first is reported, every bad one skipped; with
+// d = 0 the ids are still checked.
+TEST_P(CudaKernelEmulationTest, EmbeddingGradReportsTheFirstBadIdOfMany) {
+  const int64_t n = 500, vocab = 9;
+  std::vector<int64_t> id_values = RandomIds(n, vocab, rng);
+  id_values[450] = -3;
+  id_values[321] = vocab;  // the first bad one
+  id_values[499] = int64_t{1} << 40;
+  for (DType type : {DType::kI32, DType::kI64}) {
+    std::vector<int64_t> v = id_values;
+    if (type == DType::kI32) v[499] = 1 << 30;
+    const std::vector<char> ids = Ids(v, type);
+    for (int64_t d : {0, 6}) {
+      const std::vector<float> dy = RandomFloats(n * d, rng);
+      std::vector<int64_t> good_ids = v;
+      std::vector<float> good_dy = dy;
+      for (int64_t i : {321, 450, 499}) {
+        good_ids[i] = 0;
+        std::fill(good_dy.begin() + i * d, good_dy.begin() + (i + 1) * d, 0.0f);
+      }
+      const std::vector<char> good = Ids(good_ids, type);
+      std::vector<float> want(vocab * d), got(vocab * d, kNaN);
+      ASSERT_TRUE(cpu::EmbeddingGrad(good.data(), type, good_dy.data(), want.data(), vocab, d, n).ok());
+      int32_t error = 0;
+      ASSERT_TRUE(RunEmbeddingGrad(launch(), ids.data(), type, dy.data(), got.data(), vocab, d, n, 0,
+                                   0, &error).ok());
+      EXPECT_EQ(error, 1 + 321) << "d " << d;
+      ExpectClose(got, want, "embedding grad with bad ids, d " + std::to_string(d));
+    }
+  }
 }
 
 TEST_P(CudaKernelEmulationTest, CrossEntropyAndItsGradientMatchTheCpuKernels) {
@@ -901,6 +1037,39 @@ TEST(CudaBlockEmulationTest, CooperativeKernelsAreDeterministic) {
     else
       EXPECT_EQ(0, std::memcmp(got.data(), first.data(), got.size() * sizeof(float))) << "run " << run;
   }
+}
+
+// The column reductions and EmbeddingGrad fold in an order fixed by the
+// shape alone: the same bits on the launchers' grid and the tiny ones. Row
+// reductions fold in an order fixed by the block size: the same bits run
+// to run.
+TEST(CudaBlockEmulationTest, ReductionsAndEmbeddingGradAreTheSameOnEveryGrid) {
+  std::mt19937 rng(11);
+  const std::vector<float> x = RandomFloats(3 * 200 * 70, rng, 1.0f, 100.0f);
+  const std::vector<int64_t> id_values = RandomIds(900, 13, rng);
+  const std::vector<char> ids = Ids(id_values, DType::kI32);
+  const std::vector<float> dy = RandomFloats(900 * 24, rng);
+  std::vector<float> first;
+  for (Grid grid : {Grid::kLaunchers, Grid::kTinyForward, Grid::kTinyReverse, Grid::kLaunchers}) {
+    const EmulatedLaunch launch{grid};
+    std::vector<float> got(3 * 70 + 70 + 13 * 24, kNaN);
+    ASSERT_TRUE(RunReduce(launch, x.data(), got.data(), {3, 200, 70}, {false, true, false}, 0).ok());
+    ASSERT_TRUE(RunReduce(launch, x.data(), got.data() + 3 * 70, {600, 70}, {true, false}, 2).ok());
+    int32_t error = 0;
+    ASSERT_TRUE(RunEmbeddingGrad(launch, ids.data(), DType::kI32, dy.data(), got.data() + 4 * 70, 13,
+                                 24, 900, 0, 0, &error).ok());
+    if (first.empty())
+      first = got;
+    else
+      EXPECT_EQ(0, std::memcmp(got.data(), first.data(), got.size() * sizeof(float)));
+  }
+  const EmulatedLaunch launch{Grid::kLaunchers};
+  std::vector<float> rows[2];
+  for (auto &y : rows) {
+    y.assign(3, kNaN);
+    ASSERT_TRUE(RunReduce(launch, x.data(), y.data(), {3, 14000}, {false, true}, 0).ok());
+  }
+  EXPECT_EQ(0, std::memcmp(rows[0].data(), rows[1].data(), 3 * sizeof(float)));
 }
 
 INSTANTIATE_TEST_SUITE_P(Grids, CudaKernelEmulationTest,

@@ -57,24 +57,51 @@ __device__ __forceinline__ int64_t WarpRowStride() {
   return static_cast<int64_t>(gridDim.x) * blockDim.x / 32;
 }
 
-/// The sum over the warp; every lane gets it.
-template <typename T>
-__device__ __forceinline__ T WarpSum(T v) {
-  for (int o = 16; o > 0; o /= 2) v += __shfl_xor_sync(kFullMask, v, o);
+/// Combining operators of the reductions below: commutative, so every lane
+/// of a butterfly gets the same bits.
+struct Plus {
+  template <typename T>
+  __device__ __forceinline__ T operator()(T a, T b) const { return a + b; }
+};
+/// Max where NaN wins (numpy's max), either operand's NaN.
+struct NanMax {
+  template <typename T>
+  __device__ __forceinline__ T operator()(T a, T b) const {
+    return a != a ? a : b != b ? b : a > b ? a : b;
+  }
+};
+
+/// op over the warp; every lane gets it.
+template <typename T, typename Op>
+__device__ __forceinline__ T WarpReduce(T v, Op op) {
+  for (int o = 16; o > 0; o /= 2) v = op(v, __shfl_xor_sync(kFullMask, v, o));
   return v;
 }
 
-/// The sum over the block; every thread gets it. `scratch`: 32 elements of
-/// shared memory, free again when it returns.
+/// The sum over the warp; every lane gets it.
 template <typename T>
-__device__ __forceinline__ T BlockSum(T v, T *scratch) {
-  v = WarpSum(v);
+__device__ __forceinline__ T WarpSum(T v) {
+  return WarpReduce(v, Plus{});
+}
+
+/// op over the block; every thread gets it. `identity`: op's neutral
+/// element; `scratch`: 32 elements of shared memory, free again when it
+/// returns.
+template <typename T, typename Op>
+__device__ __forceinline__ T BlockReduce(T v, T *scratch, T identity, Op op) {
+  v = WarpReduce(v, op);
   const unsigned warp = threadIdx.x / 32, warps = blockDim.x / 32;
   if (Lane() == 0) scratch[warp] = v;
   __syncthreads();
-  v = WarpSum(Lane() < warps ? scratch[Lane()] : T(0));
+  v = WarpReduce(Lane() < warps ? scratch[Lane()] : identity, op);
   __syncthreads();  // every warp has read `scratch` before it is reused
   return v;
+}
+
+/// The sum over the block; every thread gets it (scratch as BlockReduce's).
+template <typename T>
+__device__ __forceinline__ T BlockSum(T v, T *scratch) {
+  return BlockReduce(v, scratch, T(0), Plus{});
 }
 
 /// A running softmax denominator: the max seen and sum exp(x - max), so a

@@ -19,8 +19,11 @@ absl::Status Embedding(const float *table, int64_t vocab, int64_t d, const void 
 absl::Status EmbeddingGrad(const void *ids, DType id_type, const float *dy, float *dtable,
                            int64_t vocab, int64_t d, int64_t n, int64_t begin, int64_t total,
                            int32_t *error, cudaStream_t stream) {
+  kernels::StreamScratch order(stream);  // the tokens sorted by table row, and their rows
+  if (absl::Status s = order.Allocate(kernels::EmbeddingGradScratch(n) * sizeof(int64_t)); !s.ok())
+    return s;
   WEFT_CUDA_LAUNCHED(kernels::EmbeddingGradRun(DeviceLaunch{stream}, ids, id_type, dy, dtable, vocab, d,
-                                          n, begin, total, error));
+                                          n, begin, total, error, order.get<int64_t>()));
 }
 
 absl::Status CrossEntropy(const float *logits, const void *labels, DType label_type, int64_t rows,

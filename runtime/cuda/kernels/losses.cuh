@@ -6,11 +6,10 @@
 //
 // The row losses give a row of logits to a block (shuffle reductions, one
 // read for max and sum with an online rescale: block_reduce.cuh).
-// EmbeddingGrad is still correctness-first: it gives one thread a column and
-// walks every id in order (a repeated id's rows are added in id order, as on
-// the CPU, so the result does not depend on timing); the fast one should
-// sort the ids (or bucket them per row) and give each table row's additions
-// to one warp.
+// EmbeddingGrad sorts the tokens by table row, stably, then gives each
+// (row, column) to one thread, which adds the row's dy in token order: a
+// repeated id's rows are added in id order, as on the CPU (the same bits),
+// with no atomics, whatever the grid.
 #ifndef WEFT_RUNTIME_CUDA_KERNELS_LOSSES_CUH
 #define WEFT_RUNTIME_CUDA_KERNELS_LOSSES_CUH
 
@@ -74,37 +73,98 @@ __global__ void ZeroFloats(float *p, int64_t n) {
   for (int64_t i = FirstItem(); i < n; i += ItemStride()) p[i] = 0.0f;
 }
 
-/// One thread per column c (max(d, 1) of them): dtable[id - begin, c] +=
-/// dy[i, c] for every i in order.
+// EmbeddingGrad, after zeroing the table, in two steps over scratch of 2n
+// int64s (the tokens' order by row, and their rows in that order):
+//  1. a thread per token i finds its rank, #{j : row_j < row_i or (row_j ==
+//     row_i and j < i)}, against every row staged tile by tile in shared
+//     memory, and scatters i to order[rank]; ids out of [0, total) are
+//     reported, and they and other shards' rows sort last, as row `vocab`;
+//  2. a thread per (sorted position, column) that starts a run of one row
+//     (where the sorted row changes) adds the run's dy rows in token order
+//     and writes the row's sum; rows no token hit keep their zeros.
+// Dropped: the former thread-per-column kernel for tiny n; one path is
+// fewer to test, and at tiny n both are a few microseconds of launches.
+// The ranking is O(n^2) compares: 67M for 8192 tokens, a few microseconds on
+// an H100, 4G (milliseconds) at 64K. A faster one would be a stable radix
+// sort by row (cub::DeviceRadixSort) and a warp per run of a row.
+
+/// The table row token i adds to, or `vocab` (skipped): a bad id (reported)
+/// or another shard's row.
 template <typename I>
-__global__ void EmbeddingGradKernel(const void *ids, const float *dy, float *dtable,
-                                    int64_t vocab, int64_t d, int64_t n, int64_t begin,
-                                    int64_t total, int32_t *error) {
-  const int64_t width = d > 0 ? d : 1;
-  for (int64_t c = FirstItem(); c < width; c += ItemStride()) {
-    for (int64_t i = 0; i < n; ++i) {
-      const int64_t id = IdAt<I>(ids, i);
-      if (id < 0 || id >= total) {
-        if (c == 0) ReportBadIndex(error, i);
-        continue;
-      }
-      const int64_t r = id - begin;
-      if (r >= 0 && r < vocab && c < d) dtable[r * d + c] += dy[i * d + c];
+__device__ __forceinline__ int64_t EmbeddingGradRow(const void *ids, int64_t i, int64_t vocab,
+                                                    int64_t begin, int64_t total, int32_t *error,
+                                                    bool report) {
+  const int64_t id = IdAt<I>(ids, i);
+  if (id < 0 || id >= total) {
+    if (report) ReportBadIndex(error, i);
+    return vocab;
+  }
+  const int64_t r = id - begin;
+  return r >= 0 && r < vocab ? r : vocab;
+}
+
+/// Step 1: a thread per token, blocks striding over tiles of blockDim
+/// tokens (block-uniform, so every thread reaches the barriers).
+template <typename I>
+__global__ void __launch_bounds__(1024)
+    EmbeddingGradRankKernel(const void *ids, int64_t n, int64_t vocab, int64_t begin,
+                            int64_t total, int32_t *error, int64_t *order, int64_t *order_row) {
+  __shared__ int64_t tile[1024];
+  for (int64_t first = static_cast<int64_t>(blockIdx.x) * blockDim.x; first < n;
+       first += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int64_t i = first + threadIdx.x;
+    const int64_t mine = i < n ? EmbeddingGradRow<I>(ids, i, vocab, begin, total, error, true) : 0;
+    int64_t rank = 0;
+    for (int64_t t0 = 0; t0 < n; t0 += blockDim.x) {
+      if (t0 + threadIdx.x < n)
+        tile[threadIdx.x] =
+            EmbeddingGradRow<I>(ids, t0 + threadIdx.x, vocab, begin, total, error, false);
+      __syncthreads();
+      const int64_t m = n - t0 < blockDim.x ? n - t0 : blockDim.x;
+      for (int64_t k = 0; k < m; ++k)
+        rank += tile[k] < mine || (tile[k] == mine && t0 + k < i);
+      __syncthreads();  // every thread has read the tile before the next
+    }
+    if (i < n) {
+      order[rank] = i;
+      order_row[rank] = mine;
     }
   }
 }
 
+/// Step 2: item e = (sorted position p, column c); the thread at the first
+/// position of a row's run sums the run.
+__global__ void EmbeddingGradSumKernel(const int64_t *order, const int64_t *order_row,
+                                       const float *dy, float *dtable, int64_t vocab, int64_t d,
+                                       int64_t n) {
+  for (int64_t e = FirstItem(); e < n * d; e += ItemStride()) {
+    const int64_t p = e / d, c = e % d, row = order_row[p];
+    if (row == vocab || (p > 0 && order_row[p - 1] == row)) continue;
+    float acc = 0.0f;  // as the CPU: a zeroed row, += in token order
+    for (int64_t q = p; q < n && order_row[q] == row; ++q) acc += dy[order[q] * d + c];
+    dtable[row * d + c] = acc;
+  }
+}
+
+/// int64s of scratch EmbeddingGradRun needs.
+inline int64_t EmbeddingGradScratch(int64_t n) { return 2 * (n > 0 ? n : 0); }
+
+/// `scratch`: EmbeddingGradScratch(n) int64s.
 template <typename Launch>
 absl::Status EmbeddingGradRun(const Launch &launch, const void *ids, DType id_type,
                               const float *dy, float *dtable, int64_t vocab, int64_t d, int64_t n,
-                              int64_t begin, int64_t total, int32_t *error) {
+                              int64_t begin, int64_t total, int32_t *error, int64_t *scratch) {
   if (absl::Status s = CheckIdType(id_type, "embedding ids"); !s.ok()) return s;
   if (total <= 0) total = vocab;
   launch(ZeroFloats, vocab * d, dtable, vocab * d);
   if (n <= 0) return absl::OkStatus();
+  int64_t *order = scratch, *order_row = scratch + n;
+  const BlockShape shape{CappedBlocks((n + kWarpRowThreads - 1) / kWarpRowThreads), kWarpRowThreads};
   WEFT_ID_DISPATCH(id_type, I,
-                   launch(EmbeddingGradKernel<I>, d > 0 ? d : 1, ids, dy, dtable, vocab, d, n,
-                          begin, total, error));
+                   launch.Blocks(EmbeddingGradRankKernel<I>, shape, ids, n, vocab, begin, total,
+                                 error, order, order_row));
+  launch(EmbeddingGradSumKernel, n * d, static_cast<const int64_t *>(order),
+         static_cast<const int64_t *>(order_row), dy, dtable, vocab, d, n);
   return absl::OkStatus();
 }
 
