@@ -57,6 +57,25 @@ struct FuseElementwisePass
       return;
     Block &block = fn.getBody().front();
 
+    // A broadcast read by several ops is cloned for each, so every region
+    // that reads it does so with a strided load. Otherwise the region that
+    // takes the broadcast in would write the whole broadcast tensor out for
+    // the others (pipeline microbatches, sharing one bias broadcast after
+    // CSE, did that), and a matmul's epilogue could not take its bias.
+    SmallVector<BroadcastInDimOp> shared;
+    for (auto bc : block.getOps<BroadcastInDimOp>())
+      if (!bc->hasOneUse() && !bc->use_empty())
+        shared.push_back(bc);
+    for (BroadcastInDimOp bc : shared) {
+      SmallVector<OpOperand *> uses;
+      for (OpOperand &use : bc->getUses())
+        uses.push_back(&use);
+      for (OpOperand *use : llvm::drop_begin(uses)) {
+        OpBuilder b(use->getOwner());
+        use->set(b.clone(*bc)->getResult(0));
+      }
+    }
+
     DenseMap<Operation *, int> groupOf;
     groups.clear();
     for (Operation &op : block) {

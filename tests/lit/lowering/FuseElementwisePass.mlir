@@ -81,3 +81,23 @@ func.func @running_sum(%x: tensor<4x4xf32>, %w: tensor<4x4xf32>) -> tensor<4x4xf
   %s2 = weft.add %s1, %g2 {weft.accumulate} : tensor<4x4xf32>
   return %s2 : tensor<4x4xf32>
 }
+
+// -----
+
+// A broadcast read by two regions (the second cannot join the first: the
+// matmul reads the first's result before it) is cloned into each, so no
+// region writes the broadcast tensor out.
+// CHECK-LABEL: func @shared_broadcast
+// CHECK: %[[A:.*]] = weft.fused(%arg2, %arg0) : (tensor<8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+// CHECK: weft.broadcast_in_dim
+// CHECK: weft.yield %{{.*}} : tensor<4x8xf32>
+// CHECK: %[[M:.*]] = weft.matmul %[[A]], %arg1
+// CHECK: weft.fused(%arg2, %[[M]]) : (tensor<8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+// CHECK: weft.broadcast_in_dim
+func.func @shared_broadcast(%x: tensor<4x8xf32>, %w: tensor<8x8xf32>, %b: tensor<8xf32>) -> tensor<4x8xf32> {
+  %bc = weft.broadcast_in_dim %b, dims = [1] : tensor<8xf32> -> tensor<4x8xf32>
+  %1 = weft.add %x, %bc : tensor<4x8xf32>
+  %m = weft.matmul %1, %w : (tensor<4x8xf32>, tensor<8x8xf32>) -> tensor<4x8xf32>
+  %3 = weft.add %m, %bc : tensor<4x8xf32>
+  return %3 : tensor<4x8xf32>
+}
