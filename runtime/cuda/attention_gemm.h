@@ -30,15 +30,27 @@ struct AttentionShape {
 /// Bytes of one f32 scores matrix for every (batch, head): b h sq sk 4.
 inline int64_t ScoresBytes(const AttentionShape &s) { return s.b * s.h * s.sq * s.sk * 4; }
 
+/// --precision=bf16's operands as bf16 (device memory, the same values as
+/// the rounded f32 ones passed beside them). The products of two of them,
+/// q k^T and dout v^T, then run as bf16 GEMMs on tensor cores with f32
+/// accumulation: products of bf16 values are exact in f32, so only the
+/// order of the sums differs from the f32 GEMM. The products with the f32
+/// probabilities and their gradient stay f32 (docs/precision.md).
+struct Bf16Operands {
+  const uint16_t *q = nullptr, *k = nullptr, *v = nullptr, *dout = nullptr;
+};
+
 /// out = softmax(scale q k^T, causal) v. `scratch`: ScoresBytes(s) bytes.
 absl::Status AttentionByGemm(Gemm &gemm, const float *q, const float *k, const float *v, float *out,
-                             const AttentionShape &s, void *scratch, cudaStream_t stream);
+                             const AttentionShape &s, void *scratch, cudaStream_t stream,
+                             const Bf16Operands &bf16 = {});
 
 /// The gradients of AttentionByGemm's out (recomputing the scores):
 /// dq, dk, dv from dout. `scratch`: 2 x ScoresBytes(s) bytes.
 absl::Status AttentionGradByGemm(Gemm &gemm, const float *q, const float *k, const float *v,
                                  const float *dout, float *dq, float *dk, float *dv,
-                                 const AttentionShape &s, void *scratch, cudaStream_t stream);
+                                 const AttentionShape &s, void *scratch, cudaStream_t stream,
+                                 const Bf16Operands &bf16 = {});
 
 /// In place over `rows` rows of `sk` scores: row r is query r % sq; under
 /// `causal` it keeps keys 0..query (the rest become 0) and takes the

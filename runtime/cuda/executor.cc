@@ -366,7 +366,9 @@ AttentionShape ShapeOfAttention(const fb::Instruction &in) {
 // bf16 staging area), rounded up to keep what follows aligned.
 int64_t AttentionRoundedBytes(const fb::Instruction &in) {
   const bool bf16 = in.ints()->size() > 7 && in.ints()->Get(7) != 0;
-  return bf16 ? (6 * AttentionOperandElements(in) + 255) / 256 * 256 : 0;
+  // f32 copies (4 bytes an element), then bf16 ones (2), each of the four
+  // padded to 128 elements, the first aligned to 256 bytes.
+  return bf16 ? (6 * AttentionOperandElements(in) + 5 * 256 + 255) / 256 * 256 : 0;
 }
 
 absl::Status GpuRank::Execute(const Rank &host, const fb::Instruction &in, size_t index) {
@@ -473,9 +475,13 @@ absl::Status GpuRank::Execute(const Rank &host, const fb::Instruction &in, size_
       const bool grad = in.op() == fb::Opcode::AttentionGrad;
       const int64_t b = I(0), h = I(1), sq = I(2), sk = I(3), dh = I(4), dv = I(5);
       const float *q = f_op(0), *k = f_op(1), *v = f_op(2), *dout = grad ? f_op(3) : nullptr;
+      // Under bf16 each operand also stays as bf16 (256-byte aligned, for
+      // cuBLASLt): GEMM attention's bf16-by-bf16 products use them.
+      Bf16Operands bf16;
       if (in.ints()->size() > 7 && I(7) != 0) {
         float *next = static_cast<float *>(scratch.ptr);
         uint16_t *half = reinterpret_cast<uint16_t *>(next + AttentionOperandElements(in));
+        half += (128 - reinterpret_cast<uintptr_t>(half) / 2 % 128) % 128;
         for (const float **x : {&q, &k, &v, &dout}) {
           if (*x == nullptr) continue;
           const int64_t n = x == &q ? b * h * sq * dh
@@ -484,17 +490,19 @@ absl::Status GpuRank::Execute(const Rank &host, const fb::Instruction &in, size_
                                       : b * h * sq * dv;
           if (absl::Status st = Cast(*x, DType::kF32, half, DType::kBF16, n, s); !st.ok()) return st;
           if (absl::Status st = Cast(half, DType::kBF16, next, DType::kF32, n, s); !st.ok()) return st;
+          (x == &q ? bf16.q : x == &k ? bf16.k : x == &v ? bf16.v : bf16.dout) = half;
           *x = next;
           next += n;
+          half += (n + 127) / 128 * 128;
         }
       }
       AttentionShape shape{b, h, sq, sk, dh, dv, I(6) != 0, F(0)};
       if (gemm_attention[index]) {
         // The scores go after the rounded operands (ScratchBytes).
         char *scores = static_cast<char *>(scratch.ptr) + AttentionRoundedBytes(in);
-        if (!grad) return AttentionByGemm(*gemm, q, k, v, f_res(0), shape, scores, s);
+        if (!grad) return AttentionByGemm(*gemm, q, k, v, f_res(0), shape, scores, s, bf16);
         return AttentionGradByGemm(*gemm, q, k, v, dout, f_res(0), f_res(1), f_res(2), shape,
-                                   scores, s);
+                                   scores, s, bf16);
       }
       if (!grad)
         return Attention(q, k, v, f_res(0), b, h, sq, sk, dh, dv, I(6) != 0, F(0), s);
