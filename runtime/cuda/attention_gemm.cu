@@ -44,6 +44,7 @@ absl::Status AttentionByGemm(Gemm &gemm, const float *q, const float *k, const f
   if (absl::Status st = Probabilities(gemm, q, k, s, p, stream, bf16); !st.ok()) return st;
   GemmShape g;  // out = p v
   g.batch = heads, g.m = s.sq, g.n = s.dv, g.k = s.sk, g.b_batched = true;
+  g.fast_bf16 = bf16.fast_products;
   return gemm.Run(p, v, out, g, DType::kF32, stream);
 }
 
@@ -66,6 +67,7 @@ absl::Status AttentionGradByGemm(Gemm &gemm, const float *q, const float *k, con
   // dv = p^T dout: [sk, sq] x [sq, dv]
   g = GemmShape();
   g.batch = heads, g.m = s.sk, g.n = s.dv, g.k = s.sq, g.transpose_a = true, g.b_batched = true;
+  g.fast_bf16 = bf16.fast_products;
   if (absl::Status st = gemm.Run(p, dout, dv, g, DType::kF32, stream); !st.ok()) return st;
   // dp = dout v^T: [sq, dv] x [dv, sk]
   g = GemmShape();
@@ -79,11 +81,13 @@ absl::Status AttentionGradByGemm(Gemm &gemm, const float *q, const float *k, con
   // dq = scale ds k: [sq, sk] x [sk, dh]
   g = GemmShape();
   g.batch = heads, g.m = s.sq, g.n = s.dh, g.k = s.sk, g.b_batched = true, g.alpha = s.scale;
+  g.fast_bf16 = bf16.fast_products;
   if (absl::Status st = gemm.Run(ds, k, dq, g, DType::kF32, stream); !st.ok()) return st;
   // dk = scale ds^T q: [sk, sq] x [sq, dh]
   g = GemmShape();
   g.batch = heads, g.m = s.sk, g.n = s.dh, g.k = s.sq, g.transpose_a = true, g.b_batched = true,
   g.alpha = s.scale;
+  g.fast_bf16 = bf16.fast_products;
   return gemm.Run(ds, q, dk, g, DType::kF32, stream);
 }
 

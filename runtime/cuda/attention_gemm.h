@@ -38,6 +38,11 @@ inline int64_t ScoresBytes(const AttentionShape &s) { return s.b * s.h * s.sq * 
 /// probabilities and their gradient stay f32 (docs/precision.md).
 struct Bf16Operands {
   const uint16_t *q = nullptr, *k = nullptr, *v = nullptr, *dout = nullptr;
+  // WEFT_CUDA_BF16_GEMM=fast: the products with the probabilities (and
+  // their gradient) as CUBLAS_COMPUTE_32F_FAST_16BF GEMMs too, which round
+  // those to bf16 inside the GEMM, as autocast's attention does: every
+  // product on tensor cores, no longer the CPU's numbers to f32 tolerance.
+  bool fast_products = false;
 };
 
 /// out = softmax(scale q k^T, causal) v. `scratch`: ScoresBytes(s) bytes.

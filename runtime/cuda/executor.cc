@@ -479,6 +479,7 @@ absl::Status GpuRank::Execute(const Rank &host, const fb::Instruction &in, size_
       // cuBLASLt): GEMM attention's bf16-by-bf16 products use them.
       Bf16Operands bf16;
       if (in.ints()->size() > 7 && I(7) != 0) {
+        bf16.fast_products = settings.fast_bf16_gemm;
         float *next = static_cast<float *>(scratch.ptr);
         uint16_t *half = reinterpret_cast<uint16_t *>(next + AttentionOperandElements(in));
         half += (128 - reinterpret_cast<uintptr_t>(half) / 2 % 128) % 128;

@@ -143,6 +143,20 @@ TEST_P(AttentionGemmVsCpu, Bf16OperandsOnTensorCores) {
   EXPECT_LE(RelativeError(fetch(gdq, nq), dq), 1e-5) << "dq";
   EXPECT_LE(RelativeError(fetch(gdk, nk), dk), 1e-5) << "dk";
   EXPECT_LE(RelativeError(fetch(gdv, nv), dv), 1e-5) << "dv";
+
+  // WEFT_CUDA_BF16_GEMM=fast: the probabilities' products round to bf16
+  // inside the GEMM too; within bf16's rounding of the same numbers.
+  Bf16Operands fast = bf16;
+  fast.fast_products = true;
+  ASSERT_TRUE(AttentionByGemm(**gemm, g[0], g[1], g[2], gout, s, scratch, stream, fast).ok());
+  ASSERT_TRUE(AttentionGradByGemm(**gemm, g[0], g[1], g[2], g[3], gdq, gdk, gdv, s, scratch,
+                                  stream, fast)
+                  .ok());
+  ASSERT_TRUE((*d)->Synchronize().ok());
+  EXPECT_LE(RelativeError(fetch(gout, no), out), 1e-2) << "out (fast)";
+  EXPECT_LE(RelativeError(fetch(gdq, nq), dq), 1e-2) << "dq (fast)";
+  EXPECT_LE(RelativeError(fetch(gdk, nk), dk), 1e-2) << "dk (fast)";
+  EXPECT_LE(RelativeError(fetch(gdv, nv), dv), 1e-2) << "dv (fast)";
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -40,7 +40,9 @@ def extra_args(ap):
                     help="where weftc and weft-run are (here)")
     ap.add_argument("--fast-bf16-gemm", action="store_true",
                     help="WEFT_CUDA_BF16_GEMM=fast: cuBLAS down-converts f32 operands inside the "
-                         "GEMM instead of Weft rounding them into bf16 copies first")
+                         "GEMM instead of Weft rounding them into bf16 copies first, and "
+                         "attention's products with the probabilities run on tensor cores "
+                         "(autocast's numbers rather than the CPU backend's)")
 
 
 a = timing.peer_args(__doc__, extra=extra_args)
