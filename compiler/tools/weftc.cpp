@@ -25,6 +25,7 @@
 #include "mlir/IR/Verifier.h"
 #include "mlir/Parser/Parser.h"
 #include "llvm/ADT/StringSet.h"
+#include "llvm/Support/Regex.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/SourceMgr.h"
@@ -278,8 +279,11 @@ static cl::opt<std::string> target(
              "kernels as CUDA, compiled by NVRTC into the artifact; it still runs on cpu)"),
     cl::init("cpu"), cl::cat(category));
 static cl::opt<std::string> cudaArch("cuda-arch",
-                                     cl::desc("GPU architecture for --target=cuda (SASS; PTX "
-                                              "for newer GPUs is added)"),
+                                     cl::desc("GPU architecture of the generated kernels for "
+                                              "--target=cuda (SASS; PTX for newer GPUs is "
+                                              "added). The runtime's own kernels are built for "
+                                              "sm_90 and newer: an older GPU needs the runtime "
+                                              "rebuilt (CMAKE_CUDA_ARCHITECTURES)"),
                                      cl::init("sm_90"), cl::cat(category));
 
 // Prints a module with one argument of @forward per line: models have
@@ -371,6 +375,11 @@ int main(int argc, char **argv) {
     return fail("unknown --target '" + target + "'; expected cpu or cuda");
   if (target == "cuda" && !weft::haveCudaTarget())
     return fail("--target=cuda needs NVRTC, and this weftc was built without the CUDA toolkit");
+  if (cudaArch.getNumOccurrences() && target != "cuda")
+    return fail("--cuda-arch=" + cudaArch + " applies to --target=cuda only");
+  if (!llvm::Regex("^sm_[0-9]+[a-z]?$").match(cudaArch.getValue()))
+    return fail("--cuda-arch=" + cudaArch + ": unknown CUDA architecture '" + cudaArch +
+                "'; expected sm_NN, e.g. sm_90");
   weft::ArtifactOptions artifactOptions;
   artifactOptions.target = target;
   artifactOptions.cudaArch = cudaArch;

@@ -277,7 +277,9 @@ class RankChecker {
     auto need = [&](size_t operands, size_t results, size_t min_ints) -> absl::Status {
       if (n_ops != operands || n_res != results || n_ints < min_ints)
         return absl::InvalidArgumentError(StrCat("expects ", operands, " operands, ", results,
-                                                 " results and ", min_ints, " integers"));
+                                                 " results and at least ", min_ints,
+                                                 " integers; it has ", n_ops, ", ", n_res,
+                                                 " and ", n_ints));
       return absl::OkStatus();
     };
     auto floats_at_least = [&](size_t k) {

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "runtime/artifact/holdings.h"
 #include "runtime/collectives/cuda_inprocess.h"
 #include "runtime/collectives/nccl.h"
@@ -146,16 +147,28 @@ struct Settings {
   bool epilogue_kernels = false;
 };
 
-Settings ReadSettings() {
-  auto env = [](const char *name) {
-    const char *v = std::getenv(name);
-    return std::string(v ? v : "");
-  };
+// A misspelt value is an error, not a silent default.
+absl::StatusOr<Settings> ReadSettings() {
   Settings s;
-  s.fast_bf16_gemm = env("WEFT_CUDA_BF16_GEMM") == "fast";
-  s.attention = env("WEFT_CUDA_ATTENTION");
-  s.graphs = env("WEFT_CUDA_GRAPHS") != "0";
-  s.epilogue_kernels = env("WEFT_CUDA_EPILOGUES") == "kernel";
+  auto env = [](const char *name, std::initializer_list<const char *> allowed,
+                std::string &out) -> absl::Status {
+    const char *v = std::getenv(name);
+    out = v ? v : "";
+    if (out.empty()) return absl::OkStatus();
+    for (const char *a : allowed)
+      if (out == a) return absl::OkStatus();
+    return absl::InvalidArgumentError(
+        absl::StrCat(name, "=", out, ": expected ", absl::StrJoin(allowed, ", "), " or unset"));
+  };
+  std::string bf16_gemm, graphs, epilogues;
+  if (absl::Status st = env("WEFT_CUDA_BF16_GEMM", {"fast", "exact"}, bf16_gemm); !st.ok()) return st;
+  if (absl::Status st = env("WEFT_CUDA_ATTENTION", {"gemm", "kernel"}, s.attention); !st.ok()) return st;
+  if (absl::Status st = env("WEFT_CUDA_GRAPHS", {"0", "1"}, graphs); !st.ok()) return st;
+  if (absl::Status st = env("WEFT_CUDA_EPILOGUES", {"cublaslt", "kernel"}, epilogues); !st.ok())
+    return st;
+  s.fast_bf16_gemm = bf16_gemm == "fast";
+  s.graphs = graphs != "0";
+  s.epilogue_kernels = epilogues == "kernel";
   return s;
 }
 
@@ -690,7 +703,9 @@ absl::StatusOr<std::unique_ptr<DeviceBackend>> CudaBackend::Create(const DeviceB
   for (size_t l = 0; l < local; ++l) {
     const Rank &host = ranks[l];
     auto g = std::make_unique<GpuRank>();
-    g->settings = ReadSettings();
+    absl::StatusOr<Settings> settings = ReadSettings();
+    if (!settings.ok()) return settings.status();
+    g->settings = *settings;
     g->device = std::move(devices[l]);
     if (absl::Status s = g->device->MakeCurrent(); !s.ok()) return s;
     auto gemm = Gemm::Create();

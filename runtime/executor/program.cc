@@ -98,6 +98,11 @@ absl::StatusOr<std::unique_ptr<Runtime>> Runtime::Create(const RuntimeOptions &o
   } else if (options.backend != "cpu") {
     return absl::InvalidArgumentError(
         StrCat("unknown backend '", options.backend, "'; expected cpu or cuda"));
+  } else if (options.communicator == "nccl" || options.communicator == "cuda-inprocess") {
+    return absl::InvalidArgumentError(StrCat("the ", options.communicator,
+                                             " communicator serves the cuda backend "
+                                             "(--backend=cuda); the cpu backend takes auto, "
+                                             "inprocess or mpi"));
   } else if (options.communicator != "auto" && options.communicator != "inprocess" &&
              options.communicator != "mpi") {
     return absl::InvalidArgumentError(StrCat("unknown communicator '", options.communicator,

@@ -169,7 +169,8 @@ TEST(GemmEpilogueArtifact, InconsistentEpiloguesAreRefused) {
     EXPECT_NE(y.status().message().find(message), std::string::npos) << y.status().message();
   };
   expect_error({1, 1, 2, 2, 0, 0, 0, 0, 9}, {0, 1, 2}, "its epilogue (integer 9) 9 is unknown");
-  expect_error({1, 1, 2, 2, 0, 0, 0, 0, 1}, {0, 1}, "expects 3 operands, 1 results");
+  expect_error({1, 1, 2, 2, 0, 0, 0, 0, 1}, {0, 1},
+               "expects 3 operands, 1 results and at least 7 integers; it has 2, 1 and 9");
   expect_error({1, 1, 2, 2, 0, 0, 0, 0, 2}, {0, 1, 2}, "expects 4 operands, 1 results");
   // A bias of the wrong size (w's 4 elements for n = 2).
   expect_error({1, 1, 2, 2, 0, 0, 0, 0, 1}, {0, 1, 1}, "its sizes do not match its operands");
