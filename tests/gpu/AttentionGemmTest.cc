@@ -6,9 +6,11 @@
 
 #include <cmath>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "../runtime/RandomFloats.h"
+#include "ArenaSlices.h"
 #include "RequireGpu.h"
 #include "runtime/cpu/bf16_inputs.h"
 #include "runtime/cpu/grad_kernels.h"
@@ -27,6 +29,35 @@ double RelativeError(const std::vector<float> &got, const std::vector<float> &wa
     ref += double(want[i]) * want[i];
   }
   return std::sqrt(err / std::max(ref, 1e-30));
+}
+
+// One GEMM attention forward and backward on the device, each result
+// against its CPU value to `tol` (relative L2).
+struct DeviceAttention {
+  const float *q, *k, *v, *dout;
+  float *out, *dq, *dk, *dv;
+};
+struct HostResults {
+  const std::vector<float> &out, &dq, &dk, &dv;
+};
+void RunAndCompare(Device &d, Gemm &gemm, const DeviceAttention &g, const AttentionShape &s,
+                   void *scratch, const Bf16Operands &bf16, const HostResults &want, double tol,
+                   const std::string &what) {
+  const cudaStream_t stream = d.compute_stream();
+  ASSERT_TRUE(AttentionByGemm(gemm, g.q, g.k, g.v, g.out, s, scratch, stream, bf16).ok());
+  ASSERT_TRUE(
+      AttentionGradByGemm(gemm, g.q, g.k, g.v, g.dout, g.dq, g.dk, g.dv, s, scratch, stream, bf16)
+          .ok());
+  ASSERT_TRUE(d.Synchronize().ok());
+  auto check = [&](const float *p, const std::vector<float> &w, const char *name) {
+    std::vector<float> h(w.size());
+    ASSERT_TRUE(d.CopyToHost(h.data(), p, h.size() * 4).ok());
+    EXPECT_LE(RelativeError(h, w), tol) << name << what;
+  };
+  check(g.out, want.out, "out");
+  check(g.dq, want.dq, "dq");
+  check(g.dk, want.dk, "dk");
+  check(g.dv, want.dv, "dv");
 }
 
 class AttentionGemmVsCpu : public ::testing::TestWithParam<AttentionShape> {};
@@ -48,34 +79,19 @@ TEST_P(AttentionGemmVsCpu, ForwardAndBackward) {
   const int64_t tensors = 4 * (nq + nk + nv + no + nq + nk + nv + no) + 8 * 256;
   auto d = Device::Create(0, tensors + 3 * ScoresBytes(s) + 256);
   ASSERT_TRUE(d.ok()) << d.status();
-  int64_t at = 0;
-  auto take = [&](int64_t bytes) {
-    void *p = *(*d)->ArenaAt(at, bytes);
-    at += (bytes + 255) / 256 * 256;
-    return static_cast<float *>(p);
-  };
-  float *gq = take(nq * 4), *gk = take(nk * 4), *gv = take(nv * 4), *gdout = take(no * 4);
-  float *gout = take(no * 4), *gdq = take(nq * 4), *gdk = take(nk * 4), *gdv = take(nv * 4);
-  void *scratch = take(3 * ScoresBytes(s));
+  ArenaSlices arena(**d);
+  auto take = [&](int64_t n) { return arena.Take<float>(n * 4); };
+  float *gq = take(nq), *gk = take(nk), *gv = take(nv), *gdout = take(no);
+  float *gout = take(no), *gdq = take(nq), *gdk = take(nk), *gdv = take(nv);
+  void *scratch = arena.Take(3 * ScoresBytes(s));
   ASSERT_TRUE((*d)->CopyToDevice(gq, q.data(), nq * 4).ok());
   ASSERT_TRUE((*d)->CopyToDevice(gk, k.data(), nk * 4).ok());
   ASSERT_TRUE((*d)->CopyToDevice(gv, v.data(), nv * 4).ok());
   ASSERT_TRUE((*d)->CopyToDevice(gdout, dout.data(), no * 4).ok());
   auto gemm = Gemm::Create();
   ASSERT_TRUE(gemm.ok()) << gemm.status();
-  const cudaStream_t stream = (*d)->compute_stream();
-  ASSERT_TRUE(AttentionByGemm(**gemm, gq, gk, gv, gout, s, scratch, stream).ok());
-  ASSERT_TRUE(AttentionGradByGemm(**gemm, gq, gk, gv, gdout, gdq, gdk, gdv, s, scratch, stream).ok());
-  ASSERT_TRUE((*d)->Synchronize().ok());
-  auto fetch = [&](const float *p, int64_t n) {
-    std::vector<float> h(n);
-    EXPECT_TRUE((*d)->CopyToHost(h.data(), p, n * 4).ok());
-    return h;
-  };
-  EXPECT_LE(RelativeError(fetch(gout, no), out), 1e-5) << "out";
-  EXPECT_LE(RelativeError(fetch(gdq, nq), dq), 1e-5) << "dq";
-  EXPECT_LE(RelativeError(fetch(gdk, nk), dk), 1e-5) << "dk";
-  EXPECT_LE(RelativeError(fetch(gdv, nv), dv), 1e-5) << "dv";
+  RunAndCompare(**d, **gemm, {gq, gk, gv, gdout, gout, gdq, gdk, gdv}, s, scratch, {},
+                {out, dq, dk, dv}, 1e-5, "");
 }
 
 // --precision=bf16: the executor hands the operands rounded to bf16 (as f32)
@@ -108,55 +124,27 @@ TEST_P(AttentionGemmVsCpu, Bf16OperandsOnTensorCores) {
   const int64_t tensors = 6 * (nq + nk + nv + no) + 4 * (nq + nk + nv + no) + 16 * 256;
   auto d = Device::Create(0, tensors + 3 * ScoresBytes(s) + 256);
   ASSERT_TRUE(d.ok()) << d.status();
-  int64_t at = 0;
-  auto take = [&](int64_t bytes) {
-    void *p = *(*d)->ArenaAt(at, bytes);
-    at += (bytes + 255) / 256 * 256;
-    return p;
-  };
+  ArenaSlices arena(**d);
   float *g[4];
   uint16_t *g16[4];
   for (int i = 0; i < 4; ++i) {
-    g[i] = static_cast<float *>(take(n[i] * 4));
-    g16[i] = static_cast<uint16_t *>(take(n[i] * 2));
+    g[i] = arena.Take<float>(n[i] * 4);
+    g16[i] = arena.Take<uint16_t>(n[i] * 2);
     ASSERT_TRUE((*d)->CopyToDevice(g[i], x[i].data(), n[i] * 4).ok());
     ASSERT_TRUE((*d)->CopyToDevice(g16[i], x16[i].data(), n[i] * 2).ok());
   }
-  float *gout = static_cast<float *>(take(no * 4)), *gdq = static_cast<float *>(take(nq * 4)),
-        *gdk = static_cast<float *>(take(nk * 4)), *gdv = static_cast<float *>(take(nv * 4));
-  void *scratch = take(3 * ScoresBytes(s));
+  float *gout = arena.Take<float>(no * 4), *gdq = arena.Take<float>(nq * 4),
+        *gdk = arena.Take<float>(nk * 4), *gdv = arena.Take<float>(nv * 4);
+  void *scratch = arena.Take(3 * ScoresBytes(s));
   auto gemm = Gemm::Create();
   ASSERT_TRUE(gemm.ok()) << gemm.status();
-  const cudaStream_t stream = (*d)->compute_stream();
-  const Bf16Operands bf16{g16[0], g16[1], g16[2], g16[3]};
-  ASSERT_TRUE(AttentionByGemm(**gemm, g[0], g[1], g[2], gout, s, scratch, stream, bf16).ok());
-  ASSERT_TRUE(AttentionGradByGemm(**gemm, g[0], g[1], g[2], g[3], gdq, gdk, gdv, s, scratch,
-                                  stream, bf16)
-                  .ok());
-  ASSERT_TRUE((*d)->Synchronize().ok());
-  auto fetch = [&](const float *p, int64_t count) {
-    std::vector<float> h(count);
-    EXPECT_TRUE((*d)->CopyToHost(h.data(), p, count * 4).ok());
-    return h;
-  };
-  EXPECT_LE(RelativeError(fetch(gout, no), out), 1e-5) << "out";
-  EXPECT_LE(RelativeError(fetch(gdq, nq), dq), 1e-5) << "dq";
-  EXPECT_LE(RelativeError(fetch(gdk, nk), dk), 1e-5) << "dk";
-  EXPECT_LE(RelativeError(fetch(gdv, nv), dv), 1e-5) << "dv";
-
+  const DeviceAttention dev{g[0], g[1], g[2], g[3], gout, gdq, gdk, gdv};
+  Bf16Operands bf16{g16[0], g16[1], g16[2], g16[3]};
+  RunAndCompare(**d, **gemm, dev, s, scratch, bf16, {out, dq, dk, dv}, 1e-5, "");
   // WEFT_CUDA_BF16_GEMM=fast: the probabilities' products round to bf16
   // inside the GEMM too; within bf16's rounding of the same numbers.
-  Bf16Operands fast = bf16;
-  fast.fast_products = true;
-  ASSERT_TRUE(AttentionByGemm(**gemm, g[0], g[1], g[2], gout, s, scratch, stream, fast).ok());
-  ASSERT_TRUE(AttentionGradByGemm(**gemm, g[0], g[1], g[2], g[3], gdq, gdk, gdv, s, scratch,
-                                  stream, fast)
-                  .ok());
-  ASSERT_TRUE((*d)->Synchronize().ok());
-  EXPECT_LE(RelativeError(fetch(gout, no), out), 1e-2) << "out (fast)";
-  EXPECT_LE(RelativeError(fetch(gdq, nq), dq), 1e-2) << "dq (fast)";
-  EXPECT_LE(RelativeError(fetch(gdk, nk), dk), 1e-2) << "dk (fast)";
-  EXPECT_LE(RelativeError(fetch(gdv, nv), dv), 1e-2) << "dv (fast)";
+  bf16.fast_products = true;
+  RunAndCompare(**d, **gemm, dev, s, scratch, bf16, {out, dq, dk, dv}, 1e-2, " (fast)");
 }
 
 INSTANTIATE_TEST_SUITE_P(

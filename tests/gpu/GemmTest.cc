@@ -12,6 +12,7 @@
 #include <string>
 
 #include "../runtime/RandomFloats.h"
+#include "ArenaSlices.h"
 #include "RequireGpu.h"
 #include "runtime/cpu/bf16_inputs.h"
 #include "runtime/cpu/gemm_epilogue.h"
@@ -109,12 +110,8 @@ TEST_P(CudaGemmVsCpu, Bf16InputsF32Output) {
                         s.transpose_b, s.b_batched);
   auto d = Device::Create(0, (na + nb) * 6 + nc * 4 + 4096);
   ASSERT_TRUE(d.ok()) << d.status();
-  int64_t at = 0;
-  auto take = [&](int64_t bytes) {
-    void *p = *(*d)->ArenaAt(at, bytes);
-    at += (bytes + 255) / 256 * 256;
-    return p;
-  };
+  ArenaSlices arena(**d);
+  auto take = [&](int64_t bytes) { return arena.Take(bytes); };
   void *da = take(na * 4), *db = take(nb * 4), *a16 = take(na * 2), *b16 = take(nb * 2),
        *dc = take(nc * 4);
   ASSERT_TRUE((*d)->CopyToDevice(da, a.data(), na * 4).ok());
@@ -175,12 +172,8 @@ TEST_P(CudaGemmVsCpu, Epilogues) {
               s.transpose_b, s.b_batched);
   auto d = Device::Create(0, (na + nb + s.n + 4 * nc) * 4 + 8192);
   ASSERT_TRUE(d.ok()) << d.status();
-  int64_t at = 0;
-  auto take = [&](int64_t n) {
-    float *p = static_cast<float *>(*(*d)->ArenaAt(at, n * 4));
-    at += (n * 4 + 255) / 256 * 256;
-    return p;
-  };
+  ArenaSlices arena(**d);
+  auto take = [&](int64_t n) { return arena.Take<float>(n * 4); };
   float *da = take(na), *db = take(nb), *dbias = take(s.n), *dextra = take(nc), *dc = take(nc),
         *dpre = take(nc);
   ASSERT_TRUE((*d)->CopyToDevice(da, a.data(), na * 4).ok());
