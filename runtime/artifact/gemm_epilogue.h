@@ -51,6 +51,12 @@ inline std::string_view GemmEpilogueName(GemmEpilogue e) {
   return "?";
 }
 
+/// Whether a kind is a GELU gradient: its operand after a and b is the
+/// GELU's input (pre), and it reads no bias.
+inline bool IsGeluGradEpilogue(GemmEpilogue e) {
+  return e == GemmEpilogue::kDGeluTanh || e == GemmEpilogue::kDGeluTanhBGrad;
+}
+
 /// Operands beyond a and b that a kind reads.
 inline int GemmEpilogueExtraOperands(GemmEpilogue e) {
   switch (e) {

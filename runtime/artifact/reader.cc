@@ -350,9 +350,7 @@ class RankChecker {
         for (size_t i = 0; i < n_res; ++i)  // kDGeluTanhBGrad's second: the bias gradient [n]
           if (elems(res[i]) != (i == 1 && epilogue == GemmEpilogue::kDGeluTanhBGrad ? n : Prod({b, m, n})))
             return mismatch;
-        const bool bias = epilogue == GemmEpilogue::kBias ||
-                          epilogue == GemmEpilogue::kBiasResidual ||
-                          epilogue == GemmEpilogue::kBiasGeluTanh;
+        const bool bias = epilogue != GemmEpilogue::kNone && !artifact::IsGeluGradEpilogue(epilogue);
         for (size_t i = 2; i < n_ops; ++i)
           if (elems(ops[i]) != (bias && i == 2 ? n : Prod({b, m, n}))) return mismatch;
         return absl::OkStatus();

@@ -392,6 +392,10 @@ absl::Status GpuRank::Execute(const Rank &host, const fb::Instruction &in, size_
   auto I = [&](unsigned k) { return in.ints()->Get(k); };
   auto F = [&](unsigned k) { return in.floats()->Get(k); };
   auto type = [&](unsigned k) { return host.TypeOf(in.operands()->Get(k)); };
+  // The vocabulary shard along the mesh axis in int k (absent: unsplit).
+  auto shard_along = [&](unsigned k, int64_t per_rank) {
+    return host.VocabShardOf(in.ints()->size() > k ? I(k) : -1, per_rank);
+  };
   int32_t *error = static_cast<int32_t *>(errors.ptr) + index;
   const cudaStream_t s = device->compute_stream();
   switch (in.op()) {
@@ -436,8 +440,7 @@ absl::Status GpuRank::Execute(const Rank &host, const fb::Instruction &in, size_
       e.force_fallback = settings.epilogue_kernels;
       if (in.ints()->size() > artifact::kGemmEpilogueInt) {
         e.kind = static_cast<artifact::GemmEpilogue>(I(artifact::kGemmEpilogueInt));
-        if (e.kind == artifact::GemmEpilogue::kDGeluTanh ||
-            e.kind == artifact::GemmEpilogue::kDGeluTanhBGrad) {
+        if (artifact::IsGeluGradEpilogue(e.kind)) {
           e.pre = f_op(2);
           if (e.kind == artifact::GemmEpilogue::kDGeluTanhBGrad) e.bias_grad = f_res(1);
         } else if (e.kind != artifact::GemmEpilogue::kNone) {
@@ -476,10 +479,9 @@ absl::Status GpuRank::Execute(const Rank &host, const fb::Instruction &in, size_
       return LayerNorm(f_op(0), f_op(1), f_op(2), f_res(0), I(0), I(1), F(0), s);
     case fb::Opcode::RmsNorm: return RmsNorm(f_op(0), f_op(1), f_res(0), I(0), I(1), F(0), s);
     case fb::Opcode::Embedding: {
-      const int64_t axis = in.ints()->size() > 3 ? I(3) : -1;
-      return Embedding(f_op(0), I(0), I(1), op(1), type(1), I(2), f_res(0),
-                       axis < 0 ? 0 : host.CoordOf(axis) * I(0),
-                       axis < 0 ? 0 : host.SizeOf(axis) * I(0), error, s);
+      const Rank::VocabShard v = shard_along(3, I(0));
+      return Embedding(f_op(0), I(0), I(1), op(1), type(1), I(2), f_res(0), v.begin, v.total,
+                       error, s);
     }
     case fb::Opcode::Attention:
     case fb::Opcode::AttentionGrad: {
@@ -531,17 +533,20 @@ absl::Status GpuRank::Execute(const Rank &host, const fb::Instruction &in, size_
     case fb::Opcode::RmsNormGrad:
       return RmsNormGrad(f_op(0), f_op(1), f_op(2), f_res(0), f_res(1), I(0), I(1), F(0), s);
     case fb::Opcode::EmbeddingGrad: {
-      const int64_t axis = in.ints()->size() > 3 ? I(3) : -1;
-      return EmbeddingGrad(op(0), type(0), f_op(1), f_res(0), I(0), I(1), I(2),
-                           axis < 0 ? 0 : host.CoordOf(axis) * I(0),
-                           axis < 0 ? 0 : host.SizeOf(axis) * I(0), error, s);
+      const Rank::VocabShard v = shard_along(3, I(0));
+      return EmbeddingGrad(op(0), type(0), f_op(1), f_res(0), I(0), I(1), I(2), v.begin, v.total,
+                           error, s);
     }
-    case fb::Opcode::VocabShardStats:
-      return VocabShardStats(f_op(0), op(1), type(1), f_op(2), f_res(0), I(0), I(1),
-                             host.CoordOf(I(2)) * I(1), host.SizeOf(I(2)) * I(1), error, s);
-    case fb::Opcode::VocabShardStatsGrad:
+    case fb::Opcode::VocabShardStats: {
+      const Rank::VocabShard v = shard_along(2, I(1));
+      return VocabShardStats(f_op(0), op(1), type(1), f_op(2), f_res(0), I(0), I(1), v.begin,
+                             v.total, error, s);
+    }
+    case fb::Opcode::VocabShardStatsGrad: {
+      const Rank::VocabShard v = shard_along(2, I(1));
       return VocabShardStatsGrad(f_op(0), op(1), type(1), f_op(2), f_op(3), f_res(0), I(0), I(1),
-                                 host.CoordOf(I(2)) * I(1), host.SizeOf(I(2)) * I(1), error, s);
+                                 v.begin, v.total, error, s);
+    }
     case fb::Opcode::CrossEntropyGrad:
       return CrossEntropyGrad(f_op(0), op(1), type(1), f_op(2), f_res(0), I(0), I(1), error, s);
     case fb::Opcode::SgdUpdate:
@@ -660,6 +665,10 @@ absl::StatusOr<std::unique_ptr<DeviceBackend>> CudaBackend::Create(const DeviceB
     WEFT_CUDA_RETURN_IF_ERROR(cudaMemGetInfo(&free, &total));
     return static_cast<int64_t>(total - free);
   };
+  // The environment's switches first: a misspelt one fails before any GPU
+  // memory is taken.
+  absl::StatusOr<Settings> settings = ReadSettings();
+  if (!settings.ok()) return settings.status();
   if (!local_rank_env) local_rank_env = std::getenv("SLURM_LOCALID");
   const int local_rank = local_rank_env ? std::atoi(local_rank_env) : 0;
 
@@ -703,8 +712,6 @@ absl::StatusOr<std::unique_ptr<DeviceBackend>> CudaBackend::Create(const DeviceB
   for (size_t l = 0; l < local; ++l) {
     const Rank &host = ranks[l];
     auto g = std::make_unique<GpuRank>();
-    absl::StatusOr<Settings> settings = ReadSettings();
-    if (!settings.ok()) return settings.status();
     g->settings = *settings;
     g->device = std::move(devices[l]);
     if (absl::Status s = g->device->MakeCurrent(); !s.ok()) return s;

@@ -120,10 +120,9 @@ absl::Status Gemm::Run(const void *a, const void *b, float *c, const GemmShape &
   ++fallback_epilogues_;
   if (absl::Status st = Run(a, b, c, s, dtype, DType::kF32, stream); !st.ok()) return st;
   const bool bgrad = e.kind == artifact::GemmEpilogue::kDGeluTanhBGrad;
-  const bool dgelu = bgrad || e.kind == artifact::GemmEpilogue::kDGeluTanh;
   if (absl::Status st = GemmEpilogue(bgrad ? artifact::GemmEpilogue::kDGeluTanh : e.kind, c, e.bias,
-                                     dgelu ? e.pre : e.residual, e.pre_out, s.batch * s.m, s.n,
-                                     stream);
+                                     artifact::IsGeluGradEpilogue(e.kind) ? e.pre : e.residual,
+                                     e.pre_out, s.batch * s.m, s.n, stream);
       !st.ok())
     return st;
   // The bias gradient: the sum over the rows, as the Reduce instruction.
@@ -166,9 +165,7 @@ absl::StatusOr<bool> Gemm::RunLt(const void *a, const void *b, void *c, const Ge
   // values are 64-byte aligned, scratch and views may be less.
   const uint32_t align_a = Alignment(a), align_b = Alignment(b), align_c = Alignment(c);
   const bool residual = e.kind == artifact::GemmEpilogue::kBiasResidual;
-  const bool dgelu = e.kind == artifact::GemmEpilogue::kDGeluTanh ||
-                     e.kind == artifact::GemmEpilogue::kDGeluTanhBGrad;
-  const void *aux_ptr = dgelu ? e.pre : e.pre_out;
+  const void *aux_ptr = artifact::IsGeluGradEpilogue(e.kind) ? e.pre : e.pre_out;
   // BGRAD epilogues write the bias gradient where the bias would be read.
   const void *bias_ptr =
       e.kind == artifact::GemmEpilogue::kDGeluTanhBGrad ? static_cast<const void *>(e.bias_grad)

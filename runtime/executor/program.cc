@@ -616,6 +616,10 @@ absl::Status Rank::Execute(const fb::Instruction &in, size_t index) {
   auto f_res = [&](unsigned k) { return static_cast<float *>(res(k)); };
   auto I = [&](unsigned k) { return in.ints()->Get(k); };
   auto F = [&](unsigned k) { return in.floats()->Get(k); };
+  // The vocabulary shard along the mesh axis in int k (absent: unsplit).
+  auto shard_along = [&](unsigned k, int64_t per_rank) {
+    return VocabShardOf(in.ints()->size() > k ? I(k) : -1, per_rank);
+  };
   // Matmul and attention's optional 8th int (--precision=bf16; absent: f32).
   auto bf16_inputs = [&]() { return in.ints()->size() > 7 && I(7) != 0; };
   switch (in.op()) {
@@ -653,8 +657,7 @@ absl::Status Rank::Execute(const fb::Instruction &in, size_t index) {
           in.ints()->size() > artifact::kGemmEpilogueInt ? I(artifact::kGemmEpilogueInt) : 0);
       if (epilogue == artifact::GemmEpilogue::kNone) return absl::OkStatus();
       const unsigned n_ops = in.operands()->size();
-      const bool dgelu = epilogue == artifact::GemmEpilogue::kDGeluTanh ||
-                         epilogue == artifact::GemmEpilogue::kDGeluTanhBGrad;
+      const bool dgelu = artifact::IsGeluGradEpilogue(epilogue);
       cpu::ApplyGemmEpilogue(epilogue, f_res(0), dgelu ? nullptr : f_op(2),
                              dgelu ? f_op(2) : n_ops > 3 ? f_op(3) : nullptr,
                              in.results()->size() > 1 ? f_res(1) : nullptr, I(0) * I(1), I(2));
@@ -684,10 +687,9 @@ absl::Status Rank::Execute(const fb::Instruction &in, size_t index) {
     case fb::Opcode::Embedding: {
       // A vocabulary shard: this rank's rows begin at its coordinate times
       // the shard's size.
-      const int64_t axis = in.ints()->size() > 3 ? I(3) : -1;
+      const VocabShard v = shard_along(3, I(0));
       return cpu::Embedding(f_op(0), I(0), I(1), op(1), TypeOf(in.operands()->Get(1)), I(2),
-                            f_res(0), axis < 0 ? 0 : CoordOf(axis) * I(0),
-                            axis < 0 ? 0 : SizeOf(axis) * I(0));
+                            f_res(0), v.begin, v.total);
     }
     case fb::Opcode::Attention:
       (bf16_inputs() ? cpu::AttentionBf16Inputs : cpu::Attention)(
@@ -718,18 +720,20 @@ absl::Status Rank::Execute(const fb::Instruction &in, size_t index) {
       cpu::RmsNormGrad(f_op(0), f_op(1), f_op(2), f_res(0), f_res(1), I(0), I(1), F(0));
       return absl::OkStatus();
     case fb::Opcode::EmbeddingGrad: {
-      const int64_t axis = in.ints()->size() > 3 ? I(3) : -1;
+      const VocabShard v = shard_along(3, I(0));
       return cpu::EmbeddingGrad(op(0), TypeOf(in.operands()->Get(0)), f_op(1), f_res(0), I(0),
-                                I(1), I(2), axis < 0 ? 0 : CoordOf(axis) * I(0),
-                                axis < 0 ? 0 : SizeOf(axis) * I(0));
+                                I(1), I(2), v.begin, v.total);
     }
-    case fb::Opcode::VocabShardStats:
+    case fb::Opcode::VocabShardStats: {
+      const VocabShard v = shard_along(2, I(1));
       return cpu::VocabShardStats(f_op(0), op(1), TypeOf(in.operands()->Get(1)), f_op(2),
-                                  f_res(0), I(0), I(1), CoordOf(I(2)) * I(1), SizeOf(I(2)) * I(1));
-    case fb::Opcode::VocabShardStatsGrad:
+                                  f_res(0), I(0), I(1), v.begin, v.total);
+    }
+    case fb::Opcode::VocabShardStatsGrad: {
+      const VocabShard v = shard_along(2, I(1));
       return cpu::VocabShardStatsGrad(f_op(0), op(1), TypeOf(in.operands()->Get(1)), f_op(2),
-                                      f_op(3), f_res(0), I(0), I(1), CoordOf(I(2)) * I(1),
-                                      SizeOf(I(2)) * I(1));
+                                      f_op(3), f_res(0), I(0), I(1), v.begin, v.total);
+    }
     case fb::Opcode::AttentionGrad:
       (bf16_inputs() ? cpu::AttentionGradBf16Inputs : cpu::AttentionGrad)(
           f_op(0), f_op(1), f_op(2), f_op(3), f_res(0), f_res(1), f_res(2), I(0), I(1), I(2), I(3),

@@ -86,6 +86,15 @@ struct Rank {
     const Communicator *c = CommOf(axis);
     return c ? c->size() : 1;
   }
+  /// A vocabulary split along mesh `axis` (-1: not split), `per_rank` rows
+  /// each: this rank's first row and the whole vocabulary ({0, 0}: unsplit).
+  struct VocabShard {
+    int64_t begin, total;
+  };
+  VocabShard VocabShardOf(int64_t axis, int64_t per_rank) const {
+    if (axis < 0) return {0, 0};
+    return {CoordOf(axis) * per_rank, SizeOf(axis) * per_rank};
+  }
 };
 
 struct Program::Impl {

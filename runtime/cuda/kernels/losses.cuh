@@ -35,6 +35,16 @@ inline absl::Status CheckIdType(DType type, const char *what) {
     __VA_ARGS__;                         \
   }
 
+// A gradient row whose label is out of [0, bound): reported (by thread 0,
+// with the row's index) and zeroed by the block. Returns whether it was.
+__device__ __forceinline__ bool ZeroRowOfBadLabel(int64_t label, int64_t bound, int64_t r,
+                                                  float *out, int64_t classes, int32_t *error) {
+  if (label >= 0 && label < bound) return false;
+  if (threadIdx.x == 0) ReportBadIndex(error, r);
+  for (int64_t j = threadIdx.x; j < classes; j += blockDim.x) out[j] = 0.0f;
+  return true;
+}
+
 // ---------------------------------------------------------------- Embedding
 
 /// One thread per output element (width = max(d, 1), so that with d = 0
@@ -240,11 +250,7 @@ __global__ void __launch_bounds__(1024)
     const float *row = logits + r * classes;
     float *out = dlogits + r * classes;
     const int64_t label = IdAt<I>(labels, r);
-    if (label < 0 || label >= classes) {
-      if (threadIdx.x == 0) ReportBadIndex(error, r);
-      for (int64_t j = threadIdx.x; j < classes; j += blockDim.x) out[j] = 0.0f;
-      continue;
-    }
+    if (ZeroRowOfBadLabel(label, classes, r, out, classes, error)) continue;
     const float g = static_cast<float>(static_cast<double>(*dloss) / rows);
     const MaxSum ms = BlockRowMaxSum(row, classes, smax, ssum);
     const float f = g / static_cast<float>(ms.sum);
@@ -322,11 +328,7 @@ __global__ void __launch_bounds__(1024)
     const float *row = logits + r * classes;
     float *out = dlogits + r * classes;
     const int64_t label = IdAt<I>(labels, r);
-    if (label < 0 || label >= total) {
-      if (threadIdx.x == 0) ReportBadIndex(error, r);
-      for (int64_t j = threadIdx.x; j < classes; j += blockDim.x) out[j] = 0.0f;
-      continue;
-    }
+    if (ZeroRowOfBadLabel(label, total, r, out, classes, error)) continue;
     const float m = max[r], d_sum = dstats[2 * r], d_logit = dstats[2 * r + 1];
     const int64_t at = label - begin;
     for (int64_t j = threadIdx.x; j < classes; j += blockDim.x) {
